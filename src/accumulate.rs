@@ -1,0 +1,574 @@
+//! The accumulator: SSE bytes of a Chat Completions stream in, message state and events out.
+//!
+//! Consumes network reads; keeps per-choice text and per-call state (id, type, name, arguments
+//! parsed incrementally) and decides when each call is ready (arguments closed as a JSON value)
+//! and finished (the provider ended it). Events are small records with byte ranges into the state
+//! (no copies); the caller turns them into whatever it needs after each read. Invariants are the
+//! rules of `docs/semantics.md`: ids, types and names are set once, argument fragments are
+//! concatenated exactly, a parsable prefix never counts as finished, and nothing parsed before a
+//! fault is lost.
+
+use std::ops::Range;
+
+use crate::error::{CoreError, ErrorSlot, ParseKind};
+use crate::formats::chat::{Chunk, Delta, FunctionDelta, ToolCallDelta};
+use crate::formats::{minify, LenientStr};
+use crate::limits::Limits;
+use crate::partial_json::{JsonError, PartialJson};
+use crate::sse::{SseDecoder, SseEvent};
+
+/// One thing that happened during a read. Ranges point into the accumulator's state, which
+/// only grows, so they stay valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `range` of the choice's `content`.
+    Text { choice: u32, range: Range<usize> },
+    /// `range` of the choice's `reasoning`.
+    Reasoning { choice: u32, range: Range<usize> },
+    CallStarted { choice: u32, call: usize },
+    /// `range` of the call's arguments text.
+    CallDelta { choice: u32, call: usize, range: Range<usize> },
+    CallReady { choice: u32, call: usize },
+    CallFinished { choice: u32, call: usize },
+    /// The raw JSON of the usage object reported.
+    Usage(String),
+    Finish { choice: u32 },
+    ProviderError(ProviderError),
+}
+
+/// Where events go: a `Vec`, or nowhere (`NoEvents`) for callers that want only the message.
+pub trait EventSink {
+    fn push(&mut self, event: Event);
+}
+
+impl EventSink for Vec<Event> {
+    #[inline]
+    fn push(&mut self, event: Event) {
+        Vec::push(self, event);
+    }
+}
+
+/// A sink that drops every event; the accumulator's state is built all the same.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoEvents;
+
+impl EventSink for NoEvents {
+    #[inline]
+    fn push(&mut self, _: Event) {}
+}
+
+/// An error object the provider sent inside the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderError {
+    pub message: String,
+    /// The raw JSON of the `code` field, if any.
+    pub code: Option<String>,
+    /// The error's `type`, if any.
+    pub kind: Option<String>,
+    /// The raw JSON (or text) of the whole error payload.
+    pub body: String,
+}
+
+/// One tool call (or legacy function call) being accumulated.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Position in creation order within its choice.
+    pub ordinal: usize,
+    /// The `index` the provider gave, if any.
+    pub provider_index: Option<u32>,
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    /// The arguments text and its incremental parse.
+    pub args: PartialJson,
+    pub ready: bool,
+    pub finished: bool,
+    /// A pre-tools `function_call`.
+    pub legacy: bool,
+    /// Set when finished: `Ok` or why the arguments are not valid JSON.
+    pub outcome: Option<Result<(), JsonError>>,
+}
+
+impl Call {
+    /// The arguments text so far.
+    #[must_use]
+    pub fn arguments(&self) -> &str {
+        self.args.text()
+    }
+}
+
+/// The state of one choice (`n > 1` streams have several).
+#[derive(Debug, Clone, Default)]
+pub struct ChoiceState {
+    pub index: u32,
+    pub content: String,
+    pub reasoning: String,
+    pub refusal: String,
+    pub calls: Vec<Call>,
+    pub finish_reason: Option<String>,
+}
+
+impl ChoiceState {
+    /// Calls in reported order: by provider index, calls without one keep their ordinal's place.
+    #[must_use]
+    pub fn ordered_calls(&self) -> Vec<&Call> {
+        let mut calls: Vec<&Call> = self.calls.iter().collect();
+        calls.sort_by_key(|c| (c.provider_index.map_or(c.ordinal, |i| i as usize), c.ordinal));
+        calls
+    }
+}
+
+#[derive(Debug)]
+struct ChatState {
+    limits: Limits,
+    choices: Vec<ChoiceState>,
+    usage: Option<String>,
+    error: Option<ProviderError>,
+    done: bool,
+    at_eof: bool,
+}
+
+/// Accumulates one Chat Completions stream. One per stream; not shared across threads.
+#[derive(Debug)]
+pub struct Accumulator {
+    sse: SseDecoder,
+    state: ChatState,
+    finished: bool,
+    truncated: bool,
+}
+
+impl Default for Accumulator {
+    fn default() -> Self {
+        Self::new(Limits::default())
+    }
+}
+
+impl Accumulator {
+    #[must_use]
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            sse: SseDecoder::new(limits.max_line_bytes, limits.max_event_bytes),
+            state: ChatState {
+                limits,
+                choices: Vec::new(),
+                usage: None,
+                error: None,
+                done: false,
+                at_eof: false,
+            },
+            finished: false,
+            truncated: false,
+        }
+    }
+
+    /// Feeds one network read. The whole read is processed; the first fault is returned after.
+    pub fn feed<S: EventSink>(&mut self, data: &[u8], sink: &mut S) -> Result<(), CoreError> {
+        if self.finished {
+            return Ok(());
+        }
+        let mut errors = ErrorSlot::default();
+        let state = &mut self.state;
+        self.sse.feed(data, &mut errors, &mut |ev, errors| state.on_event(ev, errors, sink));
+        errors.take().map_or(Ok(()), Err)
+    }
+
+    /// End of input: flushes the decoder, finishes open calls, decides `truncated`.
+    pub fn finish<S: EventSink>(&mut self, sink: &mut S) -> Result<(), CoreError> {
+        if self.finished {
+            return Ok(());
+        }
+        self.finished = true;
+        let mut errors = ErrorSlot::default();
+        let state = &mut self.state;
+        state.at_eof = true;
+        self.sse.finish(&mut errors, &mut |ev, errors| state.on_event(ev, errors, sink));
+        for slot in 0..state.choices.len() {
+            state.finish_calls(slot, sink);
+        }
+        self.truncated = !state.done
+            && (state.choices.is_empty() || state.choices.iter().any(|c| c.finish_reason.is_none()));
+        errors.take().map_or(Ok(()), Err)
+    }
+
+    /// Whether `finish` has been called.
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Whether the stream ended before its end (set by `finish`).
+    #[must_use]
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Whether `[DONE]` was seen.
+    #[must_use]
+    pub fn done(&self) -> bool {
+        self.state.done
+    }
+
+    /// Choices in the order first seen.
+    #[must_use]
+    pub fn choices(&self) -> &[ChoiceState] {
+        &self.state.choices
+    }
+
+    /// The choice with the provider's `index`.
+    #[must_use]
+    pub fn choice(&self, index: u32) -> Option<&ChoiceState> {
+        self.state.choices.iter().find(|c| c.index == index)
+    }
+
+    /// The raw JSON of the last usage reported.
+    #[must_use]
+    pub fn usage(&self) -> Option<&str> {
+        self.state.usage.as_deref()
+    }
+
+    /// The last error object the provider sent in the stream.
+    #[must_use]
+    pub fn error(&self) -> Option<&ProviderError> {
+        self.state.error.as_ref()
+    }
+
+    /// Total bytes fed.
+    #[must_use]
+    pub fn bytes_fed(&self) -> u64 {
+        self.sse.offset()
+    }
+}
+
+/// The byte offset in `data` of a serde_json error's line and column.
+fn error_offset(data: &str, err: &serde_json::Error) -> usize {
+    let mut offset = 0;
+    for (n, line) in data.split_inclusive('\n').enumerate() {
+        if n + 1 == err.line() {
+            return offset + err.column().saturating_sub(1).min(line.len());
+        }
+        offset += line.len();
+    }
+    data.len()
+}
+
+fn set_once(field: &mut String, value: &LenientStr<'_>) {
+    if field.is_empty() {
+        if let Some(v) = value.non_empty() {
+            field.push_str(v);
+        }
+    }
+}
+
+impl ChatState {
+    fn on_event<S: EventSink>(&mut self, ev: SseEvent<'_>, errors: &mut ErrorSlot, sink: &mut S) {
+        if self.done {
+            return;
+        }
+        match ev.event {
+            "message" => {}
+            "error" => {
+                self.provider_error_event(ev.data, sink);
+                return;
+            }
+            _ => return,
+        }
+        let data = ev.data.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r'));
+        if data.is_empty() {
+            return;
+        }
+        if data == "[DONE]" {
+            self.done = true;
+            for slot in 0..self.choices.len() {
+                self.finish_calls(slot, sink);
+            }
+            return;
+        }
+        let chunk: Chunk<'_> = match serde_json::from_str(data) {
+            Ok(chunk) => chunk,
+            Err(err) if self.at_eof && err.is_eof() => return,
+            Err(err) => {
+                let lead = ev.data.len() - ev.data.trim_start_matches([' ', '\t', '\n', '\r']).len();
+                let at = ev.data_offset + (lead + error_offset(data, &err)) as u64;
+                errors.note(CoreError::parse(ParseKind::InvalidChunk, at, format!("invalid chunk: {err}")));
+                return;
+            }
+        };
+        if chunk.error.is_some() || chunk.object.0.as_deref() == Some("error") {
+            self.provider_error_chunk(&chunk, data, sink);
+            return;
+        }
+        if let Some(usage) = chunk.usage {
+            self.usage = Some(usage.get().to_owned());
+            sink.push(Event::Usage(usage.get().to_owned()));
+        }
+        for choice in chunk.choices.into_iter().flatten() {
+            let index = choice.index.0.unwrap_or(0);
+            let Some(slot) = self.choice_slot(index, ev.data_offset, errors) else {
+                continue;
+            };
+            if let Some(delta) = choice.delta {
+                self.merge(slot, delta, ev.data_offset, errors, sink);
+            }
+            if let Some(reason) = choice.finish_reason.non_empty() {
+                if self.choices[slot].finish_reason.is_none() {
+                    self.choices[slot].finish_reason = Some(reason.to_owned());
+                    self.finish_calls(slot, sink);
+                    sink.push(Event::Finish { choice: index });
+                }
+            }
+        }
+    }
+
+    fn provider_error_event<S: EventSink>(&mut self, data: &str, sink: &mut S) {
+        match serde_json::from_str::<Chunk<'_>>(data) {
+            Ok(chunk) => self.provider_error_chunk(&chunk, data, sink),
+            Err(_) => self.report(
+                ProviderError {
+                    message: data.to_owned(),
+                    code: None,
+                    kind: None,
+                    body: data.to_owned(),
+                },
+                sink,
+            ),
+        }
+    }
+
+    fn provider_error_chunk<S: EventSink>(&mut self, chunk: &Chunk<'_>, data: &str, sink: &mut S) {
+        #[derive(serde::Deserialize, Default)]
+        struct Inner<'a> {
+            #[serde(borrow, default)]
+            message: LenientStr<'a>,
+            #[serde(borrow, default, rename = "type")]
+            kind: LenientStr<'a>,
+            #[serde(borrow, default)]
+            code: Option<&'a serde_json::value::RawValue>,
+        }
+        let (message, kind, code) = match chunk.error {
+            Some(raw) => match serde_json::from_str::<Inner<'_>>(raw.get()) {
+                Ok(inner) => (
+                    inner.message.0.map(|m| m.into_owned()),
+                    inner.kind.0.map(|k| k.into_owned()),
+                    inner.code.map(|c| c.get().to_owned()),
+                ),
+                // `"error": "text"` and other shapes: the text, or the raw JSON, is the message.
+                Err(_) => (
+                    serde_json::from_str::<String>(raw.get()).ok().or_else(|| Some(raw.get().to_owned())),
+                    None,
+                    None,
+                ),
+            },
+            None => (
+                chunk.message.0.as_ref().map(|m| m.clone().into_owned()),
+                chunk.kind.0.as_ref().map(|k| k.clone().into_owned()),
+                chunk.code.map(|c| c.get().to_owned()),
+            ),
+        };
+        self.report(
+            ProviderError {
+                message: message.unwrap_or_else(|| data.to_owned()),
+                code,
+                kind,
+                body: data.to_owned(),
+            },
+            sink,
+        );
+    }
+
+    fn report<S: EventSink>(&mut self, err: ProviderError, sink: &mut S) {
+        self.error = Some(err.clone());
+        sink.push(Event::ProviderError(err));
+    }
+
+    fn choice_slot(&mut self, index: u32, at: u64, errors: &mut ErrorSlot) -> Option<usize> {
+        if let Some(slot) = self.choices.iter().position(|c| c.index == index) {
+            return Some(slot);
+        }
+        if self.choices.len() >= self.limits.max_choices {
+            errors.note(CoreError::limit("max_choices", self.limits.max_choices, at));
+            return None;
+        }
+        self.choices.push(ChoiceState {
+            index,
+            ..ChoiceState::default()
+        });
+        Some(self.choices.len() - 1)
+    }
+
+    fn merge<S: EventSink>(&mut self, slot: usize, delta: Delta<'_>, at: u64, errors: &mut ErrorSlot, sink: &mut S) {
+        let choice = &mut self.choices[slot];
+        let index = choice.index;
+        let reasoning = match &delta.reasoning_content.0 {
+            Some(text) => Some(text),
+            None => delta.reasoning.0.as_ref(),
+        };
+        if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
+            let start = choice.reasoning.len();
+            choice.reasoning.push_str(text);
+            sink.push(Event::Reasoning {
+                choice: index,
+                range: start..choice.reasoning.len(),
+            });
+        }
+        if let Some(text) = delta.content.non_empty() {
+            let start = choice.content.len();
+            choice.content.push_str(text);
+            sink.push(Event::Text {
+                choice: index,
+                range: start..choice.content.len(),
+            });
+        }
+        if let Some(text) = delta.refusal.non_empty() {
+            choice.refusal.push_str(text);
+        }
+        if let Some(function) = delta.function_call {
+            let existing = choice.calls.iter().position(|c| c.legacy);
+            self.apply(slot, existing, None, &LenientStr::default(), &LenientStr::default(), &function, true, at, errors, sink);
+        }
+        for frag in delta.tool_calls.into_iter().flatten() {
+            let ToolCallDelta {
+                index: frag_index,
+                id,
+                kind,
+                function,
+            } = frag;
+            let calls = &self.choices[slot].calls;
+            let existing = locate(calls, frag_index.0, id.non_empty());
+            let function = function.unwrap_or_default();
+            self.apply(slot, existing, frag_index.0, &id, &kind, &function, false, at, errors, sink);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply<S: EventSink>(
+        &mut self,
+        slot: usize,
+        existing: Option<usize>,
+        provider_index: Option<u32>,
+        id: &LenientStr<'_>,
+        kind: &LenientStr<'_>,
+        function: &FunctionDelta<'_>,
+        legacy: bool,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        let max_args = self.limits.max_arguments_bytes;
+        let max_calls = self.limits.max_tool_calls;
+        let choice = &mut self.choices[slot];
+        let index = choice.index;
+        let (pos, started) = match existing {
+            Some(pos) => (pos, false),
+            None => {
+                if choice.calls.len() >= max_calls {
+                    errors.note(CoreError::limit("max_tool_calls", max_calls, at));
+                    return;
+                }
+                choice.calls.push(Call {
+                    ordinal: choice.calls.len(),
+                    provider_index,
+                    id: String::new(),
+                    kind: String::new(),
+                    name: String::new(),
+                    args: PartialJson::new(),
+                    ready: false,
+                    finished: false,
+                    legacy,
+                    outcome: None,
+                });
+                (choice.calls.len() - 1, true)
+            }
+        };
+        let call = &mut choice.calls[pos];
+        if call.finished {
+            return;
+        }
+        set_once(&mut call.id, id);
+        set_once(&mut call.kind, kind);
+        set_once(&mut call.name, &function.name);
+        if started {
+            sink.push(Event::CallStarted { choice: index, call: pos });
+        }
+        let Some(raw) = function.arguments else { return };
+        let raw = raw.get();
+        let minified;
+        let fragment: &str = if raw.starts_with('"') {
+            match serde_json::from_str::<LenientStr<'_>>(raw) {
+                Ok(LenientStr(Some(text))) => {
+                    minified = text.into_owned();
+                    &minified
+                }
+                _ => return,
+            }
+        } else if call.args.text().is_empty() {
+            minified = minify(raw);
+            &minified
+        } else {
+            return;
+        };
+        if fragment.is_empty() {
+            return;
+        }
+        if call.args.text().len() + fragment.len() > max_args {
+            errors.note(CoreError::limit("max_arguments_bytes", max_args, at));
+            return;
+        }
+        let start = call.args.text().len();
+        // A malformed text is not an error of the stream: the call finishes with it attached.
+        let _ = call.args.feed(fragment);
+        sink.push(Event::CallDelta {
+            choice: index,
+            call: pos,
+            range: start..call.args.text().len(),
+        });
+        if !call.ready && call.args.is_complete() {
+            call.ready = true;
+            sink.push(Event::CallReady { choice: index, call: pos });
+        }
+    }
+
+    fn finish_calls<S: EventSink>(&mut self, slot: usize, sink: &mut S) {
+        let choice = &mut self.choices[slot];
+        let index = choice.index;
+        for call in &mut choice.calls {
+            if call.finished {
+                continue;
+            }
+            call.finished = true;
+            if call.args.text().trim_matches([' ', '\t', '\n', '\r']).is_empty() {
+                call.args = PartialJson::from_text("{}");
+            }
+            if !call.legacy {
+                if call.id.is_empty() {
+                    call.id = format!("call_{}", call.ordinal);
+                }
+                if call.kind.is_empty() {
+                    call.kind.push_str("function");
+                }
+            }
+            call.outcome = Some(call.args.end());
+            sink.push(Event::CallFinished {
+                choice: index,
+                call: call.ordinal,
+            });
+        }
+    }
+}
+
+/// Which existing call a fragment continues (`docs/semantics.md` §3), or `None` for a new one.
+fn locate(calls: &[Call], index: Option<u32>, id: Option<&str>) -> Option<usize> {
+    if let Some(id) = id {
+        if let Some(pos) = calls.iter().position(|c| !c.legacy && c.id == id) {
+            return Some(pos);
+        }
+        let p = index?;
+        return calls.iter().rposition(|c| !c.legacy && c.provider_index == Some(p) && c.id.is_empty());
+    }
+    if let Some(p) = index {
+        return calls.iter().rposition(|c| !c.legacy && c.provider_index == Some(p));
+    }
+    calls.iter().rposition(|c| !c.legacy)
+}
+
+#[cfg(test)]
+mod tests;

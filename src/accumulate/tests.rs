@@ -1,0 +1,306 @@
+use serde_json::{json, Value as J};
+
+use super::*;
+
+/// The OpenAI-shaped message of a choice, for assertions.
+fn message(acc: &Accumulator, choice: u32) -> J {
+    let c = acc.choice(choice).expect("choice");
+    let mut m = json!({"role": "assistant", "content": if c.content.is_empty() { J::Null } else { J::from(c.content.clone()) }});
+    let calls: Vec<J> = c
+        .ordered_calls()
+        .into_iter()
+        .filter(|c| !c.legacy)
+        .map(|c| json!({"id": c.id, "type": c.kind, "function": {"name": c.name, "arguments": c.arguments()}}))
+        .collect();
+    if !calls.is_empty() {
+        m["tool_calls"] = J::from(calls);
+    }
+    if !c.reasoning.is_empty() {
+        m["reasoning_content"] = J::from(c.reasoning.clone());
+    }
+    if let Some(f) = c.calls.iter().find(|c| c.legacy) {
+        m["function_call"] = json!({"name": f.name, "arguments": f.arguments()});
+    }
+    m
+}
+
+fn sse(chunks: &[J]) -> String {
+    let mut out = String::new();
+    for c in chunks {
+        out.push_str("data: ");
+        out.push_str(&c.to_string());
+        out.push_str("\n\n");
+    }
+    out
+}
+
+fn run(stream: &str) -> (Accumulator, Vec<Event>, Option<CoreError>) {
+    let mut acc = Accumulator::default();
+    let mut events = Vec::new();
+    let err = acc.feed(stream.as_bytes(), &mut events).err();
+    let err2 = acc.finish(&mut events).err();
+    (acc, events, err.or(err2))
+}
+
+fn delta(d: J) -> J {
+    json!({"choices": [{"index": 0, "delta": d}]})
+}
+
+fn tc(index: Option<u32>, id: Option<&str>, name: Option<&str>, args: J) -> J {
+    let mut t = json!({"function": {}});
+    if let Some(i) = index {
+        t["index"] = J::from(i);
+    }
+    if let Some(id) = id {
+        t["id"] = J::from(id);
+        t["type"] = J::from("function");
+    }
+    if let Some(n) = name {
+        t["function"]["name"] = J::from(n);
+    }
+    if !args.is_null() || index == Some(99) {
+        t["function"]["arguments"] = args;
+    }
+    t
+}
+
+fn finish(reason: &str) -> J {
+    json!({"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]})
+}
+
+fn kinds(events: &[Event]) -> Vec<&'static str> {
+    events
+        .iter()
+        .map(|e| match e {
+            Event::Text { .. } => "text",
+            Event::Reasoning { .. } => "reasoning",
+            Event::CallStarted { .. } => "started",
+            Event::CallDelta { .. } => "delta",
+            Event::CallReady { .. } => "ready",
+            Event::CallFinished { .. } => "finished",
+            Event::Usage(_) => "usage",
+            Event::Finish { .. } => "finish",
+            Event::ProviderError(_) => "error",
+        })
+        .collect()
+}
+
+#[test]
+fn text_and_one_call() {
+    let stream = sse(&[
+        delta(json!({"role": "assistant", "content": "Hel"})),
+        delta(json!({"content": "lo"})),
+        delta(json!({"tool_calls": [tc(Some(0), Some("c1"), Some("get"), json!(""))]})),
+        delta(json!({"tool_calls": [tc(Some(0), None, None, json!("{\"a\":"))]})),
+        delta(json!({"tool_calls": [tc(Some(0), None, None, json!(" 1}"))]})),
+        finish("tool_calls"),
+    ]) + "data: [DONE]\n\n";
+    let (acc, events, err) = run(&stream);
+    assert!(err.is_none());
+    assert_eq!(kinds(&events), vec!["text", "text", "started", "delta", "delta", "ready", "finished", "finish"]);
+    assert_eq!(
+        message(&acc, 0),
+        json!({"role": "assistant", "content": "Hello", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get", "arguments": "{\"a\": 1}"}}]})
+    );
+    assert!(!acc.truncated());
+    assert_eq!(acc.choice(0).unwrap().finish_reason.as_deref(), Some("tool_calls"));
+}
+
+#[test]
+fn index_zero_for_every_parallel_call_with_new_ids() {
+    let stream = sse(&[
+        delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("{}"))]})),
+        delta(json!({"tool_calls": [tc(Some(0), Some("b"), Some("g"), json!("{\"x\""))]})),
+        delta(json!({"tool_calls": [tc(Some(0), None, None, json!(":2}"))]})),
+        finish("tool_calls"),
+    ]);
+    let (acc, _, _) = run(&stream);
+    let m = message(&acc, 0);
+    assert_eq!(m["tool_calls"][0]["function"]["arguments"], "{}");
+    assert_eq!(m["tool_calls"][1]["id"], "b");
+    assert_eq!(m["tool_calls"][1]["function"]["arguments"], "{\"x\":2}");
+}
+
+#[test]
+fn set_once_fields_and_flush_chunk() {
+    let stream = sse(&[
+        delta(json!({"tool_calls": [{"index": 0, "id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\""}}]})),
+        delta(json!({"tool_calls": [{"index": 0, "id": "", "type": null, "function": {"name": "", "arguments": ": \"Paris\"}"}}]})),
+        delta(json!({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "get_weather"}}]})),
+        json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"name": "get_weather"}}]}, "finish_reason": "tool_calls"}]}),
+    ]);
+    let (acc, _, err) = run(&stream);
+    assert!(err.is_none());
+    let m = message(&acc, 0);
+    assert_eq!(m["tool_calls"].as_array().unwrap().len(), 1);
+    assert_eq!(m["tool_calls"][0]["function"]["name"], "get_weather");
+    assert_eq!(m["tool_calls"][0]["function"]["arguments"], "{\"city\": \"Paris\"}");
+}
+
+#[test]
+fn missing_index_and_type_continue_last_call() {
+    let stream = sse(&[
+        delta(json!({"tool_calls": [{"id": "x", "function": {"name": "f", "arguments": "{\"q\":"}}]})),
+        delta(json!({"tool_calls": [{"function": {"arguments": "1}"}}]})),
+        delta(json!({"tool_calls": [{"id": "y", "function": {"name": "g", "arguments": {"k": [1, 2]}}}]})),
+    ]) + "data: [DONE]\n\n";
+    let (acc, _, _) = run(&stream);
+    let m = message(&acc, 0);
+    assert_eq!(m["tool_calls"][0]["function"]["arguments"], "{\"q\":1}");
+    assert_eq!(m["tool_calls"][0]["type"], "function");
+    assert_eq!(m["tool_calls"][1]["function"]["arguments"], "{\"k\":[1,2]}");
+    assert!(!acc.truncated());
+}
+
+#[test]
+fn null_and_missing_arguments_finish_as_empty_object() {
+    let stream = sse(&[
+        delta(json!({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "now", "arguments": null}}]})),
+        delta(json!({"tool_calls": [{"index": 1, "id": "b", "function": {"name": "later"}}]})),
+        finish("stop"),
+    ]);
+    let (acc, _, _) = run(&stream);
+    let c = acc.choice(0).unwrap();
+    assert_eq!(c.calls[0].arguments(), "{}");
+    assert_eq!(c.calls[1].outcome, Some(Ok(())));
+    assert_eq!(c.finish_reason.as_deref(), Some("stop"));
+}
+
+#[test]
+fn usage_last_one_wins_and_empty_choices() {
+    let stream = sse(&[
+        json!({"choices": [], "prompt_filter_results": [{"prompt_index": 0}]}),
+        json!({"choices": [{"index": 0, "delta": {"content": "a"}}], "usage": {"total_tokens": 1}}),
+        json!({"choices": [{"index": 0, "content_filter_results": {}}]}),
+        json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": {"total_tokens": 5}}),
+        json!({"choices": [], "usage": {"total_tokens": 7}}),
+        json!({"choices": [{"index": 0, "content_filter_results": {"hate": {"filtered": false}}}]}),
+    ]);
+    let (acc, _, err) = run(&stream);
+    assert!(err.is_none());
+    assert_eq!(acc.usage(), Some("{\"total_tokens\":7}"));
+    assert!(!acc.truncated());
+}
+
+#[test]
+fn error_object_mid_stream_keeps_state() {
+    let stream = sse(&[
+        delta(json!({"content": "partial"})),
+        json!({"error": {"message": "overloaded", "type": "server_error", "code": 529}}),
+        json!({"object": "error", "message": "bad", "type": "BadRequestError", "code": 400}),
+    ]);
+    let (acc, events, err) = run(&stream);
+    assert!(err.is_none());
+    let errs: Vec<&ProviderError> = events.iter().filter_map(|e| if let Event::ProviderError(p) = e { Some(p) } else { None }).collect();
+    assert_eq!(errs[0].message, "overloaded");
+    assert_eq!(errs[0].code.as_deref(), Some("529"));
+    assert_eq!(errs[1].kind.as_deref(), Some("BadRequestError"));
+    assert_eq!(acc.choice(0).unwrap().content, "partial");
+    assert!(acc.truncated());
+}
+
+#[test]
+fn malformed_chunk_is_typed_and_loses_nothing() {
+    let stream = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"choices\": [}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n";
+    let mut acc = Accumulator::default();
+    let mut events = Vec::new();
+    let err = acc.feed(stream.as_bytes(), &mut events).unwrap_err();
+    let CoreError::Parse { kind, position, .. } = err else { panic!() };
+    assert_eq!(kind, ParseKind::InvalidChunk);
+    assert_eq!(&stream[position as usize..=position as usize], "}");
+    assert_eq!(acc.choice(0).unwrap().content, "ab");
+}
+
+#[test]
+fn cut_mid_call_is_truncated_with_incomplete_error() {
+    let stream = sse(&[delta(json!({"tool_calls": [tc(Some(0), Some("c"), Some("f"), json!("{\"a\": [1, 2"))]}))]) + "data: {\"choices\": [{\"delta\": {\"tool";
+    let (acc, events, err) = run(&stream);
+    assert!(err.is_none(), "a cut last chunk is truncation, not malformation: {err:?}");
+    assert!(acc.truncated());
+    let call = &acc.choice(0).unwrap().calls[0];
+    assert_eq!(call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind, ParseKind::Incomplete);
+    assert_eq!(kinds(&events).last(), Some(&"finished"));
+}
+
+#[test]
+fn malformed_arguments_finish_with_error() {
+    let stream = sse(&[delta(json!({"tool_calls": [tc(Some(0), Some("c"), Some("f"), json!("{\"a\" 1}"))]})), finish("tool_calls")]);
+    let (acc, _, _) = run(&stream);
+    let call = &acc.choice(0).unwrap().calls[0];
+    assert_eq!(call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind, ParseKind::Malformed);
+}
+
+#[test]
+fn legacy_function_call() {
+    let stream = sse(&[
+        delta(json!({"function_call": {"name": "lookup", "arguments": ""}})),
+        delta(json!({"function_call": {"arguments": "{\"id\": 3}"}})),
+        finish("function_call"),
+    ]);
+    let (acc, _, _) = run(&stream);
+    assert_eq!(message(&acc, 0)["function_call"], json!({"name": "lookup", "arguments": "{\"id\": 3}"}));
+}
+
+#[test]
+fn reasoning_and_multiple_choices() {
+    let stream = sse(&[
+        json!({"choices": [{"index": 0, "delta": {"reasoning_content": "think", "content": null}}, {"index": 1, "delta": {"content": "B"}}]}),
+        json!({"choices": [{"index": 0, "delta": {"content": "A"}, "finish_reason": "stop"}, {"index": 1, "delta": {}, "finish_reason": "length"}]}),
+    ]);
+    let (acc, _, _) = run(&stream);
+    assert_eq!(message(&acc, 0), json!({"role": "assistant", "content": "A", "reasoning_content": "think"}));
+    assert_eq!(message(&acc, 1), json!({"role": "assistant", "content": "B"}));
+    assert_eq!(acc.choice(1).unwrap().finish_reason.as_deref(), Some("length"));
+}
+
+#[test]
+fn every_split_gives_the_same_state() {
+    let stream = sse(&[
+        delta(json!({"content": "héllo 😀"})),
+        delta(json!({"tool_calls": [tc(Some(0), Some("c1"), Some("get"), json!("{\"city\": \"Zü"))]})),
+        delta(json!({"tool_calls": [tc(Some(0), None, None, json!("rich\"}"))]})),
+        finish("tool_calls"),
+    ])
+    .replace("\n\n", "\r\n\r\n");
+    let (whole, _, _) = run(&stream);
+    let want = message(&whole, 0);
+    let bytes = stream.as_bytes();
+    for i in 0..=bytes.len() {
+        let mut acc = Accumulator::default();
+        let mut events = Vec::new();
+        acc.feed(&bytes[..i], &mut events).unwrap();
+        acc.feed(&bytes[i..], &mut events).unwrap();
+        acc.finish(&mut events).unwrap();
+        assert_eq!(message(&acc, 0), want, "split at {i}");
+    }
+}
+
+#[test]
+fn limits_are_enforced_and_keep_state() {
+    let limits = Limits {
+        max_tool_calls: 1,
+        max_arguments_bytes: 8,
+        ..Limits::default()
+    };
+    let stream = sse(&[
+        delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("{\"k\":1}"))]})),
+        delta(json!({"tool_calls": [tc(Some(0), None, None, json!("  more"))]})),
+        delta(json!({"tool_calls": [tc(Some(1), Some("b"), Some("g"), json!("{}"))]})),
+    ]);
+    let mut acc = Accumulator::new(limits);
+    let mut events = Vec::new();
+    let err = acc.feed(stream.as_bytes(), &mut events).unwrap_err();
+    assert!(matches!(err, CoreError::Limit { limit: "max_arguments_bytes", .. }));
+    assert_eq!(acc.choice(0).unwrap().calls.len(), 1);
+    assert_eq!(acc.choice(0).unwrap().calls[0].arguments(), "{\"k\":1}");
+}
+
+#[test]
+fn no_events_sink_builds_the_same_state() {
+    let stream = sse(&[delta(json!({"content": "x"})), delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("{}"))]}))]);
+    let mut acc = Accumulator::default();
+    acc.feed(stream.as_bytes(), &mut NoEvents).unwrap();
+    acc.finish(&mut NoEvents).unwrap();
+    let (with_events, _, _) = run(&stream);
+    assert_eq!(message(&acc, 0), message(&with_events, 0));
+}

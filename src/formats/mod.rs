@@ -1,0 +1,193 @@
+//! Wire formats: the serde shapes of each provider's stream chunks, borrowed from the event data.
+//!
+//! Unknown fields are ignored everywhere; fields whose type varies between providers are read
+//! leniently (a value of an unexpected type counts as absent) so that one odd field never costs
+//! a whole chunk.
+
+pub mod chat;
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, Visitor};
+
+/// A string if the JSON value is one, else nothing (null, numbers, objects are all "absent").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LenientStr<'a>(pub Option<Cow<'a, str>>);
+
+impl<'a> LenientStr<'a> {
+    /// The string, if present and non-empty.
+    #[must_use]
+    pub fn non_empty(&self) -> Option<&str> {
+        self.0.as_deref().filter(|s| !s.is_empty())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for LenientStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LenientStr<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Cow::Borrowed(v))))
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Cow::Owned(v.to_owned()))))
+            }
+
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Cow::Owned(v))))
+            }
+
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LenientStr(None))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(LenientStr(None))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A non-negative integer if the JSON value is one, else nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LenientIndex(pub Option<u32>);
+
+impl<'de> Deserialize<'de> for LenientIndex {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LenientIndex;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an index")
+            }
+
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(LenientIndex(u32::try_from(v).ok()))
+            }
+
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(LenientIndex(u32::try_from(v).ok()))
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(LenientIndex(None))
+            }
+
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(LenientIndex(None))
+            }
+
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(LenientIndex(None))
+            }
+
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(LenientIndex(v.parse().ok()))
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(LenientIndex(None))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LenientIndex(None))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(LenientIndex(None))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// Removes the whitespace between tokens of a valid JSON text, keeping the tokens as written.
+#[must_use]
+pub fn minify(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_str = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_str {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_str = c == '"';
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minify_keeps_strings() {
+        assert_eq!(minify("{ \"a b\" : [1, 2.50e1, \"x \\\" y\" ] }"), "{\"a b\":[1,2.50e1,\"x \\\" y\"]}");
+    }
+
+    #[test]
+    fn lenient_values() {
+        let s: Vec<LenientStr<'_>> = serde_json::from_str(r#"["a", null, 1, {"x": [1]}, [2], "b\n"]"#).unwrap();
+        let got: Vec<Option<&str>> = s.iter().map(|x| x.0.as_deref()).collect();
+        assert_eq!(got, vec![Some("a"), None, None, None, None, Some("b\n")]);
+        assert!(matches!(s[0].0, Some(Cow::Borrowed(_))));
+        let i: Vec<LenientIndex> = serde_json::from_str(r#"[0, 7, -1, null, "3", 1.5]"#).unwrap();
+        let got: Vec<Option<u32>> = i.iter().map(|x| x.0).collect();
+        assert_eq!(got, vec![Some(0), Some(7), None, None, Some(3), None]);
+    }
+}

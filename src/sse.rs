@@ -1,0 +1,425 @@
+//! Server-sent events: bytes in, events out, incrementally (WHATWG event-stream rules).
+//!
+//! Consumes network reads of any size; emits each dispatched event to a callback as borrowed
+//! text. Invariants: every input byte is scanned once (a partial line is buffered, never
+//! re-scanned), lines are split on bytes before UTF-8 validation (CR and LF never occur inside a
+//! multi-byte sequence), and memory is bounded by `max_line_bytes` + `max_event_bytes`.
+//!
+//! One deliberate deviation from WHATWG: at end of input an unterminated last line is processed
+//! and a pending event with data is dispatched, because LLM servers sometimes omit the final
+//! blank line.
+
+use memchr::memchr2;
+
+use crate::error::{CoreError, ErrorSlot, ParseKind};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// One dispatched event, borrowed from the decoder's buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseEvent<'a> {
+    /// The event type; `"message"` when the stream set none.
+    pub event: &'a str,
+    /// The data lines joined with `\n`.
+    pub data: &'a str,
+    /// The last event id seen so far, if any.
+    pub id: Option<&'a str>,
+    /// Stream offset of the first data byte, for error positions.
+    pub data_offset: u64,
+}
+
+/// Incremental SSE decoder: `feed` any number of reads, then `finish` once.
+#[derive(Debug)]
+pub struct SseDecoder {
+    line: Vec<u8>,
+    line_offset: u64,
+    skipping_line: bool,
+    trailing_cr: bool,
+    bom_head: Option<Vec<u8>>,
+    offset: u64,
+    data: String,
+    data_offset: Option<u64>,
+    data_overflow: bool,
+    event_type: String,
+    last_id: Option<String>,
+    retry: Option<u64>,
+    max_line_bytes: usize,
+    max_event_bytes: usize,
+}
+
+impl SseDecoder {
+    /// A decoder with the given line and event size limits.
+    #[must_use]
+    pub fn new(max_line_bytes: usize, max_event_bytes: usize) -> Self {
+        Self {
+            line: Vec::new(),
+            line_offset: 0,
+            skipping_line: false,
+            trailing_cr: false,
+            bom_head: Some(Vec::new()),
+            offset: 0,
+            data: String::new(),
+            data_offset: None,
+            data_overflow: false,
+            event_type: String::new(),
+            last_id: None,
+            retry: None,
+            max_line_bytes,
+            max_event_bytes,
+        }
+    }
+
+    /// The reconnection time the stream asked for, if any.
+    #[must_use]
+    pub fn retry(&self) -> Option<u64> {
+        self.retry
+    }
+
+    /// Total bytes fed so far.
+    #[must_use]
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Decodes one read. Faults are noted in `errors` and decoding goes on after them.
+    pub fn feed<F>(&mut self, input: &[u8], errors: &mut ErrorSlot, on_event: &mut F)
+    where
+        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+    {
+        if let Some(mut head) = self.bom_head.take() {
+            // The BOM may itself arrive split across reads: hold up to 3 bytes until we know.
+            let take = (BOM.len() - head.len()).min(input.len());
+            head.extend_from_slice(&input[..take]);
+            if head.len() < BOM.len() && BOM.starts_with(&head) {
+                self.bom_head = Some(head);
+                return;
+            }
+            if head == BOM {
+                self.offset += BOM.len() as u64;
+            } else {
+                self.scan(&head, errors, on_event);
+            }
+            self.scan(&input[take..], errors, on_event);
+            return;
+        }
+        self.scan(input, errors, on_event);
+    }
+
+    /// End of input: processes an unterminated last line and dispatches a pending event.
+    pub fn finish<F>(&mut self, errors: &mut ErrorSlot, on_event: &mut F)
+    where
+        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+    {
+        if let Some(head) = self.bom_head.take() {
+            if head != BOM {
+                self.scan(&head, errors, on_event);
+            }
+        }
+        if !self.skipping_line && !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.handle_line(&line, self.line_offset, errors, on_event);
+        }
+        self.line.clear();
+        self.skipping_line = false;
+        self.dispatch(errors, on_event);
+    }
+
+    fn scan<F>(&mut self, mut input: &[u8], errors: &mut ErrorSlot, on_event: &mut F)
+    where
+        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+    {
+        if self.trailing_cr && !input.is_empty() {
+            self.trailing_cr = false;
+            if input[0] == b'\n' {
+                input = &input[1..];
+                self.offset += 1;
+            }
+        }
+        while !input.is_empty() {
+            let Some(eol) = memchr2(b'\n', b'\r', input) else {
+                self.buffer_partial_line(input, errors);
+                return;
+            };
+            let piece = &input[..eol];
+            if self.skipping_line {
+                self.skipping_line = false;
+            } else if self.line.is_empty() {
+                if piece.len() > self.max_line_bytes {
+                    errors.note(CoreError::limit("max_line_bytes", self.max_line_bytes, self.offset));
+                } else {
+                    self.handle_line(piece, self.offset, errors, on_event);
+                }
+            } else if self.line.len() + piece.len() > self.max_line_bytes {
+                self.line.clear();
+                errors.note(CoreError::limit("max_line_bytes", self.max_line_bytes, self.line_offset));
+            } else {
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(piece);
+                self.handle_line(&line, self.line_offset, errors, on_event);
+                line.clear();
+                self.line = line;
+            }
+            let mut consumed = eol + 1;
+            if input[eol] == b'\r' {
+                match input.get(eol + 1) {
+                    Some(b'\n') => consumed += 1,
+                    Some(_) => {}
+                    None => self.trailing_cr = true,
+                }
+            }
+            self.offset += consumed as u64;
+            input = &input[consumed..];
+        }
+    }
+
+    fn buffer_partial_line(&mut self, rest: &[u8], errors: &mut ErrorSlot) {
+        if self.skipping_line {
+            // The oversized line is being dropped without being stored.
+        } else if self.line.len() + rest.len() > self.max_line_bytes {
+            let start = if self.line.is_empty() { self.offset } else { self.line_offset };
+            self.line.clear();
+            self.line.shrink_to(4096);
+            self.skipping_line = true;
+            errors.note(CoreError::limit("max_line_bytes", self.max_line_bytes, start));
+        } else {
+            if self.line.is_empty() {
+                self.line_offset = self.offset;
+            }
+            self.line.extend_from_slice(rest);
+        }
+        self.offset += rest.len() as u64;
+    }
+
+    fn handle_line<F>(&mut self, line: &[u8], line_offset: u64, errors: &mut ErrorSlot, on_event: &mut F)
+    where
+        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+    {
+        if line.is_empty() {
+            self.dispatch(errors, on_event);
+            return;
+        }
+        let line = match std::str::from_utf8(line) {
+            Ok(line) => line,
+            Err(err) => {
+                let at = line_offset + err.valid_up_to() as u64;
+                errors.note(CoreError::parse(ParseKind::InvalidUtf8, at, "invalid utf-8 sequence"));
+                return;
+            }
+        };
+        if line.starts_with(':') {
+            return;
+        }
+        let (field, value, value_at) = match line.find(':') {
+            Some(colon) => {
+                let mut value_start = colon + 1;
+                if line.as_bytes().get(value_start) == Some(&b' ') {
+                    value_start += 1;
+                }
+                (&line[..colon], &line[value_start..], value_start)
+            }
+            None => (line, "", line.len()),
+        };
+        match field {
+            "data" => self.push_data(value, line_offset + value_at as u64, errors),
+            "event" => {
+                self.event_type.clear();
+                self.event_type.push_str(value);
+            }
+            "id" if !value.contains('\0') => self.last_id = Some(value.to_owned()),
+            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                self.retry = value.parse().ok();
+            }
+            _ => {}
+        }
+    }
+
+    fn push_data(&mut self, value: &str, at: u64, errors: &mut ErrorSlot) {
+        if self.data_overflow {
+            return;
+        }
+        if self.data.len() + value.len() + 1 > self.max_event_bytes {
+            errors.note(CoreError::limit("max_event_bytes", self.max_event_bytes, at));
+            self.data_overflow = true;
+            self.data.clear();
+            self.data.shrink_to(4096);
+            return;
+        }
+        if self.data_offset.is_none() {
+            self.data_offset = Some(at);
+        }
+        self.data.push_str(value);
+        self.data.push('\n');
+    }
+
+    fn dispatch<F>(&mut self, errors: &mut ErrorSlot, on_event: &mut F)
+    where
+        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+    {
+        let overflow = std::mem::replace(&mut self.data_overflow, false);
+        if !self.data.is_empty() && !overflow {
+            self.data.pop();
+            let event = SseEvent {
+                event: if self.event_type.is_empty() { "message" } else { &self.event_type },
+                data: &self.data,
+                id: self.last_id.as_deref(),
+                data_offset: self.data_offset.unwrap_or(self.offset),
+            };
+            on_event(event, errors);
+        }
+        self.data.clear();
+        self.data_offset = None;
+        self.event_type.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct Owned {
+        event: String,
+        data: String,
+        id: Option<String>,
+    }
+
+    fn decode_chunks(chunks: &[&[u8]]) -> (Vec<Owned>, Option<CoreError>) {
+        let mut dec = SseDecoder::new(1 << 20, 1 << 20);
+        let mut out = Vec::new();
+        let mut errors = ErrorSlot::default();
+        let mut sink = |ev: SseEvent<'_>, _: &mut ErrorSlot| {
+            out.push(Owned {
+                event: ev.event.to_owned(),
+                data: ev.data.to_owned(),
+                id: ev.id.map(str::to_owned),
+            });
+        };
+        for chunk in chunks {
+            dec.feed(chunk, &mut errors, &mut sink);
+        }
+        dec.finish(&mut errors, &mut sink);
+        (out, errors.take())
+    }
+
+    fn decode(input: &[u8]) -> Vec<Owned> {
+        decode_chunks(&[input]).0
+    }
+
+    fn ev(data: &str) -> Owned {
+        Owned {
+            event: "message".into(),
+            data: data.into(),
+            id: None,
+        }
+    }
+
+    macro_rules! sse_cases {
+        ($($name:ident: $input:expr => [$($data:expr),*];)*) => {
+            $(#[test] fn $name() {
+                let got: Vec<String> = decode($input).into_iter().map(|e| e.data).collect();
+                let want: Vec<&str> = vec![$($data),*];
+                assert_eq!(got, want);
+                every_split_agrees($input);
+            })*
+        };
+    }
+
+    fn every_split_agrees(input: &[u8]) {
+        let whole = decode(input);
+        for i in 0..=input.len() {
+            let (a, b) = input.split_at(i);
+            assert_eq!(decode_chunks(&[a, b]).0, whole, "split at {i}");
+        }
+        for i in 0..=input.len() {
+            for j in i..=input.len() {
+                let parts = [&input[..i], &input[i..j], &input[j..]];
+                assert_eq!(decode_chunks(&parts).0, whole, "split at {i},{j}");
+            }
+        }
+    }
+
+    sse_cases! {
+        lf: b"data: a\n\ndata: b\n\n" => ["a", "b"];
+        crlf: b"data: a\r\n\r\ndata: b\r\n\r\n" => ["a", "b"];
+        cr: b"data: a\r\rdata: b\r\r" => ["a", "b"];
+        multiline: b"data: a\ndata:b\ndata:  c\n\n" => ["a\nb\n c"];
+        comment: b": keep-alive\ndata: x\n\n" => ["x"];
+        no_space: b"data:x\n\n" => ["x"];
+        empty_data_dispatches: b"data\n\n" => [""];
+        no_data_no_dispatch: b"event: ping\n\n" => [];
+        bom_once: b"\xEF\xBB\xBFdata: a\n\n" => ["a"];
+        second_bom_is_kept: b"\xEF\xBB\xBF\xEF\xBB\xBFdata: a\n\n" => [];
+        unterminated_event: b"data: a\n" => ["a"];
+        unterminated_line: b"data: a" => ["a"];
+        u2028_is_not_newline: "data: a\u{2028}b\n\n".as_bytes() => ["a\u{2028}b"];
+        utf8_kept: "data: é✓😀\n\n".as_bytes() => ["é✓😀"];
+        unknown_field: b"foo: bar\ndata: a\n\n" => ["a"];
+        colon_in_value: b"data: {\"a\": 1}\n\n" => ["{\"a\": 1}"];
+    }
+
+    #[test]
+    fn event_type_and_id() {
+        let got = decode(b"event: error\nid: 7\ndata: x\n\ndata: y\n\n");
+        assert_eq!(
+            got,
+            vec![
+                Owned { event: "error".into(), data: "x".into(), id: Some("7".into()) },
+                Owned { event: "message".into(), data: "y".into(), id: Some("7".into()) },
+            ]
+        );
+    }
+
+    #[test]
+    fn retry_field() {
+        let mut dec = SseDecoder::new(100, 100);
+        let mut errors = ErrorSlot::default();
+        dec.feed(b"retry: 1500\nretry: x\n\n", &mut errors, &mut |_, _| {});
+        assert_eq!(dec.retry(), Some(1500));
+    }
+
+    #[test]
+    fn invalid_utf8_skips_line_with_position() {
+        let (events, err) = decode_chunks(&[b"data: a\xFFb\n\ndata: ok\n\n"]);
+        assert_eq!(events, vec![ev("ok")]);
+        assert_eq!(
+            err,
+            Some(CoreError::parse(ParseKind::InvalidUtf8, 7, "invalid utf-8 sequence"))
+        );
+    }
+
+    #[test]
+    fn long_line_is_skipped_without_buffering() {
+        let mut dec = SseDecoder::new(16, 1024);
+        let mut errors = ErrorSlot::default();
+        let mut out = Vec::new();
+        let mut sink = |ev: SseEvent<'_>, _: &mut ErrorSlot| out.push(ev.data.to_owned());
+        dec.feed(b"data: 0123456789", &mut errors, &mut sink);
+        for _ in 0..1000 {
+            dec.feed(&[b'x'; 1000], &mut errors, &mut sink);
+            assert!(dec.line.capacity() <= 4096);
+        }
+        dec.feed(b"\n\ndata: ok\n\n", &mut errors, &mut sink);
+        assert_eq!(out, vec!["ok".to_owned()]);
+        assert!(matches!(errors.take(), Some(CoreError::Limit { limit: "max_line_bytes", .. })));
+    }
+
+    #[test]
+    fn event_size_limit() {
+        let mut dec = SseDecoder::new(1024, 10);
+        let mut errors = ErrorSlot::default();
+        let mut out = Vec::new();
+        let mut sink = |ev: SseEvent<'_>, _: &mut ErrorSlot| out.push(ev.data.to_owned());
+        dec.feed(b"data: 12345\ndata: 67890\n\ndata: ok\n\n", &mut errors, &mut sink);
+        assert_eq!(out, vec!["ok".to_owned()]);
+        assert!(matches!(errors.take(), Some(CoreError::Limit { limit: "max_event_bytes", .. })));
+    }
+
+    #[test]
+    fn data_offset_points_into_stream() {
+        let mut dec = SseDecoder::new(1024, 1024);
+        let mut errors = ErrorSlot::default();
+        let mut offsets = Vec::new();
+        dec.feed(b": c\ndata: ab\n\ndata:x\n\n", &mut errors, &mut |ev, _| offsets.push(ev.data_offset));
+        assert_eq!(offsets, vec![10, 19]);
+    }
+}

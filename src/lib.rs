@@ -11,3 +11,6 @@ pub mod formats;
 pub mod partial_json;
 pub mod limits;
 pub mod sse;
+
+#[cfg(feature = "python")]
+mod py;

@@ -1,0 +1,262 @@
+//! Event classes: frozen values with a repr that leaves out empty fields, and equality.
+//!
+//! `ToolCallDelta.partial` and `.parsed` are built on first access from the accumulator's
+//! incremental parser (see `value.rs`), never while feeding.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyString, PyTuple};
+
+use super::accumulator::PyStreamAccumulator;
+
+/// A field is "empty" for the repr when it is None, "" or the default choice 0.
+fn repr_fields(py: Python<'_>, name: &str, fields: &[(&str, &Py<PyAny>)]) -> PyResult<String> {
+    let mut out = String::from(name);
+    out.push('(');
+    let mut first = true;
+    for (key, value) in fields {
+        let value = value.bind(py);
+        let skip = value.is_none()
+            || (*key == "choice" && value.extract::<u32>().is_ok_and(|c| c == 0))
+            || value.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(str::is_empty));
+        if skip {
+            continue;
+        }
+        if !first {
+            out.push_str(", ");
+        }
+        first = false;
+        out.push_str(key);
+        out.push('=');
+        out.push_str(&value.repr()?.to_string());
+    }
+    out.push(')');
+    Ok(out)
+}
+
+/// A lazily built value of a call's arguments as they were when the event was made.
+pub struct LazyArgs {
+    acc: Py<PyStreamAccumulator>,
+    slot: usize,
+    call: usize,
+    len: usize,
+    value: PyOnceLock<Py<PyAny>>,
+}
+
+impl LazyArgs {
+    pub fn new(acc: Py<PyStreamAccumulator>, slot: usize, call: usize, len: usize) -> Self {
+        Self { acc, slot, call, len, value: PyOnceLock::new() }
+    }
+
+    pub fn get(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.value
+            .get_or_try_init(py, || {
+                let mut acc = self.acc.bind(py).try_borrow_mut()?;
+                acc.args_value(py, self.slot, self.call, self.len)
+            })
+            .map(|v| v.clone_ref(py))
+    }
+}
+
+macro_rules! event_class {
+    (
+        $(#[$doc:meta])*
+        $rust:ident as $name:literal { $($field:ident $(as $pyname:literal)? : $ty:ty),* $(,)? }
+        $(lazy $lazy:ident { $($extra:tt)* })?
+    ) => {
+        $(#[$doc])*
+        #[pyclass(frozen, freelist = 64, module = "toolwire", name = $name)]
+        pub struct $rust {
+            $(#[pyo3(get $(, name = $pyname)?)] pub $field: $ty,)*
+            $(pub $lazy: LazyArgs,)?
+        }
+
+        impl $rust {
+            fn fields<'a>(&'a self, py: Python<'_>) -> Vec<(&'static str, Py<PyAny>)> {
+                vec![$((event_class!(@name $field $($pyname)?), self.$field.clone_ref_any(py))),*]
+            }
+        }
+
+        #[pymethods]
+        impl $rust {
+            fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+                let fields = self.fields(py);
+                let refs: Vec<(&str, &Py<PyAny>)> = fields.iter().map(|(k, v)| (*k, v)).collect();
+                repr_fields(py, $name, &refs)
+            }
+
+            fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+                let Ok(other) = other.cast::<$rust>() else { return Ok(false) };
+                let mine = PyTuple::new(py, self.fields(py).into_iter().map(|(_, v)| v))?;
+                let theirs = PyTuple::new(py, other.get().fields(py).into_iter().map(|(_, v)| v))?;
+                mine.eq(theirs)
+            }
+
+            #[classattr]
+            fn __match_args__() -> Vec<&'static str> {
+                vec![$(event_class!(@name $field $($pyname)?)),*]
+            }
+
+            $($($extra)*)?
+        }
+    };
+    (@name $field:ident $pyname:literal) => { $pyname };
+    (@name $field:ident) => { stringify!($field) };
+}
+
+/// Cloning a field into a `Py<PyAny>` for repr/eq, whatever its Rust type.
+pub trait CloneRefAny {
+    fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny>;
+}
+
+impl<T> CloneRefAny for Py<T> {
+    fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny> {
+        self.clone_ref(py).into_any()
+    }
+}
+
+impl<T> CloneRefAny for Option<Py<T>> {
+    fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny> {
+        self.as_ref().map_or_else(|| py.None(), |v| v.clone_ref(py).into_any())
+    }
+}
+
+impl CloneRefAny for u32 {
+    fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny> {
+        self.into_pyobject(py).map_or_else(|_| py.None(), |v| v.into_any().unbind())
+    }
+}
+
+impl CloneRefAny for usize {
+    fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny> {
+        self.into_pyobject(py).map_or_else(|_| py.None(), |v| v.into_any().unbind())
+    }
+}
+
+impl CloneRefAny for bool {
+    fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny> {
+        pyo3::types::PyBool::new(py, *self).to_owned().into_any().unbind()
+    }
+}
+
+event_class! {
+    /// Assistant text that just arrived.
+    TextDelta as "TextDelta" { text: Py<PyString>, choice: u32 }
+}
+
+event_class! {
+    /// Reasoning text (`reasoning_content`, DeepSeek and others) that just arrived.
+    ReasoningDelta as "ReasoningDelta" { text: Py<PyString>, choice: u32 }
+}
+
+event_class! {
+    /// A new tool call appeared. `index` is its position in creation order within the choice.
+    ToolCallStarted as "ToolCallStarted" { index: usize, id: Py<PyString>, name: Py<PyString>, choice: u32 }
+}
+
+event_class! {
+    /// A fragment of a call's arguments. `.partial` is the value the arguments prove so far.
+    ToolCallDelta as "ToolCallDelta" { index: usize, id: Py<PyString>, name: Py<PyString>, fragment: Py<PyString>, choice: u32 }
+    lazy lazy {
+        /// The value the arguments proved right after this fragment (built on first access).
+        #[getter]
+        fn partial(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+            self.lazy.get(py)
+        }
+    }
+}
+
+event_class! {
+    /// A call's arguments just closed as one complete JSON value (the call is not finished yet).
+    ToolCallReady as "ToolCallReady" { index: usize, id: Py<PyString>, name: Py<PyString>, arguments: Py<PyString>, choice: u32 }
+    lazy lazy {
+        /// The parsed arguments (built on first access).
+        #[getter]
+        fn parsed(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+            self.lazy.get(py)
+        }
+    }
+}
+
+event_class! {
+    /// The provider ended the call. `.parsed` is the arguments' value, or None with `.error`
+    /// (a `ParseError` whose `kind` is "incomplete" or "malformed").
+    ToolCallFinished as "ToolCallFinished" { index: usize, id: Py<PyString>, name: Py<PyString>, arguments: Py<PyString>, choice: u32, error: Option<Py<PyAny>> }
+    lazy lazy {
+        /// The parsed arguments, or None when `.error` is set (built on first access).
+        #[getter]
+        fn parsed(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+            if self.error.is_some() {
+                return Ok(py.None());
+            }
+            self.lazy.get(py)
+        }
+    }
+}
+
+event_class! {
+    /// Token usage reported by the provider (the last report wins in `acc.usage`).
+    Usage as "Usage" { usage: Py<PyAny> }
+}
+
+event_class! {
+    /// The choice ended, with the finish reason exactly as the provider sent it.
+    Finish as "Finish" { reason: Py<PyString>, choice: u32 }
+}
+
+event_class! {
+    /// An error object the provider sent inside the stream.
+    ProviderError as "ProviderError" { message: Py<PyString>, code: Py<PyAny>, kind as "type": Py<PyAny>, body: Py<PyAny> }
+}
+
+/// A snapshot of one tool call, as listed by `StreamAccumulator.tool_calls`.
+#[pyclass(frozen, module = "toolwire", name = "ToolCall")]
+pub struct ToolCall {
+    #[pyo3(get)]
+    pub index: usize,
+    #[pyo3(get)]
+    pub id: Py<PyString>,
+    #[pyo3(get)]
+    pub name: Py<PyString>,
+    #[pyo3(get)]
+    pub arguments: Py<PyString>,
+    /// Whether the arguments closed as a complete JSON value.
+    #[pyo3(get)]
+    pub ready: bool,
+    /// Whether the provider ended the call.
+    #[pyo3(get)]
+    pub finished: bool,
+    #[pyo3(get)]
+    pub error: Option<Py<PyAny>>,
+    pub lazy: LazyArgs,
+}
+
+#[pymethods]
+impl ToolCall {
+    /// The value the arguments prove so far.
+    #[getter]
+    fn partial(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.lazy.get(py)
+    }
+
+    /// The parsed arguments once the call is finished without error, else None.
+    #[getter]
+    fn parsed(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if !self.finished || self.error.is_some() {
+            return Ok(py.None());
+        }
+        self.lazy.get(py)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "ToolCall(index={}, id={}, name={}, arguments={}, ready={}, finished={})",
+            self.index,
+            self.id.bind(py).repr()?,
+            self.name.bind(py).repr()?,
+            self.arguments.bind(py).repr()?,
+            if self.ready { "True" } else { "False" },
+            if self.finished { "True" } else { "False" },
+        ))
+    }
+}

@@ -1,0 +1,77 @@
+//! `toolwire.PartialJSON` and `toolwire.parse_partial`.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+use super::errors::json_error;
+use super::value::{build_value, ValueCache};
+use crate::partial_json::PartialJson;
+
+fn feed_any(parser: &mut PartialJson, data: &Bound<'_, PyAny>) -> PyResult<()> {
+    let result = if let Ok(text) = data.cast::<PyString>() {
+        parser.feed(text.to_str()?)
+    } else if let Ok(bytes) = data.cast::<PyBytes>() {
+        parser.feed_bytes(bytes.as_bytes())
+    } else {
+        let bytes = data.py().get_type::<PyBytes>().call1((data,))?.cast_into::<PyBytes>()?;
+        parser.feed_bytes(bytes.as_bytes())
+    };
+    result.map_err(|err| json_error(data.py(), &err))
+}
+
+/// An incremental JSON parser: `feed` fragments, read `value()` at any time.
+///
+/// `feed` costs O(len(fragment)) whatever came before; `value()` rebuilds only the open path.
+/// Malformed input raises `ParseError` (a `ValueError`) with `.position`; what was parsed before
+/// the fault stays readable through `value()`.
+#[pyclass(module = "toolwire", name = "PartialJSON")]
+pub struct PyPartialJson {
+    parser: PartialJson,
+    cache: ValueCache,
+    partial_strings: bool,
+}
+
+#[pymethods]
+impl PyPartialJson {
+    #[new]
+    #[pyo3(signature = (*, partial_strings = true))]
+    fn new(partial_strings: bool) -> Self {
+        Self { parser: PartialJson::new(), cache: ValueCache::default(), partial_strings }
+    }
+
+    /// Feeds a fragment (str or bytes; a UTF-8 sequence split across byte feeds waits).
+    #[pyo3(signature = (data, /))]
+    fn feed(&mut self, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        feed_any(&mut self.parser, data)
+    }
+
+    /// The value the text so far proves; None when nothing shows yet.
+    fn value(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        Ok(build_value(py, &self.parser, &mut self.cache, self.partial_strings)?.map(Bound::unbind))
+    }
+
+    /// Whether the text is one complete JSON value (whitespace may follow).
+    #[getter]
+    fn complete(&self) -> bool {
+        self.parser.is_complete()
+    }
+
+    /// All text fed so far.
+    #[getter]
+    fn text(&self) -> &str {
+        self.parser.text()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("PartialJSON(len={}, complete={})", self.parser.text().len(), if self.parser.is_complete() { "True" } else { "False" })
+    }
+}
+
+/// The value a JSON prefix proves, in one call (see `PartialJSON`).
+#[pyfunction]
+#[pyo3(signature = (text, /, *, partial_strings = true))]
+pub fn parse_partial(py: Python<'_>, text: &Bound<'_, PyAny>, partial_strings: bool) -> PyResult<Option<Py<PyAny>>> {
+    let mut parser = PartialJson::new();
+    feed_any(&mut parser, text)?;
+    Ok(build_value(py, &parser, &mut ValueCache::default(), partial_strings)?.map(Bound::unbind))
+}

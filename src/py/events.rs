@@ -93,8 +93,8 @@ macro_rules! event_class {
             }
 
             #[classattr]
-            fn __match_args__() -> Vec<&'static str> {
-                vec![$(event_class!(@name $field $($pyname)?)),*]
+            fn __match_args__(py: Python<'_>) -> PyResult<Py<PyTuple>> {
+                PyTuple::new(py, [$(event_class!(@name $field $($pyname)?)),*]).map(Bound::unbind)
             }
 
             $($($extra)*)?

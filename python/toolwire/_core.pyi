@@ -1,0 +1,273 @@
+"""Stubs of toolwire's native module. Import these names from ``toolwire``."""
+
+from typing import Any, Literal, TypeAlias, final
+
+__all__ = [
+    "Finish",
+    "LimitExceeded",
+    "ParseError",
+    "PartialJSON",
+    "ProviderError",
+    "ReasoningDelta",
+    "StreamAccumulator",
+    "TextDelta",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolCallFinished",
+    "ToolCallReady",
+    "ToolCallStarted",
+    "ToolwireError",
+    "Usage",
+    "__version__",
+    "build_profile",
+    "parse_partial",
+]
+
+__version__: str
+build_profile: Literal["debug", "release"]
+
+class ToolwireError(Exception):
+    """Base class of every error toolwire raises."""
+
+class ParseError(ToolwireError, ValueError):
+    """Input that cannot be read: invalid UTF-8, a chunk that is not JSON, malformed JSON."""
+
+    kind: str
+    position: int
+    events: list[Event]
+
+class LimitExceeded(ToolwireError):
+    """A configured limit was exceeded; the offending input was dropped, the rest kept."""
+
+    limit: str
+    value: int
+    position: int
+    events: list[Event]
+
+@final
+class TextDelta:
+    """Assistant text that just arrived."""
+
+    __match_args__ = ("text", "choice")
+    @property
+    def text(self) -> str: ...
+    @property
+    def choice(self) -> int: ...
+
+@final
+class ReasoningDelta:
+    """Reasoning text (``reasoning_content``, DeepSeek and others) that just arrived."""
+
+    __match_args__ = ("text", "choice")
+    @property
+    def text(self) -> str: ...
+    @property
+    def choice(self) -> int: ...
+
+@final
+class ToolCallStarted:
+    """A new tool call appeared. ``index`` is its position in creation order within the choice."""
+
+    __match_args__ = ("index", "id", "name", "choice")
+    @property
+    def index(self) -> int: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def choice(self) -> int: ...
+
+@final
+class ToolCallDelta:
+    """A fragment of a call's arguments. ``.partial`` is the value the arguments prove so far."""
+
+    __match_args__ = ("index", "id", "name", "fragment", "choice")
+    @property
+    def index(self) -> int: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def fragment(self) -> str: ...
+    @property
+    def choice(self) -> int: ...
+    @property
+    def partial(self) -> Any:
+        """The value the arguments proved right after this fragment (built on first access)."""
+
+@final
+class ToolCallReady:
+    """A call's arguments just closed as one complete JSON value (the call is not finished yet)."""
+
+    __match_args__ = ("index", "id", "name", "arguments", "choice")
+    @property
+    def index(self) -> int: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def arguments(self) -> str: ...
+    @property
+    def choice(self) -> int: ...
+    @property
+    def parsed(self) -> Any:
+        """The parsed arguments (built on first access)."""
+
+@final
+class ToolCallFinished:
+    """The provider ended the call: ``.parsed``, or None with ``.error`` set."""
+
+    __match_args__ = ("index", "id", "name", "arguments", "choice", "error")
+    @property
+    def index(self) -> int: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def arguments(self) -> str: ...
+    @property
+    def choice(self) -> int: ...
+    @property
+    def error(self) -> ParseError | None:
+        """Why the arguments are not valid JSON (``kind`` "incomplete" or "malformed")."""
+    @property
+    def parsed(self) -> Any:
+        """The parsed arguments, or None when ``.error`` is set (built on first access)."""
+
+@final
+class Usage:
+    """Token usage reported by the provider (the last report wins in ``acc.usage``)."""
+
+    __match_args__ = ("usage",)
+    @property
+    def usage(self) -> dict[str, Any]: ...
+
+@final
+class Finish:
+    """The choice ended, with the finish reason exactly as the provider sent it."""
+
+    __match_args__ = ("reason", "choice")
+    @property
+    def reason(self) -> str: ...
+    @property
+    def choice(self) -> int: ...
+
+@final
+class ProviderError:
+    """An error object the provider sent inside the stream."""
+
+    __match_args__ = ("message", "code", "type", "body")
+    @property
+    def message(self) -> str: ...
+    @property
+    def code(self) -> Any: ...
+    @property
+    def type(self) -> str | None: ...
+    @property
+    def body(self) -> Any: ...
+
+# A type alias for annotations only; it does not exist at runtime.
+Event: TypeAlias = (
+    TextDelta
+    | ReasoningDelta
+    | ToolCallStarted
+    | ToolCallDelta
+    | ToolCallReady
+    | ToolCallFinished
+    | Usage
+    | Finish
+    | ProviderError
+)
+
+@final
+class ToolCall:
+    """A snapshot of one tool call, as listed by ``StreamAccumulator.tool_calls``."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def arguments(self) -> str: ...
+    @property
+    def ready(self) -> bool:
+        """Whether the arguments closed as a complete JSON value."""
+    @property
+    def finished(self) -> bool:
+        """Whether the provider ended the call."""
+    @property
+    def error(self) -> ParseError | None: ...
+    @property
+    def partial(self) -> Any:
+        """The value the arguments prove so far."""
+    @property
+    def parsed(self) -> Any:
+        """The parsed arguments once the call is finished without error, else None."""
+
+@final
+class StreamAccumulator:
+    """Accumulates one streamed response: feed it the raw bytes of each network read.
+
+    One accumulator per stream; not meant to be shared across threads.
+    """
+
+    def __new__(
+        cls,
+        *,
+        format: Literal["auto", "chat", "responses", "anthropic"] = "auto",
+        events: bool = True,
+        max_line_bytes: int | None = None,
+        max_event_bytes: int | None = None,
+        max_arguments_bytes: int | None = None,
+        max_tool_calls: int | None = None,
+        max_choices: int | None = None,
+    ) -> StreamAccumulator: ...
+    def feed(self, data: bytes | bytearray | memoryview | str, /, *, events: bool | None = None) -> list[Event]:
+        """Feeds one network read; returns the events it produced."""
+    def finish(self) -> list[Event]:
+        """End of input: flushes the last event, finishes open calls; returns the last events."""
+    def message(self, choice: int = 0) -> dict[str, Any]:
+        """The assistant message of a choice, OpenAI-shaped, ready to append to ``messages``."""
+    def calls_of(self, choice: int = 0) -> list[ToolCall]:
+        """Tool calls of any choice, in reported order."""
+    @property
+    def finish_reason(self) -> str | None: ...
+    @property
+    def finish_reasons(self) -> list[tuple[int, str | None]]: ...
+    @property
+    def choices(self) -> list[int]: ...
+    @property
+    def usage(self) -> dict[str, Any] | None: ...
+    @property
+    def truncated(self) -> bool: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def finished(self) -> bool: ...
+    @property
+    def error(self) -> ProviderError | None: ...
+    @property
+    def tool_calls(self) -> list[ToolCall]: ...
+
+@final
+class PartialJSON:
+    """An incremental JSON parser: ``feed`` fragments, read ``value()`` at any time."""
+
+    def __new__(cls, *, partial_strings: bool = True) -> PartialJSON: ...
+    def feed(self, data: str | bytes | bytearray | memoryview, /) -> None:
+        """Feeds a fragment (a UTF-8 sequence split across byte feeds waits)."""
+    def value(self) -> Any:
+        """The value the text so far proves; None when nothing shows yet."""
+    @property
+    def complete(self) -> bool: ...
+    @property
+    def text(self) -> str: ...
+
+def parse_partial(text: str | bytes | bytearray | memoryview, /, *, partial_strings: bool = True) -> Any:
+    """The value a JSON prefix proves, in one call."""

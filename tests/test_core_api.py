@@ -1,0 +1,314 @@
+"""The Python face of the Rust core: types, reprs, errors, limits, threads, stubs."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import toolwire
+from toolwire import (
+    Finish,
+    LimitExceeded,
+    ParseError,
+    StreamAccumulator,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallFinished,
+    ToolCallReady,
+    ToolCallStarted,
+    ToolwireError,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def chunk(delta: dict | None = None, finish: str | None = None, **extra: object) -> bytes:
+    body: dict[str, object] = {"choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish}]}
+    body.update(extra)
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+def call(index: int, args: str, id: str | None = None, name: str | None = None) -> dict:
+    fn: dict[str, str] = {"arguments": args}
+    if name:
+        fn["name"] = name
+    tc: dict[str, object] = {"index": index, "function": fn}
+    if id:
+        tc.update(id=id, type="function")
+    return {"tool_calls": [tc]}
+
+
+STREAM = (
+    chunk({"role": "assistant", "content": "Let me check."})
+    + chunk(call(0, "", "c1", "get_weather"))
+    + chunk(call(0, '{"city": "Par'))
+    + chunk(call(0, 'is"}'))
+    + chunk(None, "tool_calls", usage={"total_tokens": 9})
+    + b"data: [DONE]\n\n"
+)
+
+
+def test_all_is_complete_and_sorted() -> None:
+    public = {name for name in dir(toolwire) if not name.startswith("_") and name not in {"errors", "cli"}}
+    exported = set(toolwire.__all__)
+    modules = {name for name in public if type(getattr(toolwire, name)).__name__ == "module"}
+    assert public - modules <= exported
+    assert toolwire.__all__ == sorted(toolwire.__all__)
+
+
+def test_build_profile_and_version() -> None:
+    assert toolwire.build_profile in {"debug", "release"}
+    assert toolwire.__version__.count(".") == 2
+
+
+def test_events_and_message() -> None:
+    acc = StreamAccumulator()
+    events = acc.feed(STREAM) + acc.finish()
+    kinds = [type(e).__name__ for e in events]
+    # Usage comes before the choices of its chunk (docs/semantics.md section 2).
+    assert kinds == [
+        "TextDelta", "ToolCallStarted", "ToolCallDelta", "ToolCallDelta", "ToolCallReady",
+        "Usage", "ToolCallFinished", "Finish",
+    ]
+    assert acc.message() == {
+        "role": "assistant",
+        "content": "Let me check.",
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+        ],
+    }
+    assert acc.finish_reason == "tool_calls"
+    assert acc.usage == {"total_tokens": 9}
+    assert acc.done and not acc.truncated and acc.finished
+    finished = next(e for e in events if isinstance(e, ToolCallFinished))
+    assert finished.parsed == {"city": "Paris"} and finished.error is None
+    deltas = [e for e in events if isinstance(e, ToolCallDelta)]
+    assert [d.partial for d in deltas] == [{"city": "Par"}, {"city": "Paris"}]
+
+
+def test_repr_leaves_out_empty_fields_and_eq() -> None:
+    acc = StreamAccumulator()
+    events = acc.feed(chunk({"content": "hi"}) + chunk(call(0, "", "c1", "f")))
+    assert repr(events[0]) == "TextDelta(text='hi')"
+    assert repr(events[1]) == "ToolCallStarted(index=0, id='c1', name='f')"
+    again = StreamAccumulator().feed(chunk({"content": "hi"}))
+    assert events[0] == again[0]
+    assert events[0] != events[1]
+    match events[0]:
+        case TextDelta(text, choice):
+            assert (text, choice) == ("hi", 0)
+        case _:
+            pytest.fail("match_args")
+
+
+def test_events_are_frozen() -> None:
+    event = StreamAccumulator().feed(chunk({"content": "x"}))[0]
+    with pytest.raises(AttributeError):
+        event.text = "y"  # type: ignore[misc]
+
+
+def test_events_false_builds_the_same_message() -> None:
+    fast = StreamAccumulator(events=False)
+    assert fast.feed(STREAM) == []
+    assert fast.finish() == []
+    slow = StreamAccumulator()
+    slow.feed(STREAM)
+    slow.finish()
+    assert fast.message() == slow.message()
+    per_call = StreamAccumulator()
+    assert per_call.feed(STREAM, events=False) == []
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview, str])
+def test_accepts_bytes_bytearray_memoryview_str(kind: type) -> None:
+    acc = StreamAccumulator()
+    data = STREAM.decode() if kind is str else kind(STREAM)
+    acc.feed(data)
+    acc.finish()
+    assert acc.message()["tool_calls"][0]["function"]["arguments"] == '{"city": "Paris"}'
+
+
+def test_finish_twice_and_feed_after_finish() -> None:
+    acc = StreamAccumulator()
+    acc.feed(STREAM)
+    acc.finish()
+    assert acc.finish() == []
+    with pytest.raises(RuntimeError, match="after finish"):
+        acc.feed(b"data: {}\n\n")
+
+
+def test_malformed_chunk_raises_typed_error_and_loses_nothing() -> None:
+    acc = StreamAccumulator()
+    bad = chunk({"content": "a"}) + b"data: {not json}\n\n" + chunk({"content": "b"})
+    with pytest.raises(ParseError) as info:
+        acc.feed(bad)
+    err = info.value
+    assert isinstance(err, ValueError) and isinstance(err, ToolwireError)
+    assert err.kind == "invalid chunk"
+    assert bad[err.position : err.position + 3] == b"not"
+    assert [e.text for e in err.events] == ["a", "b"]
+    assert acc.message()["content"] == "ab"
+
+
+def test_invalid_utf8_and_garbage() -> None:
+    acc = StreamAccumulator()
+    with pytest.raises(ParseError) as info:
+        acc.feed(chunk({"content": "ok"}) + b"data: \xff\xfe\n\n")
+    assert info.value.kind == "invalid utf-8"
+    assert acc.message()["content"] == "ok"
+    garbage = StreamAccumulator()
+    with pytest.raises(ParseError):
+        garbage.feed(bytes(range(256)) * 4 + b"\n\n")
+    garbage.finish()
+    assert garbage.truncated
+
+
+def test_huge_line_is_bounded_and_typed() -> None:
+    acc = StreamAccumulator(max_line_bytes=1 << 20)
+    acc.feed(chunk({"content": "before"}))
+    block = b"x" * (1 << 20)
+    with pytest.raises(LimitExceeded) as info:
+        for _ in range(100):  # 100 MB with no newline
+            acc.feed(block)
+    assert info.value.limit == "max_line_bytes"
+    for _ in range(10):
+        acc.feed(block)  # still skipping: no error, no buffering
+    acc.feed(b"\n\n" + chunk({"content": " after"}))
+    assert acc.message()["content"] == "before after"
+
+
+def test_limit_tool_calls_and_arguments() -> None:
+    acc = StreamAccumulator(max_tool_calls=1, max_arguments_bytes=10)
+    with pytest.raises(LimitExceeded) as info:
+        acc.feed(chunk(call(0, '{"a": 1}', "x", "f")) + chunk(call(1, "{}", "y", "g")))
+    assert info.value.limit == "max_tool_calls" and info.value.value == 1
+    assert [type(e).__name__ for e in info.value.events][:2] == ["ToolCallStarted", "ToolCallDelta"]
+    with pytest.raises(LimitExceeded):
+        acc.feed(chunk(call(0, "  padding  ")))
+    assert acc.message()["tool_calls"][0]["function"]["arguments"] == '{"a": 1}'
+
+
+def test_truncated_stream_finishes_calls_with_incomplete_error() -> None:
+    acc = StreamAccumulator()
+    acc.feed(chunk(call(0, '{"city": "Ber', "c1", "f")))
+    events = acc.finish()
+    assert acc.truncated
+    (finished,) = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert finished.parsed is None
+    assert isinstance(finished.error, ParseError) and finished.error.kind == "incomplete"
+    assert acc.tool_calls[0].partial == {"city": "Ber"}
+
+
+def test_tool_calls_snapshot_is_lazy_and_linear() -> None:
+    acc = StreamAccumulator()
+    acc.feed(chunk(call(0, '{"items": [1, 2', "c1", "f")))
+    snap = acc.tool_calls[0]
+    assert (snap.ready, snap.finished, snap.parsed) == (False, False, None)
+    assert snap.partial == {"items": [1]}
+    acc.feed(chunk(call(0, ", 3]}")))
+    assert snap.partial == {"items": [1]}  # a snapshot keeps its moment
+    assert acc.tool_calls[0].partial == {"items": [1, 2, 3]}
+
+
+def test_old_delta_partial_reads_its_own_prefix() -> None:
+    acc = StreamAccumulator()
+    first = acc.feed(chunk(call(0, '{"a": "x', "c1", "f")))[-1]
+    acc.feed(chunk(call(0, 'yz"}')))
+    assert first.partial == {"a": "x"}
+
+
+def test_provider_error_event() -> None:
+    acc = StreamAccumulator()
+    events = acc.feed(chunk({"content": "a"}) + b'data: {"error": {"message": "boom", "type": "server_error", "code": 500}}\n\n')
+    err = events[-1]
+    assert type(err).__name__ == "ProviderError"
+    assert (err.message, err.type, err.code) == ("boom", "server_error", 500)
+    assert acc.error == err
+    assert acc.message()["content"] == "a"
+
+
+def test_exceptions_pickle() -> None:
+    try:
+        toolwire.parse_partial("[1,,")
+    except ParseError as exc:
+        clone = pickle.loads(pickle.dumps(exc))
+        assert type(clone) is ParseError and str(clone) == str(exc)
+    else:
+        pytest.fail("no error")
+
+
+def test_shared_accumulator_misuse_raises_not_corrupts() -> None:
+    acc = StreamAccumulator()
+    big = chunk(call(0, '{"k": "' + "x" * 200_000, "c1", "f"))
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(20):
+            try:
+                acc.feed(big)
+            except RuntimeError as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    # Under the GIL the calls may serialise; without it they collide. Either way: no corruption.
+    assert all("Already" in str(e) for e in errors)
+    assert acc.message()["tool_calls"][0]["function"]["arguments"].startswith('{"k": "xxx')
+
+
+def test_independent_accumulators_in_threads() -> None:
+    results: list[dict] = []
+
+    def worker() -> None:
+        for _ in range(200):
+            acc = StreamAccumulator()
+            for i in range(0, len(STREAM), 7):
+                acc.feed(STREAM[i : i + 7])
+            acc.finish()
+            results.append(acc.message())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(results) == 800 and all(r == results[0] for r in results)
+
+
+def test_format_option() -> None:
+    StreamAccumulator(format="chat")
+    with pytest.raises(ValueError, match="not supported yet"):
+        StreamAccumulator(format="anthropic")
+    with pytest.raises(ValueError, match="format must be"):
+        StreamAccumulator(format="xml")  # type: ignore[arg-type]
+
+
+def test_stubs_match_the_binary() -> None:
+    pytest.importorskip("mypy")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "toolwire._core", "--allowlist", str(ROOT / "tests" / "stubtest_allowlist.txt")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT / "tests",
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_finish_event_order_and_ready() -> None:
+    acc = StreamAccumulator()
+    events = acc.feed(chunk(call(0, "{}", "a", "f")) + chunk(None, "stop"))
+    kinds = [type(e) for e in events]
+    assert kinds == [ToolCallStarted, ToolCallDelta, ToolCallReady, ToolCallFinished, Finish]
+    assert events[-1].reason == "stop"

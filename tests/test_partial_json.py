@@ -251,3 +251,48 @@ def test_values_reuse_closed_subtrees_but_return_fresh_containers() -> None:
     assert first["items"] is second["items"]  # closed: built once, shared
     p.feed("4]}")
     assert p.value() is p.value()  # complete: one cached value
+
+
+@SETTINGS
+@given(documents, st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=30), st.data())
+def test_values_kept_by_the_caller_never_change(value: Any, sizes: list[int], data: st.DataObject) -> None:
+    """Live objects are updated in place only when nobody else holds them (copy-on-write)."""
+    import copy
+
+    text = render(value, {"indent": None, "ensure_ascii": False, "compact": False})
+    p = PartialJSON()
+    kept: list[tuple[Any, Any]] = []
+    pos = k = 0
+    while pos < len(text):
+        step = sizes[k % len(sizes)]
+        k += 1
+        p.feed(text[pos : pos + step])
+        pos += step
+        current = p.value()
+        assert same(current, parse_partial(text[:pos]))
+        mode = data.draw(st.sampled_from(["drop", "keep", "keep-inner"]))
+        if mode == "keep":
+            kept.append((current, copy.deepcopy(current)))
+        elif mode == "keep-inner" and isinstance(current, (dict, list)) and current:
+            inner = current[-1] if isinstance(current, list) else current[list(current)[-1]]
+            kept.append((inner, copy.deepcopy(inner)))
+    for held, snapshot in kept:
+        assert same(held, snapshot)
+    assert same(p.value(), json.loads(text))
+
+
+def test_accumulator_partials_kept_in_events_never_change() -> None:
+    from toolwire import StreamAccumulator, ToolCallDelta
+
+    args = json.dumps({"rows": [{"id": i, "tags": ["a", "b"], "s": "x" * i} for i in range(30)]})
+    acc = StreamAccumulator()
+    acc.feed(b'data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f"}}]}}]}\n\n')
+    seen: list[tuple[Any, str]] = []
+    for i in range(0, len(args), 5):
+        frag = json.dumps({"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 5]}}]}}]})
+        for ev in acc.feed(f"data: {frag}\n\n".encode()):
+            if isinstance(ev, ToolCallDelta):
+                seen.append((ev.partial, json.dumps(ev.partial)))
+    for value, dumped in seen:
+        assert json.dumps(value) == dumped
+    assert seen[-1][0] == json.loads(args)

@@ -1,28 +1,40 @@
 //! Python values of a (partial) JSON text, built on demand with reuse.
 //!
-//! Closed subtrees are built once; each open container keeps a private Python object that grows
-//! as its children close, and every read returns a fresh shallow copy of the open path with the
-//! current leaf added. Reading after every fragment therefore costs the new children plus the
-//! copies of the open containers, not a re-parse. Returned values share closed subtrees with each
-//! other: treat them as read-only (or copy them) if you keep several.
+//! Closed subtrees are built once. Each open container has one live Python object that grows as
+//! its children close, with the open child (if it shows) as its last item, the "tail". A read
+//! updates the live objects in place only when nobody else holds them (reference count), and
+//! copies them first otherwise, so a value the caller keeps never changes under it, while the
+//! common loop "read the value, use it, drop it" costs O(fragment + depth) per read instead of
+//! O(width of the open containers). CPython's in-place `str +=` relies on the same check.
+//! Values returned share closed subtrees: treat them as read-only, or copy them.
 
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString};
 
-use crate::partial_json::{decode_str, Frame, Kind, Leaf, Node, PartialJson, StrSpan};
+use crate::partial_json::{decode_str, Kind, Leaf, Node, PartialJson, StrSpan};
 
-#[derive(Debug, Default)]
-struct CachedFrame {
+#[derive(Debug)]
+enum Tail {
+    None,
+    /// The last list item is the open child.
+    Item,
+    /// The entry `key` is the open child; `prev` is the closed value it shadows (duplicate key).
+    Key { key: Py<PyAny>, prev: Option<Py<PyAny>> },
+}
+
+#[derive(Debug)]
+struct Live {
     id: u32,
     built: usize,
-    obj: Option<Py<PyAny>>,
+    obj: Py<PyAny>,
+    tail: Tail,
 }
 
 /// What was built for one parser, reused across reads.
 #[derive(Debug, Default)]
 pub struct ValueCache {
-    frames: Vec<CachedFrame>,
+    frames: Vec<Live>,
     root: Option<Py<PyAny>>,
 }
 
@@ -58,73 +70,88 @@ pub fn py_num<'py>(py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyAny>> 
     py.get_type::<PyInt>().call1((token,))
 }
 
-fn build_node<'py>(py: Python<'py>, text: &str, node: &Node, depth: usize, frames: &mut [CachedFrame]) -> PyResult<Bound<'py, PyAny>> {
-    match node {
-        Node::Null => Ok(py.None().into_bound(py)),
-        Node::Bool(b) => Ok(pyo3::types::PyBool::new(py, *b).to_owned().into_any()),
-        Node::Num { start, end } => py_num(py, &text[*start as usize..*end as usize]),
-        Node::Str(span) => py_str(py, text, *span),
-        Node::Arr { id, items } => {
-            let (list, built) = match take_cached(py, frames, depth, *id) {
-                Some((obj, built)) => (obj.cast_into::<PyList>()?, built),
-                None => (PyList::empty(py), 0),
-            };
-            for item in &items[built.min(items.len())..] {
-                list.append(build_node(py, text, item, depth + 1, frames)?)?;
-            }
-            Ok(list.into_any())
-        }
-        Node::Obj { id, entries } => {
-            let (dict, built) = match take_cached(py, frames, depth, *id) {
-                Some((obj, built)) => (obj.cast_into::<PyDict>()?, built),
-                None => (PyDict::new(py), 0),
-            };
-            for (key, value) in &entries[built.min(entries.len())..] {
-                dict.set_item(py_str(py, text, *key)?, build_node(py, text, value, depth + 1, frames)?)?;
-            }
-            Ok(dict.into_any())
-        }
+fn new_container(py: Python<'_>, kind: Kind) -> Py<PyAny> {
+    match kind {
+        Kind::Array => PyList::empty(py).into_any().unbind(),
+        Kind::Object => PyDict::new(py).into_any().unbind(),
     }
 }
 
-/// The private object built while the container at `depth` was open, if it is this one.
-fn take_cached<'py>(py: Python<'py>, frames: &mut [CachedFrame], depth: usize, id: u32) -> Option<(Bound<'py, PyAny>, usize)> {
-    let cached = frames.get_mut(depth).filter(|f| f.id == id && f.obj.is_some())?;
-    let obj = cached.obj.take()?;
-    Some((obj.into_bound(py), cached.built))
-}
-
-fn sync_frame(py: Python<'_>, text: &str, frame: &Frame, depth: usize, frames: &mut Vec<CachedFrame>) -> PyResult<()> {
-    if frames.get(depth).is_none_or(|f| f.id != frame.id || f.obj.is_none()) {
-        let obj = match frame.kind {
-            Kind::Array => PyList::empty(py).into_any().unbind(),
-            Kind::Object => PyDict::new(py).into_any().unbind(),
+/// Makes `live.obj` safe to mutate and removes its open tail.
+///
+/// `others` is how many references besides the cache's are expected (the caller's own handle).
+/// More than that means someone kept a value holding this object: it is copied, and the copy
+/// becomes the live object.
+fn prepare(py: Python<'_>, live: &mut Live, others: isize) -> PyResult<()> {
+    // SAFETY: reading the reference count of a live object we hold a reference to.
+    let refs = unsafe { ffi::Py_REFCNT(live.obj.as_ptr()) };
+    if refs > 1 + others {
+        let obj = live.obj.bind(py);
+        let copy = match obj.cast::<PyList>() {
+            Ok(list) => list.get_slice(0, list.len()).into_any(),
+            Err(_) => obj.cast::<PyDict>()?.copy()?.into_any(),
         };
-        frames.truncate(depth);
-        frames.push(CachedFrame { id: frame.id, built: 0, obj: Some(obj) });
+        live.obj = copy.unbind();
     }
-    let built = frames[depth].built;
-    if built == frame.len() {
-        return Ok(());
-    }
-    let obj = frames[depth].obj.as_ref().map(|o| o.clone_ref(py)).ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("value cache"))?;
-    let obj = obj.bind(py);
-    match frame.kind {
-        Kind::Array => {
+    let obj = live.obj.bind(py);
+    match std::mem::replace(&mut live.tail, Tail::None) {
+        Tail::None => {}
+        Tail::Item => {
             let list = obj.cast::<PyList>()?;
-            for item in &frame.items[built..] {
-                list.append(build_node(py, text, item, depth + 1, frames)?)?;
-            }
+            list.del_item(list.len() - 1)?;
         }
-        Kind::Object => {
+        Tail::Key { key, prev } => {
             let dict = obj.cast::<PyDict>()?;
-            for (key, value) in &frame.entries[built..] {
-                dict.set_item(py_str(py, text, *key)?, build_node(py, text, value, depth + 1, frames)?)?;
+            match prev {
+                Some(prev) => dict.set_item(key, prev)?,
+                None => dict.del_item(key)?,
             }
         }
     }
-    frames[depth].built = frame.len();
     Ok(())
+}
+
+/// Appends closed children `from..` of a container to its Python object.
+fn extend<'py>(py: Python<'py>, text: &str, obj: &Bound<'py, PyAny>, items: &[Node], entries: &[(StrSpan, Node)], depth: usize, frames: &mut Vec<Live>) -> PyResult<()> {
+    if let Ok(list) = obj.cast::<PyList>() {
+        for item in items {
+            list.append(build_node(py, text, item, depth + 1, frames)?)?;
+        }
+    } else {
+        let dict = obj.cast::<PyDict>()?;
+        for (key, value) in entries {
+            dict.set_item(py_str(py, text, *key)?, build_node(py, text, value, depth + 1, frames)?)?;
+        }
+    }
+    Ok(())
+}
+
+fn build_node<'py>(py: Python<'py>, text: &str, node: &Node, depth: usize, frames: &mut Vec<Live>) -> PyResult<Bound<'py, PyAny>> {
+    let (id, kind, len) = match node {
+        Node::Null => return Ok(py.None().into_bound(py)),
+        Node::Bool(b) => return Ok(pyo3::types::PyBool::new(py, *b).to_owned().into_any()),
+        Node::Num { start, end } => return py_num(py, &text[*start as usize..*end as usize]),
+        Node::Str(span) => return py_str(py, text, *span),
+        Node::Arr { id, items } => (*id, Kind::Array, items.len()),
+        Node::Obj { id, entries } => (*id, Kind::Object, entries.len()),
+    };
+    // The container was open at the last read: finish its live object instead of rebuilding.
+    let (obj, built) = match frames.get_mut(depth).filter(|f| f.id == id) {
+        Some(live) => {
+            prepare(py, live, 0)?;
+            let built = live.built.min(len);
+            let obj = live.obj.clone_ref(py).into_bound(py);
+            frames.truncate(depth);
+            (obj, built)
+        }
+        None => (new_container(py, kind).into_bound(py), 0),
+    };
+    match node {
+        Node::Arr { items, .. } => extend(py, text, &obj, &items[built..], &[], depth, frames)?,
+        Node::Obj { entries, .. } => extend(py, text, &obj, &[], &entries[built..], depth, frames)?,
+        _ => {}
+    }
+    Ok(obj)
 }
 
 /// The Python value of what `parser` has read (`None` when nothing shows yet).
@@ -142,7 +169,20 @@ pub fn build_value<'py>(py: Python<'py>, parser: &PartialJson, cache: &mut Value
     }
     let open = parser.frames();
     for (depth, frame) in open.iter().enumerate() {
-        sync_frame(py, text, frame, depth, &mut cache.frames)?;
+        if cache.frames.get(depth).is_none_or(|f| f.id != frame.id) {
+            cache.frames.truncate(depth);
+            cache.frames.push(Live { id: frame.id, built: 0, obj: new_container(py, frame.kind), tail: Tail::None });
+        }
+        // The parent's tail was removed just before, so only the cache refers to this object
+        // unless a value the caller kept does.
+        prepare(py, &mut cache.frames[depth], 0)?;
+        let built = cache.frames[depth].built;
+        let obj = cache.frames[depth].obj.clone_ref(py).into_bound(py);
+        match frame.kind {
+            Kind::Array => extend(py, text, &obj, &frame.items[built..], &[], depth, &mut cache.frames)?,
+            Kind::Object => extend(py, text, &obj, &[], &frame.entries[built..], depth, &mut cache.frames)?,
+        }
+        cache.frames[depth].built = frame.len();
     }
     let mut child = match parser.leaf() {
         Leaf::Str(span) if partial_strings => Some(py_str(py, text, span)?),
@@ -150,26 +190,26 @@ pub fn build_value<'py>(py: Python<'py>, parser: &PartialJson, cache: &mut Value
         Leaf::Str(_) | Leaf::None => None,
     };
     for (depth, frame) in open.iter().enumerate().rev() {
-        let Some(obj) = cache.frames[depth].obj.as_ref() else { continue };
-        let obj = obj.bind(py);
-        let fresh = match frame.kind {
-            Kind::Array => {
-                let list = obj.cast::<PyList>()?;
-                let copy = list.get_slice(0, list.len());
-                if let Some(c) = child {
-                    copy.append(c)?;
+        let live = &mut cache.frames[depth];
+        let obj = live.obj.bind(py);
+        if let Some(value) = child {
+            match frame.kind {
+                Kind::Array => {
+                    obj.cast::<PyList>()?.append(value)?;
+                    live.tail = Tail::Item;
                 }
-                copy.into_any()
-            }
-            Kind::Object => {
-                let copy = obj.cast::<PyDict>()?.copy()?;
-                if let (Some(key), Some(c)) = (frame.key, child) {
-                    copy.set_item(py_str(py, text, key)?, c)?;
+                Kind::Object => {
+                    if let Some(key) = frame.key {
+                        let dict = obj.cast::<PyDict>()?;
+                        let key = py_str(py, text, key)?;
+                        let prev = dict.get_item(&key)?.map(Bound::unbind);
+                        dict.set_item(&key, value)?;
+                        live.tail = Tail::Key { key: key.unbind(), prev };
+                    }
                 }
-                copy.into_any()
             }
-        };
-        child = Some(fresh);
+        }
+        child = Some(obj.clone());
     }
     Ok(child)
 }

@@ -304,3 +304,76 @@ fn no_events_sink_builds_the_same_state() {
     let (with_events, _, _) = run(&stream);
     assert_eq!(message(&acc, 0), message(&with_events, 0));
 }
+
+// ---- fuzz-lite: token soup that looks like SSE chat streams --------------------------------
+
+mod fuzz_lite {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("data: ".to_owned()),
+            Just("\n".to_owned()),
+            Just("\r\n".to_owned()),
+            Just("\r".to_owned()),
+            Just(": c\n".to_owned()),
+            Just("event: error\n".to_owned()),
+            Just("data: [DONE]\n\n".to_owned()),
+            Just("{\"choices\":[{\"index\":0,\"delta\":".to_owned()),
+            Just("{\"tool_calls\":[{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"k\\\": [1, \"}}]}".to_owned()),
+            Just("{\"tool_calls\":[{\"function\":{\"arguments\":{\"o\": 1}}}]}".to_owned()),
+            Just("{\"content\":\"hé😀\"}".to_owned()),
+            Just(",\"finish_reason\":\"tool_calls\"}]}".to_owned()),
+            Just("}]}".to_owned()),
+            Just("{\"error\":{\"message\":\"x\"}}".to_owned()),
+            Just("\u{feff}".to_owned()),
+            "[ -~]{0,6}",
+            any::<String>().prop_map(|s| s.chars().take(4).collect()),
+        ]
+    }
+
+    fn state(acc: &Accumulator) -> Vec<(u32, String, Vec<(String, String, String)>, Option<String>)> {
+        acc.choices()
+            .iter()
+            .map(|c| (c.index, c.content.clone(), c.calls.iter().map(|k| (k.id.clone(), k.name.clone(), k.arguments().to_owned())).collect(), c.finish_reason.clone()))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn fuzz_token_soup_split_invariant(tokens in prop::collection::vec(token(), 0..40), raw in prop::collection::vec(any::<u8>(), 0..8), cut in any::<prop::sample::Index>()) {
+            let mut bytes = tokens.concat().into_bytes();
+            bytes.extend(raw);
+            let cut = cut.index(bytes.len() + 1);
+            let mut whole = Accumulator::default();
+            let mut ew = Vec::new();
+            let _ = whole.feed(&bytes, &mut ew);
+            let _ = whole.finish(&mut ew);
+            let mut split = Accumulator::default();
+            let mut es = Vec::new();
+            let _ = split.feed(&bytes[..cut], &mut es);
+            let _ = split.feed(&bytes[cut..], &mut es);
+            let _ = split.finish(&mut es);
+            prop_assert_eq!(state(&whole), state(&split));
+            prop_assert_eq!(whole.truncated(), split.truncated());
+        }
+
+        #[test]
+        fn fuzz_partial_json_bytes_split_invariant(bytes in prop::collection::vec(prop_oneof![Just(b'{'), Just(b'}'), Just(b'['), Just(b']'), Just(b'"'), Just(b'\\'), Just(b'u'), Just(b':'), Just(b','), Just(b'1'), Just(b'e'), Just(b'-'), Just(b' '), any::<u8>()], 0..64), cut in any::<prop::sample::Index>()) {
+            let cut = cut.index(bytes.len() + 1);
+            let mut whole = PartialJson::new();
+            let rw = whole.feed_bytes(&bytes);
+            let mut split = PartialJson::new();
+            let r1 = split.feed_bytes(&bytes[..cut]);
+            let rs = if r1.is_ok() { split.feed_bytes(&bytes[cut..]) } else { r1 };
+            prop_assert_eq!(rw.is_ok(), rs.is_ok());
+            if rw.is_ok() {
+                prop_assert_eq!(whole.value(), split.value());
+            }
+        }
+    }
+}

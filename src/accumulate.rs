@@ -347,8 +347,8 @@ impl ChatState {
         let (message, kind, code) = match chunk.error {
             Some(raw) => match serde_json::from_str::<Inner<'_>>(raw.get()) {
                 Ok(inner) => (
-                    inner.message.0.map(|m| m.into_owned()),
-                    inner.kind.0.map(|k| k.into_owned()),
+                    inner.message.0.map(std::borrow::Cow::into_owned),
+                    inner.kind.0.map(std::borrow::Cow::into_owned),
                     inner.code.map(|c| c.get().to_owned()),
                 ),
                 // `"error": "text"` and other shapes: the text, or the raw JSON, is the message.
@@ -457,27 +457,24 @@ impl ChatState {
         let max_calls = self.limits.max_tool_calls;
         let choice = &mut self.choices[slot];
         let index = choice.index;
-        let (pos, started) = match existing {
-            Some(pos) => (pos, false),
-            None => {
-                if choice.calls.len() >= max_calls {
-                    errors.note(CoreError::limit("max_tool_calls", max_calls, at));
-                    return;
-                }
-                choice.calls.push(Call {
-                    ordinal: choice.calls.len(),
-                    provider_index,
-                    id: String::new(),
-                    kind: String::new(),
-                    name: String::new(),
-                    args: PartialJson::new(),
-                    ready: false,
-                    finished: false,
-                    legacy,
-                    outcome: None,
-                });
-                (choice.calls.len() - 1, true)
+        let (pos, started) = if let Some(pos) = existing { (pos, false) } else {
+            if choice.calls.len() >= max_calls {
+                errors.note(CoreError::limit("max_tool_calls", max_calls, at));
+                return;
             }
+            choice.calls.push(Call {
+                ordinal: choice.calls.len(),
+                provider_index,
+                id: String::new(),
+                kind: String::new(),
+                name: String::new(),
+                args: PartialJson::new(),
+                ready: false,
+                finished: false,
+                legacy,
+                outcome: None,
+            });
+            (choice.calls.len() - 1, true)
         };
         let call = &mut choice.calls[pos];
         if call.finished {

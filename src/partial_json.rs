@@ -810,7 +810,7 @@ fn node_value(text: &str, node: &Node) -> Value {
         Node::Arr { items, .. } => Value::Array(items.iter().map(|n| node_value(text, n)).collect()),
         Node::Obj { entries, .. } => {
             let mut out = Vec::with_capacity(entries.len());
-            for (k, v) in entries.iter() {
+            for (k, v) in entries {
                 insert(&mut out, str_value(text, *k), node_value(text, v));
             }
             Value::Object(out)

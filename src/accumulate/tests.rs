@@ -42,6 +42,7 @@ fn run(stream: &str) -> (Accumulator, Vec<Event>, Option<CoreError>) {
     (acc, events, err.or(err2))
 }
 
+#[allow(clippy::needless_pass_by_value)]
 fn delta(d: J) -> J {
     json!({"choices": [{"index": 0, "delta": d}]})
 }
@@ -334,7 +335,9 @@ mod fuzz_lite {
         ]
     }
 
-    fn state(acc: &Accumulator) -> Vec<(u32, String, Vec<(String, String, String)>, Option<String>)> {
+    type Calls = Vec<(String, String, String)>;
+
+    fn state(acc: &Accumulator) -> Vec<(u32, String, Calls, Option<String>)> {
         acc.choices()
             .iter()
             .map(|c| (c.index, c.content.clone(), c.calls.iter().map(|k| (k.id.clone(), k.name.clone(), k.arguments().to_owned())).collect(), c.finish_reason.clone()))

@@ -15,7 +15,7 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, Visitor};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LenientStr<'a>(pub Option<Cow<'a, str>>);
 
-impl<'a> LenientStr<'a> {
+impl LenientStr<'_> {
     /// The string, if present and non-empty.
     #[must_use]
     pub fn non_empty(&self) -> Option<&str> {

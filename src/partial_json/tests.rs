@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use proptest::prelude::*;
 
 use super::*;
@@ -190,7 +192,7 @@ fn render_str(out: &mut String, s: &str, escape_all: bool) {
             c if (c as u32) < 0x20 || (escape_all && !c.is_ascii_alphanumeric()) => {
                 let mut units = [0u16; 2];
                 for u in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{u:04x}"));
+                    let _ = write!(out, "\\u{u:04x}");
                 }
             }
             c => out.push(c),

@@ -106,7 +106,7 @@ impl PyStreamAccumulator {
         Ok(build_value(py, parser, cache, true)?.map_or_else(|| py.None(), Bound::unbind))
     }
 
-    fn call_error(&self, py: Python<'_>, call: &Call) -> PyResult<Option<Py<PyAny>>> {
+    fn call_error(py: Python<'_>, call: &Call) -> PyResult<Option<Py<PyAny>>> {
         match &call.outcome {
             Some(Err(err)) => Ok(Some(parse_error_instance(py, err.kind, err.position as u64, err.message)?.unbind())),
             _ => Ok(None),
@@ -175,7 +175,7 @@ impl PyStreamAccumulator {
                     let slot = self.slot_of(*choice);
                     let (id, name) = self.id_name(py, slot, *call);
                     let core_call = &self.core.choices()[slot].calls[*call];
-                    let error = self.call_error(py, core_call)?;
+                    let error = Self::call_error(py, core_call)?;
                     let args = core_call.arguments();
                     let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, args.len());
                     let arguments = PyString::new(py, args).unbind();
@@ -398,7 +398,7 @@ impl PyStreamAccumulator {
         for ordinal in ordinals {
             let (id, name) = this.id_name(py, slot, ordinal);
             let call = &this.core.choices()[slot].calls[ordinal];
-            let error = this.call_error(py, call)?;
+            let error = Self::call_error(py, call)?;
             let args = call.arguments();
             let lazy = LazyArgs::new(handle.clone_ref(py), slot, ordinal, args.len());
             out.push(Py::new(

@@ -72,7 +72,7 @@ macro_rules! event_class {
         }
 
         impl $rust {
-            fn fields<'a>(&'a self, py: Python<'_>) -> Vec<(&'static str, Py<PyAny>)> {
+            fn fields(&self, py: Python<'_>) -> Vec<(&'static str, Py<PyAny>)> {
                 vec![$((event_class!(@name $field $($pyname)?), self.$field.clone_ref_any(py))),*]
             }
         }

@@ -8,6 +8,7 @@
 //! concatenated exactly, a parsable prefix never counts as finished, and nothing parsed before a
 //! fault is lost.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::error::{CoreError, ErrorSlot, ParseKind};
@@ -488,18 +489,13 @@ impl ChatState {
         }
         let Some(raw) = function.arguments else { return };
         let raw = raw.get();
-        let minified;
-        let fragment: &str = if raw.starts_with('"') {
+        let fragment: Cow<'_, str> = if raw.starts_with('"') {
             match serde_json::from_str::<LenientStr<'_>>(raw) {
-                Ok(LenientStr(Some(text))) => {
-                    minified = text.into_owned();
-                    &minified
-                }
+                Ok(LenientStr(Some(text))) => text,
                 _ => return,
             }
         } else if call.args.text().is_empty() {
-            minified = minify(raw);
-            &minified
+            Cow::Owned(minify(raw))
         } else {
             return;
         };
@@ -512,7 +508,7 @@ impl ChatState {
         }
         let start = call.args.text().len();
         // A malformed text is not an error of the stream: the call finishes with it attached.
-        let _ = call.args.feed(fragment);
+        let _ = call.args.feed(&fragment);
         sink.push(Event::CallDelta {
             choice: index,
             call: pos,

@@ -29,7 +29,8 @@ pub enum Event {
     CallStarted { choice: u32, call: usize },
     /// `range` of the call's arguments text.
     CallDelta { choice: u32, call: usize, range: Range<usize> },
-    CallReady { choice: u32, call: usize },
+    /// `len`: the arguments' length at that moment (later fragments of the read may follow).
+    CallReady { choice: u32, call: usize, len: usize },
     CallFinished { choice: u32, call: usize },
     /// The raw JSON of the usage object reported.
     Usage(String),
@@ -86,6 +87,9 @@ pub struct Call {
     pub finished: bool,
     /// A pre-tools `function_call`.
     pub legacy: bool,
+    /// A fragment was dropped by `max_arguments_bytes`: later ones are dropped too, and the call
+    /// finishes with an "incomplete" error whatever text it kept.
+    pub over_limit: bool,
     /// Set when finished: `Ok` or why the arguments are not valid JSON.
     pub outcome: Option<Result<(), JsonError>>,
 }
@@ -240,18 +244,6 @@ impl Accumulator {
     }
 }
 
-/// The byte offset in `data` of a serde_json error's line and column.
-fn error_offset(data: &str, err: &serde_json::Error) -> usize {
-    let mut offset = 0;
-    for (n, line) in data.split_inclusive('\n').enumerate() {
-        if n + 1 == err.line() {
-            return offset + err.column().saturating_sub(1).min(line.len());
-        }
-        offset += line.len();
-    }
-    data.len()
-}
-
 fn set_once(field: &mut String, value: &LenientStr<'_>) {
     if field.is_empty() {
         if let Some(v) = value.non_empty() {
@@ -286,11 +278,11 @@ impl ChatState {
         }
         let chunk: Chunk<'_> = match serde_json::from_str(data) {
             Ok(chunk) => chunk,
-            Err(err) if self.at_eof && err.is_eof() => return,
+            // The stream was cut inside its last event (a valid JSON prefix): truncation, not a
+            // malformed chunk.
+            Err(_) if self.at_eof && PartialJson::from_text(data).end().is_err_and(|e| e.kind == ParseKind::Incomplete) => return,
             Err(err) => {
-                let lead = ev.data.len() - ev.data.trim_start_matches([' ', '\t', '\n', '\r']).len();
-                let at = ev.data_offset + (lead + error_offset(data, &err)) as u64;
-                errors.note(CoreError::parse(ParseKind::InvalidChunk, at, format!("invalid chunk: {err}")));
+                errors.note(CoreError::parse(ParseKind::InvalidChunk, ev.data_offset, format!("invalid chunk: {err}")));
                 return;
             }
         };
@@ -348,8 +340,8 @@ impl ChatState {
         let (message, kind, code) = match chunk.error {
             Some(raw) => match serde_json::from_str::<Inner<'_>>(raw.get()) {
                 Ok(inner) => (
-                    inner.message.0.map(std::borrow::Cow::into_owned),
-                    inner.kind.0.map(std::borrow::Cow::into_owned),
+                    inner.message.0.or_else(|| chunk.message.0.clone()).map(Cow::into_owned),
+                    inner.kind.0.map(Cow::into_owned),
                     inner.code.map(|c| c.get().to_owned()),
                 ),
                 // `"error": "text"` and other shapes: the text, or the raw JSON, is the message.
@@ -473,6 +465,7 @@ impl ChatState {
                 ready: false,
                 finished: false,
                 legacy,
+                over_limit: false,
                 outcome: None,
             });
             (choice.calls.len() - 1, true)
@@ -499,10 +492,11 @@ impl ChatState {
         } else {
             return;
         };
-        if fragment.is_empty() {
+        if fragment.is_empty() || call.over_limit {
             return;
         }
         if call.args.text().len() + fragment.len() > max_args {
+            call.over_limit = true;
             errors.note(CoreError::limit("max_arguments_bytes", max_args, at));
             return;
         }
@@ -516,7 +510,11 @@ impl ChatState {
         });
         if !call.ready && call.args.is_complete() {
             call.ready = true;
-            sink.push(Event::CallReady { choice: index, call: pos });
+            sink.push(Event::CallReady {
+                choice: index,
+                call: pos,
+                len: call.args.text().len(),
+            });
         }
     }
 
@@ -528,8 +526,8 @@ impl ChatState {
                 continue;
             }
             call.finished = true;
-            if call.args.text().trim_matches([' ', '\t', '\n', '\r']).is_empty() {
-                call.args = PartialJson::from_text("{}");
+            if call.args.text().is_empty() && !call.over_limit {
+                let _ = call.args.feed("{}");
             }
             if !call.legacy {
                 if call.id.is_empty() {
@@ -539,7 +537,15 @@ impl ChatState {
                     call.kind.push_str("function");
                 }
             }
-            call.outcome = Some(call.args.end());
+            call.outcome = Some(if call.over_limit {
+                Err(JsonError {
+                    kind: ParseKind::Incomplete,
+                    position: call.args.text().len(),
+                    message: "arguments cut by max_arguments_bytes",
+                })
+            } else {
+                call.args.end()
+            });
             sink.push(Event::CallFinished {
                 choice: index,
                 call: call.ordinal,

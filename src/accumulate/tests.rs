@@ -208,7 +208,8 @@ fn malformed_chunk_is_typed_and_loses_nothing() {
     let err = acc.feed(stream.as_bytes(), &mut events).unwrap_err();
     let CoreError::Parse { kind, position, .. } = err else { panic!() };
     assert_eq!(kind, ParseKind::InvalidChunk);
-    assert_eq!(&stream[position as usize..=position as usize], "}");
+    // The position is the event's first data byte; the message says where inside it.
+    assert!(stream[position as usize..].starts_with("{\"choices\": [}"));
     assert_eq!(acc.choice(0).unwrap().content, "ab");
 }
 
@@ -304,6 +305,63 @@ fn no_events_sink_builds_the_same_state() {
     acc.finish(&mut NoEvents).unwrap();
     let (with_events, _, _) = run(&stream);
     assert_eq!(message(&acc, 0), message(&with_events, 0));
+}
+
+#[test]
+fn ready_keeps_its_moment_within_a_read() {
+    let stream = sse(&[
+        delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("{}"))]})),
+        delta(json!({"tool_calls": [tc(Some(0), None, None, json!("x"))]})),
+    ]);
+    let (_, events, _) = run(&stream);
+    assert!(events.contains(&Event::CallReady { choice: 0, call: 0, len: 2 }));
+}
+
+#[test]
+fn over_limit_call_drops_later_fragments_and_finishes_with_error() {
+    let limits = Limits {
+        max_arguments_bytes: 8,
+        ..Limits::default()
+    };
+    let stream = sse(&[
+        delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("{\"a\":"))]})),
+        delta(json!({"tool_calls": [tc(Some(0), None, None, json!("\"xxxxxxxxxxxx\""))]})),
+        delta(json!({"tool_calls": [tc(Some(0), None, None, json!("}"))]})),
+        finish("tool_calls"),
+    ]);
+    let mut acc = Accumulator::new(limits);
+    let mut events = Vec::new();
+    assert!(acc.feed(stream.as_bytes(), &mut events).is_err());
+    let call = &acc.choice(0).unwrap().calls[0];
+    assert_eq!(call.arguments(), "{\"a\":");
+    assert_eq!(call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind, ParseKind::Incomplete);
+}
+
+#[test]
+fn whitespace_only_arguments_are_incomplete_not_empty() {
+    let stream = sse(&[delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("  "))]})), finish("stop")]);
+    let (acc, _, _) = run(&stream);
+    let call = &acc.choice(0).unwrap().calls[0];
+    assert_eq!(call.arguments(), "  ");
+    assert_eq!(call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind, ParseKind::Incomplete);
+}
+
+#[test]
+fn cut_inside_a_number_at_the_end_is_truncation() {
+    for tail in ["12.", "-", "1e", "1e+"] {
+        let stream = format!("data: {{\"choices\": [], \"x\": {tail}");
+        let (acc, _, err) = run(&stream);
+        assert!(err.is_none(), "{tail}: {err:?}");
+        assert!(acc.truncated());
+    }
+}
+
+#[test]
+fn provider_error_message_falls_back_to_top_level() {
+    let (_, events, _) = run("data: {\"error\": {\"code\": \"c\"}, \"message\": \"top\"}\n\n");
+    let Some(Event::ProviderError(err)) = events.first() else { panic!() };
+    assert_eq!(err.message, "top");
+    assert_eq!(err.code.as_deref(), Some("\"c\""));
 }
 
 // ---- fuzz-lite: token soup that looks like SSE chat streams --------------------------------

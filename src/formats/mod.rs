@@ -125,8 +125,8 @@ impl<'de> Deserialize<'de> for LenientIndex {
                 d.deserialize_any(self)
             }
 
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(LenientIndex(v.parse().ok()))
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(LenientIndex(None))
             }
 
             fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
@@ -188,6 +188,6 @@ mod tests {
         assert!(matches!(s[0].0, Some(Cow::Borrowed(_))));
         let i: Vec<LenientIndex> = serde_json::from_str(r#"[0, 7, -1, null, "3", 1.5]"#).unwrap();
         let got: Vec<Option<u32>> = i.iter().map(|x| x.0).collect();
-        assert_eq!(got, vec![Some(0), Some(7), None, None, Some(3), None]);
+        assert_eq!(got, vec![Some(0), Some(7), None, None, None, None]);
     }
 }

@@ -163,11 +163,11 @@ impl PyStreamAccumulator {
                     let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, range.end);
                     Py::new(py, ToolCallDelta { index: *call, id, name, fragment, choice: *choice, lazy })?.into_any()
                 }
-                Event::CallReady { choice, call } => {
+                Event::CallReady { choice, call, len } => {
                     let slot = self.slot_of(*choice);
                     let (id, name) = self.id_name(py, slot, *call);
-                    let args = self.core.choices()[slot].calls[*call].arguments();
-                    let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, args.len());
+                    let args = &self.core.choices()[slot].calls[*call].arguments()[..*len];
+                    let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, *len);
                     let arguments = PyString::new(py, args).unbind();
                     Py::new(py, ToolCallReady { index: *call, id, name, arguments, choice: *choice, lazy })?.into_any()
                 }

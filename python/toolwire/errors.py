@@ -38,9 +38,8 @@ parsed is lost).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-
-import httpx
 
 from toolwire._core import LimitExceeded, ParseError, ToolwireError
 
@@ -100,7 +99,7 @@ class APIStatusError(APIError):
     """The server answered with a non-2xx status.
 
     Attributes: ``status_code``, ``body`` (parsed JSON when it is JSON, else the text),
-    ``headers`` (``httpx.Headers``), ``request_id`` (``x-request-id`` when sent).
+    ``headers`` (``httpx.Headers`` from the client), ``request_id`` (``x-request-id`` when sent).
     Statuses 429 and 5xx are retried by the client before this is raised.
     """
 
@@ -110,12 +109,12 @@ class APIStatusError(APIError):
         *,
         status_code: int,
         body: Any = None,
-        headers: httpx.Headers | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.body = body
-        self.headers = headers if headers is not None else httpx.Headers()
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
         self.request_id: str | None = self.headers.get("x-request-id")
         self.retryable = status_code == 429 or status_code >= 500
 
@@ -133,7 +132,7 @@ class RateLimitError(APIStatusError):
         *,
         status_code: int = 429,
         body: Any = None,
-        headers: httpx.Headers | None = None,
+        headers: Mapping[str, str] | None = None,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message, status_code=status_code, body=body, headers=headers)
@@ -160,9 +159,9 @@ class StreamError(APIError):
         accumulator: StreamAccumulator | None = None,
     ) -> None:
         super().__init__(message)
-        self.partial_message: dict[str, Any] = (
-            partial_message if partial_message is not None else {"role": "assistant", "content": None}
-        )
+        if partial_message is None:
+            partial_message = {"role": "assistant", "content": None}
+        self.partial_message: dict[str, Any] = partial_message
         self.accumulator = accumulator
 
 

@@ -1,0 +1,107 @@
+"""Shared helpers: run the reference or the Rust accumulator over a list of reads and collect
+everything a test compares (events as tuples, messages, finish_reason, usage, truncated, errors).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reference import ReferenceAccumulator
+from reference.convert import error_to_dict, event_to_tuple
+
+FIXTURES = Path(__file__).parent / "fixtures" / "chat"
+
+# Fixtures on which the Rust core disagrees with docs/semantics.md (see tests/DISAGREEMENTS.md):
+# fixture -> (reason, the test_fixtures.py tests that fail on it); they are xfail(strict) there.
+KNOWN_FIXTURES: dict[str, tuple[str, set[str]]] = {}
+
+
+def reads(data: bytes, points: Sequence[int]) -> list[bytes]:
+    """``data`` cut at the sorted offsets ``points``."""
+    bounds = [0, *points, len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def _drive(acc: Any, chunks: Sequence[bytes], convert: Any, error_types: tuple[type, ...],
+           choices: int | None) -> dict[str, Any]:
+    events: list[tuple[Any, ...]] = []
+    errors: list[dict[str, Any]] = []
+    steps = [*((acc.feed, c) for c in chunks), (acc.finish, None)]
+    for method, arg in steps:
+        try:
+            got = method(arg) if arg is not None else method()
+        except error_types as exc:
+            got = exc.events  # type: ignore[attr-defined]
+            errors.append(error_to_dict(exc))
+        events.extend(convert(ev) for ev in got)
+    seen = list(acc.choices)
+    if choices is None:
+        choices = (max(seen) + 1) if seen else 1
+    return {
+        "events": events,
+        "messages": [acc.message(choice=i) for i in range(choices)],
+        "finish_reason": acc.finish_reason,
+        "usage": acc.usage,
+        "truncated": acc.truncated,
+        "done": acc.done,
+        "choices": seen,
+        "errors": errors,
+    }
+
+
+def run_reference(chunks: Sequence[bytes], choices: int | None = None,
+                  **kwargs: Any) -> dict[str, Any]:
+    """Feed the reads to a fresh ReferenceAccumulator, then finish(); collect the outcome."""
+    from reference import RefLimitExceeded, RefParseError
+
+    acc = ReferenceAccumulator(**kwargs)
+    return _drive(acc, chunks, lambda ev: ev, (RefParseError, RefLimitExceeded), choices)
+
+
+def run_rust(chunks: Sequence[bytes], choices: int, **kwargs: Any) -> dict[str, Any]:
+    """Feed the reads to a fresh toolwire.StreamAccumulator, then finish(); collect the outcome."""
+    import toolwire
+
+    acc = toolwire.StreamAccumulator(**kwargs)
+    return _drive(acc, chunks, event_to_tuple, (toolwire.ParseError, toolwire.LimitExceeded),
+                  choices)
+
+
+def as_json(value: Any) -> Any:
+    """The value as it reads back from an .expected.json file (tuples become lists)."""
+    return json.loads(json.dumps(value, ensure_ascii=False))
+
+
+def normalize_events(events: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """Events made independent of how the bytes were split into reads.
+
+    - ``id``/``name`` of call events are shown as they are at the end of the read that produced
+      the event (semantics section 6), so they are replaced by the call's final values (from its
+      ``ToolCallFinished``);
+    - consecutive ``TextDelta``/``ReasoningDelta`` of one choice and consecutive
+      ``ToolCallDelta`` of one call are merged.
+    """
+    final: dict[tuple[Any, Any], tuple[Any, Any]] = {}
+    for ev in events:
+        if ev[0] == "ToolCallFinished":
+            final[(ev[1], ev[2])] = (ev[3], ev[4])
+    out: list[tuple[Any, ...]] = []
+    for raw in events:
+        ev = tuple(raw)
+        if ev[0].startswith("ToolCall") and (ev[1], ev[2]) in final:
+            ev = (*ev[:3], *final[(ev[1], ev[2])], *ev[5:])
+        prev = out[-1] if out else None
+        if prev is not None and prev[0] == ev[0]:
+            if ev[0] in ("TextDelta", "ReasoningDelta") and prev[1] == ev[1]:
+                out[-1] = (ev[0], ev[1], prev[2] + ev[2])
+                continue
+            if ev[0] == "ToolCallDelta" and prev[1:5] == ev[1:5]:
+                out[-1] = (*ev[:5], prev[5] + ev[5])
+                continue
+        out.append(ev)
+    return out
+

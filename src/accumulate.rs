@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use crate::error::{CoreError, ErrorSlot, ParseKind};
 use crate::formats::chat::{Chunk, Delta, FunctionDelta, ToolCallDelta};
-use crate::formats::{minify, LenientStr};
+use crate::formats::{minify, LenientStr, Obj};
 use crate::limits::Limits;
 use crate::partial_json::{JsonError, PartialJson};
 use crate::sse::{SseDecoder, SseEvent};
@@ -276,8 +276,8 @@ impl ChatState {
             }
             return;
         }
-        let chunk: Chunk<'_> = match serde_json::from_str(data) {
-            Ok(chunk) => chunk,
+        let chunk: Chunk<'_> = match serde_json::from_str::<Obj<Chunk<'_>>>(data) {
+            Ok(Obj(chunk)) => chunk,
             // The stream was cut inside its last event (a valid JSON prefix): truncation, not a
             // malformed chunk.
             Err(_) if self.at_eof && PartialJson::from_text(data).end().is_err_and(|e| e.kind == ParseKind::Incomplete) => return,
@@ -294,12 +294,12 @@ impl ChatState {
             self.usage = Some(usage.get().to_owned());
             sink.push(Event::Usage(usage.get().to_owned()));
         }
-        for choice in chunk.choices.into_iter().flatten() {
+        for Obj(choice) in chunk.choices.into_iter().flatten() {
             let index = choice.index.0.unwrap_or(0);
             let Some(slot) = self.choice_slot(index, ev.data_offset, errors) else {
                 continue;
             };
-            if let Some(delta) = choice.delta {
+            if let Some(Obj(delta)) = choice.delta {
                 self.merge(slot, delta, ev.data_offset, errors, sink);
             }
             if let Some(reason) = choice.finish_reason.non_empty() {
@@ -313,8 +313,8 @@ impl ChatState {
     }
 
     fn provider_error_event<S: EventSink>(&mut self, data: &str, sink: &mut S) {
-        match serde_json::from_str::<Chunk<'_>>(data) {
-            Ok(chunk) => self.provider_error_chunk(&chunk, data, sink),
+        match serde_json::from_str::<Obj<Chunk<'_>>>(data) {
+            Ok(Obj(chunk)) => self.provider_error_chunk(&chunk, data, sink),
             Err(_) => self.report(
                 ProviderError {
                     message: data.to_owned(),
@@ -338,8 +338,8 @@ impl ChatState {
             code: Option<&'a serde_json::value::RawValue>,
         }
         let (message, kind, code) = match chunk.error {
-            Some(raw) => match serde_json::from_str::<Inner<'_>>(raw.get()) {
-                Ok(inner) => (
+            Some(raw) => match serde_json::from_str::<Obj<Inner<'_>>>(raw.get()) {
+                Ok(Obj(inner)) => (
                     inner.message.0.or_else(|| chunk.message.0.clone()).map(Cow::into_owned),
                     inner.kind.0.map(Cow::into_owned),
                     inner.code.map(|c| c.get().to_owned()),
@@ -414,11 +414,11 @@ impl ChatState {
         if let Some(text) = delta.refusal.non_empty() {
             choice.refusal.push_str(text);
         }
-        if let Some(function) = delta.function_call {
+        if let Some(Obj(function)) = delta.function_call {
             let existing = choice.calls.iter().position(|c| c.legacy);
             self.apply(slot, existing, None, &LenientStr::default(), &LenientStr::default(), &function, true, at, errors, sink);
         }
-        for frag in delta.tool_calls.into_iter().flatten() {
+        for Obj(frag) in delta.tool_calls.into_iter().flatten() {
             let ToolCallDelta {
                 index: frag_index,
                 id,
@@ -427,7 +427,7 @@ impl ChatState {
             } = frag;
             let calls = &self.choices[slot].calls;
             let existing = locate(calls, frag_index.0, id.non_empty());
-            let function = function.unwrap_or_default();
+            let function = function.map(|Obj(f)| f).unwrap_or_default();
             self.apply(slot, existing, frag_index.0, &id, &kind, &function, false, at, errors, sink);
         }
     }

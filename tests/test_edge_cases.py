@@ -3,7 +3,7 @@
 Each case is fed whole and in one-byte reads to both implementations; everything is compared
 (events, messages, finish_reason, usage, truncated, done, choices, errors). The cases marked
 ``D*`` are the minimal inputs of the disagreements listed in tests/DISAGREEMENTS.md: the fixed
-ones are regression cases, the open ones are ``xfail(strict=True)``.
+ones are regression cases; an open one would be ``xfail(strict=True)``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ CASES: dict[str, bytes] = {
     # section 3: delta merge
     "reasoning_empty_string_wins": ch({"reasoning_content": "", "reasoning": "x"}) + STOP,
     "reasoning_fallback": ch({"reasoning_content": None, "reasoning": "x"}) + STOP,
+    "reasoning_fallback_non_string": ch({"reasoning_content": 5, "reasoning": "x"}) + STOP,
     "non_string_content": ch({"content": 5}) + ch({"content": ["a"]}) + ch({"content": "ok"}),
     "refusal_non_string": ch({"refusal": 1}) + ch({"refusal": "no"}, finish="stop"),
     "new_call_after_finish": call("{}") + ch(finish="tool_calls")
@@ -176,8 +177,9 @@ CASES.update({
     b"event: error\ndata:  spaced text \n\n",
 })
 
-# Open disagreements (tests/DISAGREEMENTS.md): minimal inputs, xfail(strict) until fixed.
-DISAGREEMENTS: dict[str, tuple[str, bytes]] = {
+# Disagreements found and fixed (tests/DISAGREEMENTS.md), kept as regression cases. A new open
+# one goes here as an xfail(strict=True) param of test_edge_case until the core is fixed.
+FIXED: dict[str, tuple[str, bytes]] = {
     "D11_delta_array": (
         "D11: a JSON array where an object is required is read as a struct (serde seq form)",
         d({"choices": [{"index": 0, "delta": ["x"]}]}) + STOP),
@@ -206,16 +208,11 @@ def compare(data: bytes) -> None:
         assert rust == ref, "one-byte reads" if one_byte else "one read"
 
 
+CASES.update({name: data for name, (_, data) in FIXED.items()})
+
+
 @pytest.mark.parametrize("data", [pytest.param(v, id=k) for k, v in CASES.items()])
 def test_edge_case(data: bytes) -> None:
-    compare(data)
-
-
-@pytest.mark.parametrize("data", [
-    pytest.param(v, id=k, marks=pytest.mark.xfail(strict=True, reason=reason))
-    for k, (reason, v) in DISAGREEMENTS.items()
-])
-def test_known_disagreement(data: bytes) -> None:
     compare(data)
 
 

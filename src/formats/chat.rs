@@ -4,13 +4,13 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{LenientIndex, LenientStr};
+use super::{LenientIndex, LenientStr, Obj};
 
 /// One `chat.completion.chunk`, or an error object sent in its place.
 #[derive(Debug, Deserialize)]
 pub struct Chunk<'a> {
     #[serde(borrow, default)]
-    pub choices: Option<Vec<Choice<'a>>>,
+    pub choices: Option<Vec<Obj<Choice<'a>>>>,
     #[serde(borrow, default)]
     pub usage: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -31,7 +31,7 @@ pub struct Choice<'a> {
     #[serde(default)]
     pub index: LenientIndex,
     #[serde(borrow, default)]
-    pub delta: Option<Delta<'a>>,
+    pub delta: Option<Obj<Delta<'a>>>,
     #[serde(borrow, default)]
     pub finish_reason: LenientStr<'a>,
 }
@@ -49,10 +49,10 @@ pub struct Delta<'a> {
     #[serde(borrow, default)]
     pub refusal: LenientStr<'a>,
     #[serde(borrow, default)]
-    pub tool_calls: Option<Vec<ToolCallDelta<'a>>>,
+    pub tool_calls: Option<Vec<Obj<ToolCallDelta<'a>>>>,
     /// The pre-tools API.
     #[serde(borrow, default)]
-    pub function_call: Option<FunctionDelta<'a>>,
+    pub function_call: Option<Obj<FunctionDelta<'a>>>,
 }
 
 /// A fragment of one tool call.
@@ -65,7 +65,7 @@ pub struct ToolCallDelta<'a> {
     #[serde(borrow, default, rename = "type")]
     pub kind: LenientStr<'a>,
     #[serde(borrow, default)]
-    pub function: Option<FunctionDelta<'a>>,
+    pub function: Option<Obj<FunctionDelta<'a>>>,
 }
 
 /// The function part of a tool-call fragment.

@@ -87,6 +87,29 @@ impl<'de: 'a, 'a> Deserialize<'de> for LenientStr<'a> {
     }
 }
 
+/// A JSON object read as `T`. serde's derived structs also accept an array (fields by position);
+/// a chunk field that must be an object rejects that instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Obj<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Obj<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Obj)
+            }
+        }
+        deserializer.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
 /// A non-negative integer if the JSON value is one, else nothing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LenientIndex(pub Option<u32>);

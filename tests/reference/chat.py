@@ -7,6 +7,11 @@ Events are plain tuples (see ``EVENT_SHAPES``) so they compare directly with the
 converted by ``reference.convert.event_to_tuple``. Section 6 says an event shows the call's
 ``id``/``name`` as they are at the end of the ``feed()`` that produced it, so during a read we
 record ``(kind, call, extras)`` and render the tuples once the read is done.
+
+Where the doc was silent or ambiguous, the reference reads it the way the Rust core does and the
+doc was amended accordingly (tests/DISAGREEMENTS.md, R1-R6): choices are finished in the order
+first seen, a legacy call keeps an empty id, string fields holding another JSON type count as
+absent, ``max_choices`` counts distinct choices.
 """
 
 from __future__ import annotations
@@ -335,7 +340,7 @@ class ReferenceAccumulator:
     # -- section 3: delta merge -------------------------------------------------------------
     def _merge(self, state: _Choice, delta: dict[str, Any]) -> None:
         reasoning = delta.get("reasoning_content")
-        if reasoning is None:
+        if not isinstance(reasoning, str):  # absent, null (or another type: lenient, as Rust)
             reasoning = delta.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
             state.reasoning.append(reasoning)

@@ -168,16 +168,33 @@ enum Lex {
     Literal { start: u32, word: &'static [u8], matched: u8 },
 }
 
-/// A resumable JSON parser over a growing text.
+/// A resumable JSON parser over a growing text it owns.
 #[derive(Debug, Clone)]
 pub struct PartialJson {
     text: String,
     utf8_tail: Vec<u8>,
+    scan: Scan,
+}
+
+/// The scanning state over a text kept elsewhere: how far it has read and what it found.
+///
+/// Several `Scan`s may read one text at different speeds; the Python binding keeps a second one
+/// per tool call that advances only as far as the `.partial` value asked for, so reading the
+/// value of every fragment in order costs O(fragment) even when one network read holds many.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pos: usize,
     stack: Vec<Frame>,
     lex: Lex,
     root: Option<Node>,
     error: Option<JsonError>,
     next_id: u32,
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Default for PartialJson {
@@ -212,11 +229,7 @@ impl PartialJson {
         Self {
             text: String::new(),
             utf8_tail: Vec::new(),
-            stack: Vec::new(),
-            lex: Lex::Value,
-            root: None,
-            error: None,
-            next_id: 0,
+            scan: Scan::new(),
         }
     }
 
@@ -239,15 +252,13 @@ impl PartialJson {
     pub fn feed(&mut self, fragment: &str) -> Result<(), JsonError> {
         if !self.utf8_tail.is_empty() {
             // A character split across byte feeds cannot be followed by a str fragment.
-            let err = self.fail(ParseKind::InvalidUtf8, self.text.len(), "invalid utf-8 sequence");
-            return Err(err);
+            return Err(self.scan.fail(ParseKind::InvalidUtf8, self.text.len(), "invalid utf-8 sequence"));
         }
-        let from = self.text.len();
         if self.text.len() + fragment.len() >= u32::MAX as usize {
-            return Err(self.fail(ParseKind::Malformed, from, "text too long"));
+            return Err(self.scan.fail(ParseKind::Malformed, self.text.len(), "text too long"));
         }
         self.text.push_str(fragment);
-        self.scan(from)
+        self.scan.advance(&self.text, self.text.len())
     }
 
     /// Feeds bytes; a UTF-8 sequence split across feeds waits for its end.
@@ -272,7 +283,7 @@ impl PartialJson {
                 let (head, _) = data.split_at(e.valid_up_to());
                 let head = std::str::from_utf8(head).unwrap_or_default().to_owned();
                 self.feed(&head)?;
-                return Err(self.fail(ParseKind::InvalidUtf8, at, "invalid utf-8 sequence"));
+                return Err(self.scan.fail(ParseKind::InvalidUtf8, at, "invalid utf-8 sequence"));
             }
         };
         self.feed(valid)?;
@@ -283,7 +294,70 @@ impl PartialJson {
     /// Whether the text so far is exactly one complete JSON value (plus whitespace).
     #[must_use]
     pub fn is_complete(&self) -> bool {
-        self.error.is_none() && self.utf8_tail.is_empty() && self.root.is_some()
+        self.utf8_tail.is_empty() && self.scan.is_complete()
+    }
+
+    /// The first error, if the text can never become valid JSON.
+    #[must_use]
+    pub fn error(&self) -> Option<&JsonError> {
+        self.scan.error()
+    }
+
+    /// The state at end of input: `Ok` if complete, else why not (incomplete or malformed).
+    /// A document that is only a number is complete here once its token is.
+    pub fn end(&self) -> Result<(), JsonError> {
+        self.scan.end(self.text.len() + self.utf8_tail.len())
+    }
+
+    /// The scanning state (structure found so far).
+    #[must_use]
+    pub fn scan(&self) -> &Scan {
+        &self.scan
+    }
+
+    /// The complete top-level value, once there is one.
+    #[must_use]
+    pub fn root(&self) -> Option<&Node> {
+        self.scan.root()
+    }
+
+    /// The open containers, outermost first.
+    #[must_use]
+    pub fn frames(&self) -> &[Frame] {
+        self.scan.frames()
+    }
+
+    /// The innermost value being read, as it shows in the partial value.
+    #[must_use]
+    pub fn leaf(&self) -> Leaf {
+        self.scan.leaf()
+    }
+}
+
+impl Scan {
+    /// A scan at the start of a text.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            pos: 0,
+            stack: Vec::new(),
+            lex: Lex::Value,
+            root: None,
+            error: None,
+            next_id: 0,
+        }
+    }
+
+    /// How far the text has been read.
+    #[must_use]
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Whether what was read is exactly one complete JSON value (plus whitespace).
+    #[must_use]
+    pub fn is_complete(&self) -> bool {
+        self.error.is_none() && self.root.is_some()
     }
 
     /// The first error, if the text can never become valid JSON.
@@ -292,9 +366,8 @@ impl PartialJson {
         self.error.as_ref()
     }
 
-    /// The state at end of input: `Ok` if complete, else why not (incomplete or malformed).
-    /// A document that is only a number is complete here once its token is.
-    pub fn end(&self) -> Result<(), JsonError> {
+    /// `Ok` if what was read is complete at end of input, else why not; `len` is the input size.
+    pub fn end(&self, len: usize) -> Result<(), JsonError> {
         if let Some(err) = &self.error {
             return Err(err.clone());
         }
@@ -303,7 +376,7 @@ impl PartialJson {
         }
         Err(JsonError {
             kind: ParseKind::Incomplete,
-            position: self.text.len() + self.utf8_tail.len(),
+            position: len,
             message: "eof while parsing a value",
         })
     }
@@ -341,9 +414,7 @@ impl PartialJson {
     /// A top-level number token being read: (start, end, complete so far).
     fn top_number(&self) -> Option<(u32, u32, bool)> {
         match self.lex {
-            Lex::Number { start, state } if self.stack.is_empty() => {
-                Some((start, at(self.text.len()), state.complete()))
-            }
+            Lex::Number { start, state } if self.stack.is_empty() => Some((start, at(self.pos), state.complete())),
             _ => None,
         }
     }
@@ -472,17 +543,18 @@ impl PartialJson {
     }
 
     #[allow(clippy::too_many_lines)]
-    fn scan(&mut self, from: usize) -> Result<(), JsonError> {
+    /// Reads `text[self.pos()..to]` (`to` on a character boundary, `text` the same text as before).
+    pub fn advance(&mut self, text: &str, to: usize) -> Result<(), JsonError> {
         if let Some(err) = &self.error {
             return Err(err.clone());
         }
-        let mut i = from;
-        let len = self.text.len();
+        let mut i = self.pos;
+        let len = to.min(text.len());
         while i < len {
-            let b = self.text.as_bytes()[i];
+            let b = text.as_bytes()[i];
             match self.lex {
                 Lex::Str { .. } => {
-                    i = self.scan_str(i)?;
+                    i = self.scan_str(text, i, len)?;
                     continue;
                 }
                 Lex::Number { start, state } => match state.step(b) {
@@ -562,11 +634,12 @@ impl PartialJson {
             }
             i += 1;
         }
+        self.pos = len;
         Ok(())
     }
 
     /// Scans string bytes from `i`; returns where scanning should go on.
-    fn scan_str(&mut self, mut i: usize) -> Result<usize, JsonError> {
+    fn scan_str(&mut self, text: &str, mut i: usize, len: usize) -> Result<usize, JsonError> {
         let Lex::Str {
             start,
             mut safe,
@@ -577,8 +650,7 @@ impl PartialJson {
         else {
             return Ok(i);
         };
-        let bytes = self.text.as_bytes();
-        let len = bytes.len();
+        let bytes = text.as_bytes();
         while i < len {
             let b = bytes[i];
             match esc {
@@ -822,7 +894,7 @@ impl PartialJson {
     /// The value the text so far proves (`None` when nothing shows yet).
     #[must_use]
     pub fn value(&self) -> Option<Value> {
-        if let Some(root) = &self.root {
+        if let Some(root) = self.scan.root() {
             return Some(node_value(&self.text, root));
         }
         let mut child = match self.leaf() {
@@ -830,7 +902,7 @@ impl PartialJson {
             Leaf::Str(span) => Some(Value::Str(str_value(&self.text, span))),
             Leaf::Num { start, end } => Some(Value::Number(self.text[start as usize..end as usize].to_owned())),
         };
-        for frame in self.stack.iter().rev() {
+        for frame in self.scan.frames().iter().rev() {
             child = Some(match frame.kind {
                 Kind::Array => {
                     let mut items: Vec<Value> = frame.items.iter().map(|n| node_value(&self.text, n)).collect();

@@ -312,3 +312,20 @@ def test_finish_event_order_and_ready() -> None:
     kinds = [type(e) for e in events]
     assert kinds == [ToolCallStarted, ToolCallDelta, ToolCallReady, ToolCallFinished, Finish]
     assert events[-1].reason == "stop"
+
+
+def test_partials_of_many_fragments_in_one_read() -> None:
+    """Several deltas of one call in one read: each .partial is the value of its own prefix,
+    read in order (cheap, lagging scan) or out of order (a prefix parse)."""
+    args = json.dumps({"rows": [{"id": i, "name": f"r{i}", "tags": ["x"] * (i % 3)} for i in range(40)]})
+    fragments = [args[i : i + 7] for i in range(0, len(args), 7)]
+    body = chunk(call(0, "", "c1", "f")) + b"".join(chunk(call(0, f)) for f in fragments)
+    for read_size in (len(body), 4096, 333):
+        acc = StreamAccumulator()
+        deltas: list[ToolCallDelta] = []
+        for i in range(0, len(body), read_size):
+            deltas += [e for e in acc.feed(body[i : i + read_size]) if isinstance(e, ToolCallDelta)]
+        prefixes = [args[: len("".join(fragments[: k + 1]))] for k in range(len(fragments))]
+        assert [d.partial for d in deltas] == [toolwire.parse_partial(p) for p in prefixes]
+        assert [d.partial for d in reversed(deltas)][-3:] == [toolwire.parse_partial(p) for p in reversed(prefixes)][-3:]
+        assert deltas[-1].partial == json.loads(args)

@@ -14,12 +14,17 @@ use super::events::{
 use super::value::{build_prefix_value, build_value, ValueCache};
 use crate::accumulate::{Accumulator, Call, Event, NoEvents};
 use crate::limits::Limits;
+use crate::partial_json::Scan;
 
-/// Python strings of a call's id and name, remade only when the Rust value changes.
+/// Per call: Python strings of its id and name (remade only when the Rust value changes), and
+/// the scan that `.partial` values are built from. That scan lags behind the core's: it
+/// advances only as far as the value asked for, so the values of all fragments of one read,
+/// asked for in order, cost O(fragment) each instead of a re-parse of the prefix.
 #[derive(Default)]
 struct CallCache {
     id: Option<(String, Py<PyString>)>,
     name: Option<(String, Py<PyString>)>,
+    scan: Scan,
     value: ValueCache,
 }
 
@@ -92,18 +97,20 @@ impl PyStreamAccumulator {
 
     /// The Python value of a call's arguments as they were at `len` bytes.
     pub fn args_value(&mut self, py: Python<'_>, slot: usize, ordinal: usize, len: usize) -> PyResult<Py<PyAny>> {
-        let Some(call) = self.core.choices().get(slot).and_then(|c| c.calls.get(ordinal)) else {
+        let Self { core, calls, .. } = self;
+        let Some(call) = core.choices().get(slot).and_then(|c| c.calls.get(ordinal)) else {
             return Ok(py.None());
         };
         let text = call.args.text();
-        if text.len() != len {
+        let cache = call_cache(calls, slot, ordinal);
+        if len < cache.scan.pos() || len > text.len() {
+            // Asked out of order (an older event after a newer one): parse that prefix alone.
             let prefix = text.get(..len).unwrap_or("");
             return Ok(build_prefix_value(py, prefix)?.map_or_else(|| py.None(), Bound::unbind));
         }
-        let Self { core, calls, .. } = self;
-        let parser = &core.choices()[slot].calls[ordinal].args;
-        let cache = &mut call_cache(calls, slot, ordinal).value;
-        Ok(build_value(py, parser, cache, true)?.map_or_else(|| py.None(), Bound::unbind))
+        // A malformed text keeps its error in the scan; the value shows what came before it.
+        let _ = cache.scan.advance(text, len);
+        Ok(build_value(py, text, &cache.scan, &mut cache.value, true)?.map_or_else(|| py.None(), Bound::unbind))
     }
 
     fn call_error(py: Python<'_>, call: &Call) -> PyResult<Option<Py<PyAny>>> {

@@ -4,7 +4,6 @@
 //! incremental parser (see `value.rs`), never while feeding.
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyTuple};
 
 use super::accumulator::PyStreamAccumulator;
@@ -34,27 +33,25 @@ fn repr_fields(py: Python<'_>, name: &str, fields: &[(&str, &Py<PyAny>)]) -> PyR
     Ok(out)
 }
 
-/// A lazily built value of a call's arguments as they were when the event was made.
+/// The value of a call's arguments as they were when the event was made, built on access.
+///
+/// Not cached in the event on purpose: a value the event held would count as "kept by the
+/// caller" and force a copy of the open containers on every later read (see `value.rs`).
 pub struct LazyArgs {
     acc: Py<PyStreamAccumulator>,
     slot: usize,
     call: usize,
     len: usize,
-    value: PyOnceLock<Py<PyAny>>,
 }
 
 impl LazyArgs {
     pub fn new(acc: Py<PyStreamAccumulator>, slot: usize, call: usize, len: usize) -> Self {
-        Self { acc, slot, call, len, value: PyOnceLock::new() }
+        Self { acc, slot, call, len }
     }
 
     pub fn get(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.value
-            .get_or_try_init(py, || {
-                let mut acc = self.acc.bind(py).try_borrow_mut()?;
-                acc.args_value(py, self.slot, self.call, self.len)
-            })
-            .map(|v| v.clone_ref(py))
+        let mut acc = self.acc.bind(py).try_borrow_mut()?;
+        acc.args_value(py, self.slot, self.call, self.len)
     }
 }
 

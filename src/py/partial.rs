@@ -47,7 +47,7 @@ impl PyPartialJson {
 
     /// The value the text so far proves; None when nothing shows yet.
     fn value(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        Ok(build_value(py, &self.parser, &mut self.cache, self.partial_strings)?.map(Bound::unbind))
+        Ok(build_value(py, self.parser.text(), self.parser.scan(), &mut self.cache, self.partial_strings)?.map(Bound::unbind))
     }
 
     /// Whether the text is one complete JSON value (whitespace may follow).
@@ -73,5 +73,5 @@ impl PyPartialJson {
 pub fn parse_partial(py: Python<'_>, text: &Bound<'_, PyAny>, partial_strings: bool) -> PyResult<Option<Py<PyAny>>> {
     let mut parser = PartialJson::new();
     feed_any(&mut parser, text)?;
-    Ok(build_value(py, &parser, &mut ValueCache::default(), partial_strings)?.map(Bound::unbind))
+    Ok(build_value(py, parser.text(), parser.scan(), &mut ValueCache::default(), partial_strings)?.map(Bound::unbind))
 }

@@ -12,7 +12,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString};
 
-use crate::partial_json::{decode_str, Kind, Leaf, Node, PartialJson, StrSpan};
+use crate::partial_json::{decode_str, Kind, Leaf, Node, PartialJson, Scan, StrSpan};
 
 #[derive(Debug)]
 enum Tail {
@@ -154,10 +154,11 @@ fn build_node<'py>(py: Python<'py>, text: &str, node: &Node, depth: usize, frame
     Ok(obj)
 }
 
-/// The Python value of what `parser` has read (`None` when nothing shows yet).
+/// The Python value of what `scan` has read of `text` (`None` when nothing shows yet).
 /// With `partial_strings = false`, an unfinished string is left out (with its key).
-pub fn build_value<'py>(py: Python<'py>, parser: &PartialJson, cache: &mut ValueCache, partial_strings: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let text = parser.text();
+/// `cache` must always be used with the same `scan`.
+pub fn build_value<'py>(py: Python<'py>, text: &str, scan: &Scan, cache: &mut ValueCache, partial_strings: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let parser = scan;
     if let Some(root) = parser.root() {
         if let Some(done) = &cache.root {
             return Ok(Some(done.bind(py).clone()));
@@ -218,5 +219,5 @@ pub fn build_value<'py>(py: Python<'py>, parser: &PartialJson, cache: &mut Value
 /// has moved on.
 pub fn build_prefix_value<'py>(py: Python<'py>, prefix: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
     let parser = PartialJson::from_text(prefix);
-    build_value(py, &parser, &mut ValueCache::default(), true)
+    build_value(py, parser.text(), parser.scan(), &mut ValueCache::default(), true)
 }

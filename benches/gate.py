@@ -1,0 +1,632 @@
+"""The performance gate: ratios measured in one process on the same input (STYLE.md section 7).
+
+Run on the release build (CI: ``python benches/gate.py``). Prints the table it judged and exits
+0 when every gated row passes, 1 on any FAIL, 2 when it refuses to run (debug build).
+
+    python benches/gate.py                    # the gate (about 2 minutes)
+    python benches/gate.py --impl reference   # replace toolwire by the Python reference: FAILS
+    python benches/gate.py --only pipeline partial --quick   # a subset, fewer rounds
+
+``TOOLWIRE_GATE_IMPL=reference`` does the same as ``--impl reference``.
+
+Timing (benches/timing.py): one warm-up call of every function (it also checks the result
+against the truth: a fast wrong answer fails), then interleaved rounds, each function timed
+once per round with ``time.perf_counter`` and the GC disabled; at least ``min_rounds`` (7)
+rounds, then stop once the check's time budget is spent; medians. Thresholds and the measured
+values beside them: benches/thresholds.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+for p in (HERE, HERE.parent / "tests"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import peers
+import workloads
+from thresholds import THRESHOLDS
+from timing import Timing, measure, rss_bytes
+
+__all__ = ["CHECKS", "Impl", "Row", "format_table", "main", "run_checks"]
+
+MIN_ROUNDS = 7
+
+
+# ------------------------------------------------------------------------------------ rows
+@dataclass
+class Row:
+    key: str  # the THRESHOLDS key
+    workload: str
+    num: str  # "impl (median)" of the numerator
+    den: str
+    num_s: float | None
+    den_s: float | None
+    ratio: float
+    note: str = ""
+    unit: str = "x"
+    error: str = ""  # a wrong result or a crash: the row fails
+
+    @property
+    def threshold(self) -> dict[str, Any]:
+        return THRESHOLDS[self.key]
+
+    @property
+    def passed(self) -> bool:
+        if self.error:
+            return False
+        t = self.threshold
+        return bool(self.ratio >= t["value"] if t["op"] == ">=" else self.ratio <= t["value"])
+
+    @property
+    def verdict(self) -> str:
+        if self.passed:
+            return "PASS"
+        return "FAIL" if self.threshold["gate"] else "WARN"
+
+
+@dataclass
+class Impl:
+    """What stands for toolwire in the gate (toolwire itself, or the reference)."""
+
+    name: str
+    acc: Callable[..., Any]  # StreamAccumulator-like factory, ``events=`` keyword
+    pipeline: str  # PIPELINE key, events on
+    pipeline_noev: Callable[[list[bytes]], dict[str, Any]]
+    partial_drop: Callable[[list[str]], Any] | None  # None: use the re-parser below
+    partial_keep: Callable[[list[str]], Any] | None
+    reparser: str | None = None  # PARTIAL key of a re-parser standing in for toolwire
+    max_parses: int = 500  # prefixes a stand-in re-parser parses per size (stride estimate)
+    leak_streams: tuple[int, int] = (10_000, 100_000)  # RSS compared after these many streams
+
+
+def toolwire_impl() -> Impl:
+    import toolwire
+
+    def drop(fragments: list[str]) -> Any:
+        parser = toolwire.PartialJSON()
+        feed, value = parser.feed, parser.value
+        for fragment in fragments:
+            feed(fragment)
+            value()
+        return value()
+
+    return Impl("toolwire", toolwire.StreamAccumulator, "toolwire",
+                peers.PIPELINE["toolwire-noev"].run, drop, peers.PARTIAL["toolwire"].run)
+
+
+def reference_impl() -> Impl:
+    from reference.chat import ReferenceAccumulator
+
+    def noev(reads: list[bytes]) -> dict[str, Any]:
+        acc = ReferenceAccumulator(events=False)
+        for read in reads:
+            acc.feed(read)
+        acc.finish()
+        return acc.message()
+
+    # Pure-Python re-parse of a 100 KB prefix takes ~30 ms: at most 100 prefixes per size.
+    return Impl("reference", ReferenceAccumulator, "reference", noev, None, None,
+                reparser="reference", max_parses=100, leak_streams=(1_000, 10_000))
+
+
+def get_impl(name: str) -> Impl:
+    if name == "toolwire":
+        return toolwire_impl()
+    if name == "reference":
+        return reference_impl()
+    raise SystemExit(f"unknown --impl {name!r} (toolwire, reference)")
+
+
+# ----------------------------------------------------------------------------------- helpers
+def fmt_s(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} us"
+
+
+def ratio_row(key: str, workload: str, num: Timing, den: Timing, note: str = "",
+              num_label: str | None = None, den_label: str | None = None) -> Row:
+    return Row(key, workload, num_label or num.name, den_label or den.name, num.median,
+               den.median, num.median / den.median, note)
+
+
+def error_row(key: str, workload: str, num: str, den: str, error: str) -> Row:
+    return Row(key, workload, num, den, None, None, float("nan"), error=error)
+
+
+def verified(funcs: dict[str, Callable[[], Any]], expected: dict[str, Any]) -> dict[str, str]:
+    """Runs each function once (the warm-up) and compares its result with the truth."""
+    wrong = {}
+    for name, fn in funcs.items():
+        try:
+            got = fn()
+        except Exception as exc:  # noqa: BLE001 - a crash is a wrong answer
+            wrong[name] = f"{name} raised {exc!r}"[:200]
+            continue
+        if got != expected[name]:
+            wrong[name] = f"{name} gave a wrong result"
+    return wrong
+
+
+def _repeat(fn: Callable[[], Any], reps: int) -> Callable[[], Any]:
+    if reps == 1:
+        return fn
+
+    def run() -> Any:
+        out = None
+        for _ in range(reps):
+            out = fn()
+        return out
+
+    return run
+
+
+@dataclass
+class Budget:
+    min_rounds: int = MIN_ROUNDS
+    scale: float = 1.0  # multiplies every check's time budget
+
+    def seconds(self, base: float) -> float:
+        return base * self.scale
+
+
+# ------------------------------------------------------------------------------------ checks
+def check_pipeline(impl: Impl, budget: Budget, streams: int = 1000, sdk_streams: int = 100,
+                   read: str = "net") -> list[Row]:
+    """Full pipeline on the small streams: reference / toolwire, SDK / toolwire."""
+    wl = workloads.get("small-1000")
+    reads = wl.reads(read)[:streams]
+    expected = wl.expected[:streams]
+    total_bytes = sum(len(b) for b in wl.bodies[:streams])
+    sdk_bytes = sum(len(b) for b in wl.bodies[:sdk_streams])
+
+    def over(run: Callable[[list[bytes]], Any], subset: int = streams) -> Callable[[], Any]:
+        part = reads[:subset]
+        return lambda: [run(r) for r in part]
+
+    funcs: dict[str, Callable[[], Any]] = {
+        "reference": over(peers.PIPELINE["reference"].run),
+        impl.name: over(peers.PIPELINE[impl.pipeline].run),
+        f"{impl.name}-noev": over(impl.pipeline_noev),
+    }
+    exp = {name: expected for name in funcs}
+    optional = []
+    try:
+        import openai  # noqa: F401
+
+        funcs["openai-sdk"] = over(peers.PIPELINE["openai-sdk"].run, sdk_streams)
+        exp["openai-sdk"] = expected[:sdk_streams]
+    except ImportError:
+        optional.append("openai")
+    try:
+        import httpx_sse  # noqa: F401
+
+        funcs["httpx-sse"] = over(peers.PIPELINE["httpx-sse"].run)
+        exp["httpx-sse"] = expected
+    except ImportError:
+        optional.append("httpx-sse")
+    wrong = verified(funcs, exp)
+    ok = {k: v for k, v in funcs.items() if k not in wrong}
+    t = measure(ok, min_rounds=budget.min_rounds, budget=budget.seconds(25), warmup=0,
+                scale={"openai-sdk": total_bytes / sdk_bytes})
+    label = f"small-1000 {read}"
+    rows = []
+
+    def pair(key: str, num: str, den: str, note: str = "") -> None:
+        bad = wrong.get(num) or wrong.get(den)
+        if bad:
+            rows.append(error_row(key, label, num, den, bad))
+        elif num in t and den in t:
+            rows.append(ratio_row(key, label, t[num], t[den], note))
+
+    pair("pipeline.reference/toolwire", "reference", impl.name)
+    pair("pipeline.reference/toolwire-noev", "reference", f"{impl.name}-noev")
+    if "openai" in optional:
+        rows.append(error_row("pipeline.openai-sdk/toolwire", label, "openai-sdk", impl.name,
+                              "openai not installed"))
+    else:
+        pair("pipeline.openai-sdk/toolwire", "openai-sdk", impl.name,
+             f"SDK timed on the first {sdk_streams} streams, x{total_bytes / sdk_bytes:.2f} "
+             "(bytes)")
+    if "httpx-sse" in t:
+        rows.append(ratio_row("info", label, t["httpx-sse"], t[impl.name],
+                              "httpx-sse + json.loads + dict merge (not judged)"))
+    return rows
+
+
+SIZES = (2_000, 20_000, 200_000)
+
+
+def check_partial(impl: Impl, budget: Budget, sizes: tuple[int, ...] = SIZES,
+                  max_parses: int = 500, acc_net_sizes: tuple[int, ...] | None = None
+                  ) -> list[Row]:
+    """One call growing in ~8-char fragments, the value read after every fragment."""
+    if acc_net_sizes is None:
+        acc_net_sizes = sizes
+    texts = {s: workloads.make_arguments(s) for s in sizes}
+    frags = {s: workloads.argument_fragments(t) for s, t in texts.items()}
+    truth = {s: json.loads(t) for s, t in texts.items()}
+    big = sizes[-1]
+    funcs: dict[str, Callable[[], Any]] = {}
+    scale: dict[str, float] = {}
+    exp: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+
+    def strided(peer_name: str, s: int, name: str) -> None:
+        peer = peers.PARTIAL[peer_name]
+        assert peer.run_strided is not None
+        prepared = peer.prepare(frags[s])
+        limit = min(max_parses, impl.max_parses) if peer_name == impl.reparser else max_parses
+        stride = max(1, len(frags[s]) // limit)
+        funcs[name] = lambda: peer.run_strided(prepared, stride)  # type: ignore[misc]
+        scale[name] = stride
+        exp[name] = truth[s]
+        if stride > 1:
+            notes[name] = f"1 prefix in {stride} parsed, time x{stride}"
+
+    for s in sizes:
+        reps = max(1, big // s)
+        if impl.reparser:
+            # A re-parser has no incremental state: "drop" and "keep" are the same loop.
+            strided(impl.reparser, s, f"keep@{s}")
+        else:
+            assert impl.partial_drop and impl.partial_keep
+            for mode, run in (("drop", impl.partial_drop), ("keep", impl.partial_keep)):
+                fr = frags[s]
+                funcs[f"{mode}@{s}"] = _repeat(lambda run=run, fr=fr: run(fr), reps)
+                scale[f"{mode}@{s}"] = 1 / reps
+                exp[f"{mode}@{s}"] = truth[s]
+        # Through the accumulator: one chunk per read, and network-like reads.
+        chunks = workloads.partial_call_chunks(frags[s])
+        funcs[f"acc@{s}"] = _repeat(lambda c=chunks: _acc_partial(impl, c), reps)
+        scale[f"acc@{s}"] = 1 / reps
+        exp[f"acc@{s}"] = truth[s]
+        if s in acc_net_sizes:
+            net = workloads.split_reads(b"".join(chunks), "net")
+            net_reps = max(1, acc_net_sizes[-1] // s)
+            funcs[f"acc-net@{s}"] = _repeat(lambda c=net: _acc_partial(impl, c), net_reps)
+            scale[f"acc-net@{s}"] = 1 / net_reps
+            exp[f"acc-net@{s}"] = truth[s]
+    try:
+        import jiter  # noqa: F401
+
+        strided("jiter", big, f"jiter@{big}")
+    except ImportError:
+        pass
+    wrong = verified(funcs, exp)
+    ok = {k: v for k, v in funcs.items() if k not in wrong}
+    t = measure(ok, min_rounds=budget.min_rounds, budget=budget.seconds(25), warmup=0,
+                scale=scale)
+    if impl.reparser:
+        for s in sizes:
+            if f"keep@{s}" in t:
+                t[f"drop@{s}"] = t[f"keep@{s}"]
+            if f"keep@{s}" in wrong:
+                wrong[f"drop@{s}"] = wrong[f"keep@{s}"]
+            notes[f"drop@{s}"] = notes.get(f"keep@{s}", "")
+    rows: list[Row] = []
+    who = impl.name if not impl.reparser else f"{impl.name} (re-parse)"
+    steps = ("20k/2k", "200k/20k")  # threshold keys of the 1st and 2nd growth step
+
+    def growth(key: str, mode: str, a: int, b: int, label: str) -> None:
+        na, nb = f"{mode}@{a}", f"{mode}@{b}"
+        if na in wrong or nb in wrong:
+            rows.append(error_row(key, label, nb, na, wrong.get(na) or wrong.get(nb, "")))
+            return
+        note = "; ".join(filter(None, (notes.get(nb), notes.get(na))))
+        if mode.startswith("acc") and impl.reparser:
+            note = "the reference has no partial values: none read"
+        rows.append(ratio_row(key, label, t[nb], t[na], note, f"{who} {_kb(b)}",
+                              f"{who} {_kb(a)}"))
+
+    for mode, what in (("drop", "PartialJSON, value dropped"),
+                       ("keep", "PartialJSON, v = value()"),
+                       ("acc", "accumulator, 1 chunk/read, ev.partial")):
+        for step, (a, b) in zip(steps, itertools.pairwise(sizes)):
+            growth(f"partial.{mode}.{step}", mode, a, b, what)
+    for step, (a, b) in zip(steps, itertools.pairwise(acc_net_sizes)):
+        key = f"partial.acc-net.{step}"
+        if key in THRESHOLDS:
+            growth(key, "acc-net", a, b, "accumulator, 1-4 KB reads, ev.partial")
+    jn, kn = f"jiter@{big}", f"keep@{big}"
+    key = "partial.jiter/toolwire@200k"
+    if jn in wrong or kn in wrong:
+        rows.append(error_row(key, f"one call {_kb(big)}", "jiter", who,
+                              wrong.get(jn) or wrong.get(kn, "")))
+    elif jn in t and kn in t:
+        rows.append(ratio_row(key, f"one call {_kb(big)}", t[jn], t[kn], notes.get(jn, ""),
+                              "jiter re-parse", f"{who}, v = value()"))
+    return rows
+
+
+def _kb(size: int) -> str:
+    return f"{size // 1000}k"
+
+
+def _acc_partial(impl: Impl, reads: list[bytes]) -> Any:
+    acc = impl.acc(events=True)
+    value = None
+    for read in reads:
+        for ev in acc.feed(read):
+            if impl.reparser:  # reference events are tuples; build the value the slow way
+                if ev[0] == "ToolCallDelta":
+                    value = ev
+            elif type(ev).__name__ == "ToolCallDelta":
+                value = ev.partial
+    if impl.reparser:
+        from reference.partial_json import parse_partial
+
+        return parse_partial(acc.tool_calls[0]["arguments"])
+    return value
+
+
+def check_reads(impl: Impl, budget: Budget, streams: int = 1000) -> list[Row]:
+    """64-byte reads against whole-body reads on the small streams."""
+    wl = workloads.get("small-1000")
+    expected = wl.expected[:streams]
+
+    def run(read: str, events: bool) -> Callable[[], Any]:
+        reads = wl.reads(read)[:streams]
+
+        def go() -> list[dict[str, Any]]:
+            out = []
+            for stream in reads:
+                acc = impl.acc(events=events)
+                for r in stream:
+                    acc.feed(r)
+                acc.finish()
+                out.append(acc.message())
+            return out
+
+        return go
+
+    funcs = {f"{impl.name} 64 B": run("64", True), f"{impl.name} whole": run("whole", True),
+             f"{impl.name}-noev 64 B": run("64", False),
+             f"{impl.name}-noev whole": run("whole", False)}
+    wrong = verified(funcs, {k: expected for k in funcs})
+    if wrong:
+        return [error_row("reads.64/whole", "small-1000", "64 B", "whole", "; ".join(
+            wrong.values()))]
+    t = measure(funcs, min_rounds=budget.min_rounds, budget=budget.seconds(12), warmup=0)
+    return [
+        ratio_row("reads.64/whole", "small-1000", t[f"{impl.name} 64 B"],
+                  t[f"{impl.name} whole"]),
+        ratio_row("reads.64/whole.noev", "small-1000", t[f"{impl.name}-noev 64 B"],
+                  t[f"{impl.name}-noev whole"]),
+    ]
+
+
+def check_onebyte(impl: Impl, budget: Budget, events: int = 100) -> list[Row]:
+    """1-byte reads: time per byte must not grow when the SSE lines are 10x longer."""
+    pair = workloads.long_line_pair(events=events)
+    short, long = pair[0].bodies[0], pair[1].bodies[0]
+    reads = {"short": [short[i:i + 1] for i in range(len(short))],
+             "long": [long[i:i + 1] for i in range(len(long))]}
+    reps = {"short": max(1, len(long) // len(short)), "long": 1}
+    truth = {"short": pair[0].expected[0], "long": pair[1].expected[0]}
+
+    def run(name: str) -> Callable[[], Any]:
+        rs = reads[name]
+
+        def go() -> Any:
+            acc = impl.acc(events=True)
+            feed = acc.feed
+            for r in rs:
+                feed(r)
+            acc.finish()
+            return acc.message()
+
+        return go
+
+    funcs = {n: _repeat(run(n), reps[n]) for n in reads}
+    wrong = verified(funcs, truth)
+    if wrong:
+        return [error_row("onebyte.per-byte.long/short", "1-byte reads", "long", "short",
+                          "; ".join(wrong.values()))]
+    t = measure(funcs, min_rounds=budget.min_rounds, budget=budget.seconds(8), warmup=0,
+                scale={"short": 1 / reps["short"]})
+    per_long = t["long"].median / len(long)
+    per_short = t["short"].median / len(short)
+    line_short = len(short) / short.count(b"\n\n")
+    line_long = len(long) / long.count(b"\n\n")
+    return [Row("onebyte.per-byte.long/short", f"1-byte reads, {events} events",
+                f"{impl.name} {line_long:.0f} B lines ({fmt_s(per_long * 1e6)}/MB)",
+                f"{impl.name} {line_short:.0f} B lines ({fmt_s(per_short * 1e6)}/MB)",
+                t["long"].median, t["short"].median, per_long / per_short,
+                f"{len(long):,} vs {len(short):,} bytes, same number of events")]
+
+
+def check_quadratic(impl: Impl, budget: Budget, n: int = 16_000) -> list[Row]:
+    """O(n^2) guard: one argument of n and 4n bytes in 1-byte fragments, values not read."""
+    texts = {s: workloads.make_arguments(s) for s in (n, 4 * n)}
+    rows = []
+    funcs: dict[str, Callable[[], Any]] = {}
+    exp: dict[str, Any] = {}
+    for size, text in texts.items():
+        chunks = workloads.partial_call_chunks(list(text))
+        reps = 4 if size == n else 1
+
+        def acc_run(chunks: list[bytes] = chunks) -> Any:
+            acc = impl.acc(events=True)
+            feed = acc.feed
+            for c in chunks:
+                feed(c)
+            acc.finish()
+            return acc.message()["tool_calls"][0]["function"]["arguments"]
+
+        funcs[f"acc@{size}"] = _repeat(acc_run, reps)
+        exp[f"acc@{size}"] = text
+        if not impl.reparser:
+            import toolwire
+
+            chars = list(text)
+
+            def pj_run(chars: list[str] = chars) -> Any:
+                p = toolwire.PartialJSON()
+                feed = p.feed
+                for c in chars:
+                    feed(c)
+                return p.complete
+
+            funcs[f"pj@{size}"] = _repeat(pj_run, reps)
+            exp[f"pj@{size}"] = True
+    wrong = verified(funcs, exp)
+    ok = {k: v for k, v in funcs.items() if k not in wrong}
+    t = measure(ok, min_rounds=budget.min_rounds, budget=budget.seconds(8), warmup=0,
+                scale={k: 0.25 for k in ok if k.endswith(f"@{n}")})
+    sizes = {s: len(text) for s, text in texts.items()}
+    for kind, key, what in (("acc", "quadratic.acc.4n/n", "accumulator, 1 chunk per char"),
+                            ("pj", "quadratic.partialjson.4n/n", "PartialJSON.feed per char")):
+        a, b = f"{kind}@{n}", f"{kind}@{4 * n}"
+        if a in wrong or b in wrong:
+            rows.append(error_row(key, what, b, a, wrong.get(a) or wrong.get(b, "")))
+        elif a in t and b in t:
+            rows.append(ratio_row(key, what, t[b], t[a], f"{sizes[4 * n]:,} vs {sizes[n]:,} B",
+                                  f"{impl.name} {_kb(4 * n)}", f"{impl.name} {_kb(n)}"))
+    return rows
+
+
+def check_leak(impl: Impl, budget: Budget, streams: int | None = None,
+               first: int | None = None) -> list[Row]:
+    """RSS after ``first`` and after ``streams`` small streams accumulated one after another."""
+    first = first or impl.leak_streams[0]
+    streams = streams or impl.leak_streams[1]
+    wl = workloads.get("small-1000")
+    reads = wl.reads("net")
+    t0 = time.perf_counter()
+    marks = {}
+    done = 0
+    while done < streams:
+        for i, stream in enumerate(reads):
+            acc = impl.acc(events=True)
+            for r in stream:
+                for ev in acc.feed(r):
+                    if i % 7 == 0 and type(ev).__name__ == "ToolCallDelta":
+                        ev.partial  # noqa: B018 - build the lazy value
+            acc.finish()
+            acc.message()
+            done += 1
+            if done in (first, streams):
+                gc.collect()
+                marks[done] = rss_bytes()
+            if done >= streams:
+                break
+    growth = (marks[streams] - marks[first]) / 2**20
+    return [Row("leak.rss-growth-mib", f"small streams x{streams:,}",
+                f"RSS after {streams:,}: {marks[streams] / 2**20:.1f} MiB",
+                f"after {first:,}: {marks[first] / 2**20:.1f} MiB", time.perf_counter() - t0,
+                None, growth, "growth in MiB (not a ratio); the time is the whole loop",
+                unit=" MiB")]
+
+
+CHECKS: dict[str, Callable[[Impl, Budget], list[Row]]] = {
+    "pipeline": check_pipeline,
+    "partial": check_partial,
+    "reads": check_reads,
+    "onebyte": check_onebyte,
+    "quadratic": check_quadratic,
+    "leak": check_leak,
+}
+
+
+def run_checks(impl: Impl, budget: Budget, only: list[str] | None = None,
+               progress: bool = True) -> list[Row]:
+    rows: list[Row] = []
+    for name, check in CHECKS.items():
+        if only and name not in only:
+            continue
+        t0 = time.perf_counter()
+        new = check(impl, budget)
+        rows.extend(new)
+        if progress:
+            print(f"  {name}: {len(new)} rows, {time.perf_counter() - t0:.1f} s", flush=True)
+    return rows
+
+
+def format_table(rows: list[Row]) -> str:
+    head = ("check", "workload", "numerator", "median", "denominator", "median", "ratio",
+            "threshold", "verdict")
+    lines = [head]
+    for r in rows:
+        if r.key == "info":
+            thr, verdict = "-", "info"
+        else:
+            thr = f"{r.threshold['op']} {r.threshold['value']:g}{r.unit.strip() or 'x'}"
+            if not r.threshold["gate"]:
+                thr += " (not gated)"
+            verdict = r.verdict
+        ratio = "-" if r.error else f"{r.ratio:.2f}{r.unit if r.unit != 'x' else 'x'}"
+        lines.append((r.key, r.workload, r.num, fmt_s(r.num_s), r.den, fmt_s(r.den_s), ratio,
+                      thr, verdict))
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
+    out = []
+    for i, line in enumerate(lines):
+        out.append("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip())
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    notes = [f"  {r.key}: {r.error or r.note}" for r in rows if r.error or r.note]
+    if notes:
+        out.append("")
+        out.append("notes:")
+        out.extend(notes)
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--impl", default=os.environ.get("TOOLWIRE_GATE_IMPL", "toolwire"),
+                    choices=["toolwire", "reference"],
+                    help="what stands for toolwire (reference: the gate must FAIL)")
+    ap.add_argument("--only", nargs="+", choices=list(CHECKS), help="run only these checks")
+    ap.add_argument("--quick", action="store_true",
+                    help="3 rounds minimum and a fifth of the time budget (smoke test)")
+    ap.add_argument("--min-rounds", type=int, help=f"rounds at least (default {MIN_ROUNDS})")
+    ap.add_argument("--budget-scale", type=float,
+                    help="multiply every check's time budget (default 1)")
+    args = ap.parse_args(argv)
+
+    import toolwire
+
+    if args.impl == "toolwire" and toolwire.build_profile != "release":
+        print(f"gate: refusing to run on a {toolwire.build_profile} build of toolwire "
+              "(build with `maturin develop --release` or `pip install .`)", file=sys.stderr)
+        return 2
+    budget = Budget(min_rounds=3 if args.quick else MIN_ROUNDS,
+                    scale=0.2 if args.quick else 1.0)
+    if args.min_rounds is not None:
+        budget.min_rounds = args.min_rounds
+    if args.budget_scale is not None:
+        budget.scale = args.budget_scale
+    impl = get_impl(args.impl)
+    t0 = time.perf_counter()
+    print(f"toolwire {toolwire.__version__} ({toolwire.build_profile}), impl under test: "
+          f"{impl.name}, python {sys.version.split()[0]}, min rounds {budget.min_rounds}",
+          flush=True)
+    rows = run_checks(impl, budget, args.only)
+    print(format_table(rows))
+    failed = [r for r in rows if r.key != "info" and r.threshold["gate"] and not r.passed]
+    warned = [r for r in rows if r.key != "info" and not r.threshold["gate"] and not r.passed]
+    print(f"\n{len(rows)} rows, {len(failed)} FAIL, {len(warned)} WARN (not gated), "
+          f"{time.perf_counter() - t0:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

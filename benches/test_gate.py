@@ -1,0 +1,78 @@
+"""The gate must FAIL when the Python reference stands in for toolwire (benches/gate.py).
+
+The gate's check functions run in-process on small inputs with one round each, so this takes a
+few seconds; the real gate (7+ rounds, full sizes) is ``python benches/gate.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import gate
+import pytest
+from thresholds import THRESHOLDS
+
+TINY = gate.Budget(min_rounds=1, scale=0.0)
+
+
+@pytest.fixture(scope="module")
+def reference() -> gate.Impl:
+    return gate.reference_impl()
+
+
+def _verdicts(rows: list[gate.Row]) -> dict[str, str]:
+    return {r.key: r.verdict for r in rows if r.key != "info"}
+
+
+def test_pipeline_fails_with_the_reference(reference: gate.Impl) -> None:
+    pytest.importorskip("openai")
+    rows = gate.check_pipeline(reference, TINY, streams=40, sdk_streams=4)
+    verdicts = _verdicts(rows)
+    assert verdicts["pipeline.reference/toolwire"] == "FAIL"
+    assert verdicts["pipeline.reference/toolwire-noev"] == "FAIL"
+    assert verdicts["pipeline.openai-sdk/toolwire"] == "FAIL"
+    assert not any(r.error for r in rows), [r.error for r in rows]
+
+
+def test_partial_growth_fails_with_the_reference(reference: gate.Impl) -> None:
+    pytest.importorskip("jiter")
+    rows = gate.check_partial(reference, TINY, sizes=(400, 4_000, 40_000), max_parses=40)
+    verdicts = _verdicts(rows)
+    # Re-parsing the whole prefix per fragment grows ~100x for 10x the size.
+    for key in ("partial.drop.20k/2k", "partial.drop.200k/20k", "partial.keep.20k/2k",
+                "partial.keep.200k/20k", "partial.jiter/toolwire@200k"):
+        assert verdicts[key] == "FAIL", (key, gate.format_table(rows))
+
+
+def test_main_exits_1_and_prints_the_table(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    small: dict[str, Any] = {
+        "quadratic": functools.partial(gate.check_quadratic, n=2_000),
+        "pipeline": functools.partial(gate.check_pipeline, streams=20, sdk_streams=2),
+    }
+    monkeypatch.setattr(gate, "CHECKS", small)
+    code = gate.main(["--impl", "reference", "--min-rounds", "1", "--budget-scale", "0"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "pipeline.reference/toolwire" in out and "FAIL" in out
+    assert "quadratic.acc.4n/n" in out
+
+
+def test_refuses_a_debug_build(monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    import toolwire
+
+    monkeypatch.setattr(toolwire, "build_profile", "debug")
+    assert gate.main([]) == 2
+    assert "debug" in capsys.readouterr().err
+
+
+def test_thresholds_cover_every_row_key() -> None:
+    keys = {"pipeline.reference/toolwire", "pipeline.reference/toolwire-noev",
+            "pipeline.openai-sdk/toolwire", "partial.jiter/toolwire@200k", "reads.64/whole",
+            "onebyte.per-byte.long/short", "quadratic.acc.4n/n", "quadratic.partialjson.4n/n",
+            "leak.rss-growth-mib"}
+    assert keys <= set(THRESHOLDS)
+    for entry in THRESHOLDS.values():
+        assert entry["op"] in (">=", "<=") and isinstance(entry["gate"], bool)

@@ -1,0 +1,82 @@
+"""Interleaved median timing for the gate and the plot (no pytest-benchmark needed).
+
+``measure({"a": fa, "b": fb}, ...)`` runs one warm-up call of each function, then rounds in
+which every function runs once (in a rotating order, so a noisy moment of the machine hits all
+of them alike), each timed with ``time.perf_counter`` with the garbage collector disabled
+(``gc.collect()`` between calls, outside the timing). It stops after ``max_rounds``, or once at
+least ``min_rounds`` are done and ``budget`` seconds have passed. Medians are reported.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Timing", "measure", "rss_bytes"]
+
+
+@dataclass
+class Timing:
+    name: str
+    samples: list[float] = field(default_factory=list)
+    scale: float = 1.0  # multiply samples by this (stride or subset estimates)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples) * self.scale
+
+    @property
+    def best(self) -> float:
+        return min(self.samples) * self.scale
+
+    @property
+    def rounds(self) -> int:
+        return len(self.samples)
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def measure(funcs: dict[str, Callable[[], Any]], *, min_rounds: int = 7, max_rounds: int = 40,
+            budget: float = 10.0, warmup: int = 1, scale: dict[str, float] | None = None
+            ) -> dict[str, Timing]:
+    """Median-ready samples of every function in ``funcs`` (see the module docstring)."""
+    out = {name: Timing(name, scale=(scale or {}).get(name, 1.0)) for name in funcs}
+    names = list(funcs)
+    for _ in range(warmup):
+        for name in names:
+            funcs[name]()
+    start = time.perf_counter()
+    rounds = 0
+    while rounds < max_rounds:
+        if rounds >= min_rounds and time.perf_counter() - start >= budget:
+            break
+        shift = rounds % len(names)
+        for name in names[shift:] + names[:shift]:
+            out[name].samples.append(_timed(funcs[name]))
+        rounds += 1
+    return out
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process now (Linux ``/proc/self/statm``; sees the Rust heap)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * _PAGE

@@ -304,6 +304,9 @@ def check_partial(impl: Impl, budget: Budget, sizes: tuple[int, ...] = SIZES,
             funcs[f"acc-net@{s}"] = _repeat(lambda c=net: _acc_partial(impl, c), net_reps)
             scale[f"acc-net@{s}"] = 1 / net_reps
             exp[f"acc-net@{s}"] = truth[s]
+            funcs[f"acc-drop@{s}"] = _repeat(lambda c=net: _acc_partial(impl, c, keep=False), net_reps)
+            scale[f"acc-drop@{s}"] = 1 / net_reps
+            exp[f"acc-drop@{s}"] = truth[s]
     try:
         import jiter  # noqa: F401
 
@@ -344,7 +347,10 @@ def check_partial(impl: Impl, budget: Budget, sizes: tuple[int, ...] = SIZES,
     for step, (a, b) in zip(steps, itertools.pairwise(acc_net_sizes)):
         key = f"partial.acc-net.{step}"
         if key in THRESHOLDS:
-            growth(key, "acc-net", a, b, "accumulator, 1-4 KB reads, ev.partial")
+            growth(key, "acc-net", a, b, "accumulator, 1-4 KB reads, v = ev.partial")
+        key = f"partial.acc-drop.{step}"
+        if key in THRESHOLDS:
+            growth(key, "acc-drop", a, b, "accumulator, 1-4 KB reads, ev.partial read")
     jn, kn = f"jiter@{big}", f"keep@{big}"
     key = "partial.jiter/toolwire@200k"
     if jn in wrong or kn in wrong:
@@ -360,7 +366,9 @@ def _kb(size: int) -> str:
     return f"{size // 1000}k"
 
 
-def _acc_partial(impl: Impl, reads: list[bytes]) -> Any:
+def _acc_partial(impl: Impl, reads: list[bytes], keep: bool = True) -> Any:
+    """Reads ``ev.partial`` of every ToolCallDelta; ``keep`` holds the last value meanwhile
+    (``value = ev.partial``), which makes every read copy the open containers."""
     acc = impl.acc(events=True)
     value = None
     for read in reads:
@@ -369,7 +377,12 @@ def _acc_partial(impl: Impl, reads: list[bytes]) -> Any:
                 if ev[0] == "ToolCallDelta":
                     value = ev
             elif type(ev).__name__ == "ToolCallDelta":
-                value = ev.partial
+                if keep:
+                    value = ev.partial
+                else:
+                    ev.partial
+    if not keep and not impl.reparser:
+        return acc.tool_calls[0].partial
     if impl.reparser:
         from reference.partial_json import parse_partial
 

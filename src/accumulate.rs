@@ -72,6 +72,8 @@ pub struct ProviderError {
 }
 
 /// One tool call (or legacy function call) being accumulated.
+// The flags are independent facts of a call's life that the binding reads one by one.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone)]
 pub struct Call {
     /// Position in creation order within its choice.
@@ -461,7 +463,9 @@ impl ChatState {
                 id: String::new(),
                 kind: String::new(),
                 name: String::new(),
-                args: PartialJson::new(),
+                // Values are built by whoever asks (the binding keeps its own scan), so the call
+                // itself only needs to know when its arguments close.
+                args: PartialJson::validating(),
                 ready: false,
                 finished: false,
                 legacy,
@@ -537,6 +541,7 @@ impl ChatState {
                     call.kind.push_str("function");
                 }
             }
+            call.args.shrink();
             call.outcome = Some(if call.over_limit {
                 Err(JsonError {
                     kind: ParseKind::Incomplete,

@@ -184,6 +184,9 @@ pub struct PartialJson {
 #[derive(Debug, Clone)]
 pub struct Scan {
     pos: usize,
+    /// Whether closed values are kept (needed to build values); a validating scan only tracks
+    /// completeness and errors, in O(depth) memory.
+    keep: bool,
     stack: Vec<Frame>,
     lex: Lex,
     root: Option<Node>,
@@ -231,6 +234,22 @@ impl PartialJson {
             utf8_tail: Vec::new(),
             scan: Scan::new(),
         }
+    }
+
+    /// A parser that checks the text (complete, incomplete, malformed) without keeping its
+    /// structure: memory O(depth) beyond the text. `value()` then re-reads the text.
+    #[must_use]
+    pub fn validating() -> Self {
+        Self {
+            text: String::new(),
+            utf8_tail: Vec::new(),
+            scan: Scan::validating(),
+        }
+    }
+
+    /// Drops spare capacity of the text (once no more input is expected).
+    pub fn shrink(&mut self) {
+        self.text.shrink_to_fit();
     }
 
     /// Parses a whole text at once (a prefix is fine).
@@ -335,10 +354,11 @@ impl PartialJson {
 }
 
 impl Scan {
-    /// A scan at the start of a text.
+    /// A scan at the start of a text, keeping the structure it reads.
     #[must_use]
     pub fn new() -> Self {
         Self {
+            keep: true,
             pos: 0,
             stack: Vec::new(),
             lex: Lex::Value,
@@ -346,6 +366,12 @@ impl Scan {
             error: None,
             next_id: 0,
         }
+    }
+
+    /// A scan that only tracks completeness and errors, not the structure.
+    #[must_use]
+    pub fn validating() -> Self {
+        Self { keep: false, ..Self::new() }
     }
 
     /// How far the text has been read.
@@ -437,6 +463,10 @@ impl Scan {
             None => {
                 self.root = Some(node);
                 self.lex = Lex::End;
+            }
+            Some(frame) if !self.keep => {
+                frame.key = None;
+                self.lex = Lex::AfterValue;
             }
             Some(frame) => {
                 match frame.kind {
@@ -894,6 +924,9 @@ impl PartialJson {
     /// The value the text so far proves (`None` when nothing shows yet).
     #[must_use]
     pub fn value(&self) -> Option<Value> {
+        if !self.scan.keep {
+            return Self::from_text(&self.text).value();
+        }
         if let Some(root) = self.scan.root() {
             return Some(node_value(&self.text, root));
         }

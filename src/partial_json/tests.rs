@@ -309,3 +309,29 @@ proptest! {
         prop_assert_eq!(inc.value(), Some(want));
     }
 }
+
+#[test]
+fn validating_scan_agrees_without_keeping_structure() {
+    for text in ["{\"a\": [1, {\"b\": \"x\"}], \"c\": null}", "[1, 2", "{\"a\" 1}", "\"\\ud83d", "12"] {
+        let keep = PartialJson::from_text(text);
+        let mut check = PartialJson::validating();
+        let _ = check.feed(text);
+        assert_eq!(keep.is_complete(), check.is_complete(), "{text}");
+        assert_eq!(keep.end(), check.end(), "{text}");
+        assert_eq!(keep.value(), check.value(), "{text}");
+        assert!(check.frames().iter().all(Frame::is_empty));
+    }
+}
+
+#[test]
+fn a_lagging_scan_reads_the_same_text_in_steps() {
+    let text = "{\"rows\": [{\"id\": 1, \"tags\": [\"a\"]}, {\"id\": 2}], \"s\": \"x\\u00e9\"}";
+    let mut lag = Scan::new();
+    for (to, _) in text.char_indices().chain([(text.len(), ' ')]) {
+        lag.advance(text, to).unwrap();
+        let fresh = PartialJson::from_text(&text[..to]);
+        assert_eq!(lag.frames().len(), fresh.frames().len(), "at {to}");
+        assert_eq!(lag.leaf(), fresh.leaf(), "at {to}");
+        assert_eq!(lag.root(), fresh.root(), "at {to}");
+    }
+}

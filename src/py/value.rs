@@ -1,18 +1,19 @@
 //! Python values of a (partial) JSON text, built on demand with reuse.
 //!
-//! Closed subtrees are built once. Each open container has one live Python object that grows as
-//! its children close, with the open child (if it shows) as its last item, the "tail". A read
-//! updates the live objects in place only when nobody else holds them (reference count), and
-//! copies them first otherwise, so a value the caller keeps never changes under it, while the
-//! common loop "read the value, use it, drop it" costs O(fragment + depth) per read instead of
-//! O(width of the open containers). CPython's in-place `str +=` relies on the same check.
-//! Values returned share closed subtrees: treat them as read-only, or copy them.
+//! Closed children are built once (`Shared`). Each open container has a live Python object in
+//! each of two trees, with the open child (if it shows) as its last item, the "tail". A read
+//! updates a tree in place only when nobody else holds its objects (reference count), and copies
+//! them first otherwise, so a value the caller keeps never changes under it. Because a caller
+//! that keeps the previous value (`v = p.value()`) holds one tree, the next read updates the
+//! other: both "read and drop" and "keep the last value" cost O(fragment + depth) per read
+//! instead of O(width of the open containers). CPython's in-place `str +=` relies on the same
+//! reference-count check. Values returned share closed subtrees: treat them as read-only.
 
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString};
 
-use crate::partial_json::{decode_str, Kind, Leaf, Node, PartialJson, Scan, StrSpan};
+use crate::partial_json::{decode_str, Frame, Kind, Leaf, Node, PartialJson, Scan, StrSpan};
 
 #[derive(Debug)]
 enum Tail {
@@ -23,6 +24,15 @@ enum Tail {
     Key { key: Py<PyAny>, prev: Option<Py<PyAny>> },
 }
 
+/// The closed children of one open container, built once and shared by both live trees.
+#[derive(Debug)]
+struct Shared {
+    id: u32,
+    keys: Vec<Py<PyAny>>,
+    values: Vec<Py<PyAny>>,
+}
+
+/// One open container's Python object in one live tree.
 #[derive(Debug)]
 struct Live {
     id: u32,
@@ -31,10 +41,15 @@ struct Live {
     tail: Tail,
 }
 
-/// What was built for one parser, reused across reads.
+/// What was built for one scan, reused across reads.
+///
+/// Two live trees: a caller that keeps the previous value (`v = p.value()`) holds one of them,
+/// and the next read updates the other in place, so that loop stays O(fragment) per read too.
 #[derive(Debug, Default)]
 pub struct ValueCache {
-    frames: Vec<Live>,
+    shared: Vec<Shared>,
+    trees: [Vec<Live>; 2],
+    last: usize,
     root: Option<Py<PyAny>>,
 }
 
@@ -111,87 +126,110 @@ fn prepare(py: Python<'_>, live: &mut Live, others: isize) -> PyResult<()> {
     Ok(())
 }
 
-/// Appends closed children `from..` of a container to its Python object.
-fn extend<'py>(py: Python<'py>, text: &str, obj: &Bound<'py, PyAny>, items: &[Node], entries: &[(StrSpan, Node)], depth: usize, frames: &mut Vec<Live>) -> PyResult<()> {
-    if let Ok(list) = obj.cast::<PyList>() {
-        for item in items {
-            list.append(build_node(py, text, item, depth + 1, frames)?)?;
+fn refs(obj: &Py<PyAny>) -> isize {
+    // SAFETY: reading the reference count of a live object we hold a reference to.
+    unsafe { ffi::Py_REFCNT(obj.as_ptr()) }
+}
+
+/// A closed value. A container that was open at an earlier read reuses the children built then
+/// (`shared[depth]`); building the container itself is O(its width), once.
+fn build_closed<'py>(py: Python<'py>, text: &str, node: &Node, depth: usize, shared: &mut Vec<Shared>) -> PyResult<Bound<'py, PyAny>> {
+    let id = match node {
+        Node::Null => return Ok(py.None().into_bound(py)),
+        Node::Bool(b) => return Ok(pyo3::types::PyBool::new(py, *b).to_owned().into_any()),
+        Node::Num { start, end } => return py_num(py, &text[*start as usize..*end as usize]),
+        Node::Str(span) => return py_str(py, text, *span),
+        Node::Arr { id, .. } | Node::Obj { id, .. } => *id,
+    };
+    let (mut keys, mut values) = match shared.get_mut(depth) {
+        Some(sh) if sh.id == id => (std::mem::take(&mut sh.keys), std::mem::take(&mut sh.values)),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let built = values.len();
+    match node {
+        Node::Arr { items, .. } => {
+            for item in &items[built.min(items.len())..] {
+                values.push(build_closed(py, text, item, depth + 1, shared)?.unbind());
+            }
+            shared.truncate(depth);
+            Ok(PyList::new(py, values)?.into_any())
         }
-    } else {
-        let dict = obj.cast::<PyDict>()?;
-        for (key, value) in entries {
-            dict.set_item(py_str(py, text, *key)?, build_node(py, text, value, depth + 1, frames)?)?;
+        Node::Obj { entries, .. } => {
+            for (key, value) in &entries[built.min(entries.len())..] {
+                keys.push(py_str(py, text, *key)?.unbind());
+                values.push(build_closed(py, text, value, depth + 1, shared)?.unbind());
+            }
+            shared.truncate(depth);
+            let dict = PyDict::new(py);
+            for (key, value) in keys.into_iter().zip(values) {
+                dict.set_item(key, value)?;
+            }
+            Ok(dict.into_any())
+        }
+        _ => unreachable!("scalars returned above"),
+    }
+}
+
+/// Builds the closed children of every open container that are new since the last read.
+fn sync_shared(py: Python<'_>, text: &str, open: &[Frame], shared: &mut Vec<Shared>) -> PyResult<()> {
+    for (depth, frame) in open.iter().enumerate() {
+        if shared.get(depth).is_none_or(|sh| sh.id != frame.id) {
+            shared.truncate(depth);
+            shared.push(Shared { id: frame.id, keys: Vec::new(), values: Vec::new() });
+        }
+        let built = shared[depth].values.len();
+        match frame.kind {
+            Kind::Array => {
+                for item in &frame.items[built..] {
+                    let value = build_closed(py, text, item, depth + 1, shared)?.unbind();
+                    shared[depth].values.push(value);
+                }
+            }
+            Kind::Object => {
+                for (key, value) in &frame.entries[built..] {
+                    let key = py_str(py, text, *key)?.unbind();
+                    let value = build_closed(py, text, value, depth + 1, shared)?.unbind();
+                    shared[depth].keys.push(key);
+                    shared[depth].values.push(value);
+                }
+            }
         }
     }
     Ok(())
 }
 
-fn build_node<'py>(py: Python<'py>, text: &str, node: &Node, depth: usize, frames: &mut Vec<Live>) -> PyResult<Bound<'py, PyAny>> {
-    let (id, kind, len) = match node {
-        Node::Null => return Ok(py.None().into_bound(py)),
-        Node::Bool(b) => return Ok(pyo3::types::PyBool::new(py, *b).to_owned().into_any()),
-        Node::Num { start, end } => return py_num(py, &text[*start as usize..*end as usize]),
-        Node::Str(span) => return py_str(py, text, *span),
-        Node::Arr { id, items } => (*id, Kind::Array, items.len()),
-        Node::Obj { id, entries } => (*id, Kind::Object, entries.len()),
-    };
-    // The container was open at the last read: finish its live object instead of rebuilding.
-    let (obj, built) = match frames.get_mut(depth).filter(|f| f.id == id) {
-        Some(live) => {
-            prepare(py, live, 0)?;
-            let built = live.built.min(len);
-            let obj = live.obj.clone_ref(py).into_bound(py);
-            frames.truncate(depth);
-            (obj, built)
-        }
-        None => (new_container(py, kind).into_bound(py), 0),
-    };
-    match node {
-        Node::Arr { items, .. } => extend(py, text, &obj, &items[built..], &[], depth, frames)?,
-        Node::Obj { entries, .. } => extend(py, text, &obj, &[], &entries[built..], depth, frames)?,
-        _ => {}
-    }
-    Ok(obj)
-}
-
-/// The Python value of what `scan` has read of `text` (`None` when nothing shows yet).
-/// With `partial_strings = false`, an unfinished string is left out (with its key).
-/// `cache` must always be used with the same `scan`.
-pub fn build_value<'py>(py: Python<'py>, text: &str, scan: &Scan, cache: &mut ValueCache, partial_strings: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let parser = scan;
-    if let Some(root) = parser.root() {
-        if let Some(done) = &cache.root {
-            return Ok(Some(done.bind(py).clone()));
-        }
-        let value = build_node(py, text, root, 0, &mut cache.frames)?;
-        cache.frames.clear();
-        cache.root = Some(value.clone().unbind());
-        return Ok(Some(value));
-    }
-    let open = parser.frames();
+/// Brings one live tree up to date with `shared` and the open path; returns its root.
+fn sync_tree<'py>(py: Python<'py>, text: &str, open: &[Frame], shared: &[Shared], tree: &mut Vec<Live>, leaf: Option<Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyAny>>> {
     for (depth, frame) in open.iter().enumerate() {
-        if cache.frames.get(depth).is_none_or(|f| f.id != frame.id) {
-            cache.frames.truncate(depth);
-            cache.frames.push(Live { id: frame.id, built: 0, obj: new_container(py, frame.kind), tail: Tail::None });
+        if tree.get(depth).is_none_or(|live| live.id != frame.id) {
+            tree.truncate(depth);
+            tree.push(Live { id: frame.id, built: 0, obj: new_container(py, frame.kind), tail: Tail::None });
         }
         // The parent's tail was removed just before, so only the cache refers to this object
         // unless a value the caller kept does.
-        prepare(py, &mut cache.frames[depth], 0)?;
-        let built = cache.frames[depth].built;
-        let obj = cache.frames[depth].obj.clone_ref(py).into_bound(py);
+        let live = &mut tree[depth];
+        prepare(py, live, 0)?;
+        let sh = &shared[depth];
+        let obj = live.obj.bind(py);
         match frame.kind {
-            Kind::Array => extend(py, text, &obj, &frame.items[built..], &[], depth, &mut cache.frames)?,
-            Kind::Object => extend(py, text, &obj, &[], &frame.entries[built..], depth, &mut cache.frames)?,
+            Kind::Array => {
+                let list = obj.cast::<PyList>()?;
+                for value in &sh.values[live.built..] {
+                    list.append(value.bind(py))?;
+                }
+            }
+            Kind::Object => {
+                let dict = obj.cast::<PyDict>()?;
+                for (key, value) in sh.keys[live.built..].iter().zip(&sh.values[live.built..]) {
+                    dict.set_item(key.bind(py), value.bind(py))?;
+                }
+            }
         }
-        cache.frames[depth].built = frame.len();
+        live.built = sh.values.len();
     }
-    let mut child = match parser.leaf() {
-        Leaf::Str(span) if partial_strings => Some(py_str(py, text, span)?),
-        Leaf::Num { start, end } => Some(py_num(py, &text[start as usize..end as usize])?),
-        Leaf::Str(_) | Leaf::None => None,
-    };
+    let mut child = leaf;
     for (depth, frame) in open.iter().enumerate().rev() {
-        let live = &mut cache.frames[depth];
+        let live = &mut tree[depth];
         let obj = live.obj.bind(py);
         if let Some(value) = child {
             match frame.kind {
@@ -213,6 +251,39 @@ pub fn build_value<'py>(py: Python<'py>, text: &str, scan: &Scan, cache: &mut Va
         child = Some(obj.clone());
     }
     Ok(child)
+}
+
+/// The Python value of what `scan` has read of `text` (`None` when nothing shows yet).
+/// With `partial_strings = false`, an unfinished string is left out (with its key).
+/// `cache` must always be used with the same `scan`.
+pub fn build_value<'py>(py: Python<'py>, text: &str, scan: &Scan, cache: &mut ValueCache, partial_strings: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if let Some(root) = scan.root() {
+        if let Some(done) = &cache.root {
+            return Ok(Some(done.bind(py).clone()));
+        }
+        let value = build_closed(py, text, root, 0, &mut cache.shared)?;
+        cache.shared.clear();
+        cache.trees = [Vec::new(), Vec::new()];
+        cache.root = Some(value.clone().unbind());
+        return Ok(Some(value));
+    }
+    let open = scan.frames();
+    sync_shared(py, text, open, &mut cache.shared)?;
+    let leaf = match scan.leaf() {
+        Leaf::Str(span) if partial_strings => Some(py_str(py, text, span)?),
+        Leaf::Num { start, end } => Some(py_num(py, &text[start as usize..end as usize])?),
+        Leaf::Str(_) | Leaf::None => None,
+    };
+    // The tree whose root nobody else holds is updated in place; if the caller keeps both,
+    // `prepare` copies what it must.
+    let free = |tree: &Vec<Live>| tree.first().is_none_or(|live| refs(&live.obj) == 1);
+    let pick = if free(&cache.trees[cache.last]) || !free(&cache.trees[1 - cache.last]) {
+        cache.last
+    } else {
+        1 - cache.last
+    };
+    cache.last = pick;
+    sync_tree(py, text, open, &cache.shared, &mut cache.trees[pick], leaf)
 }
 
 /// The value of a prefix, built from scratch (no cache): for values asked for after the parser

@@ -89,10 +89,11 @@ impl PyStreamAccumulator {
     }
 
     fn id_name(&mut self, py: Python<'_>, slot: usize, ordinal: usize) -> (Py<PyString>, Py<PyString>) {
-        let call: &Call = &self.core.choices()[slot].calls[ordinal];
-        let (id, name) = (call.id.clone(), call.name.clone());
-        let cache = call_cache(&mut self.calls, slot, ordinal);
-        (cached_str(py, &mut cache.id, &id), cached_str(py, &mut cache.name, &name))
+        // Disjoint borrows: the strings stay in the core, the cache beside it (no copy per event).
+        let Self { core, calls, .. } = self;
+        let call: &Call = &core.choices()[slot].calls[ordinal];
+        let cache = call_cache(calls, slot, ordinal);
+        (cached_str(py, &mut cache.id, &call.id), cached_str(py, &mut cache.name, &call.name))
     }
 
     /// The Python value of a call's arguments as they were at `len` bytes.

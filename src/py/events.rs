@@ -130,12 +130,6 @@ impl CloneRefAny for usize {
     }
 }
 
-impl CloneRefAny for bool {
-    fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny> {
-        pyo3::types::PyBool::new(py, *self).to_owned().into_any().unbind()
-    }
-}
-
 event_class! {
     /// Assistant text that just arrived.
     TextDelta as "TextDelta" { text: Py<PyString>, choice: u32 }

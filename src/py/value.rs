@@ -94,13 +94,10 @@ fn new_container(py: Python<'_>, kind: Kind) -> Py<PyAny> {
 
 /// Makes `live.obj` safe to mutate and removes its open tail.
 ///
-/// `others` is how many references besides the cache's are expected (the caller's own handle).
-/// More than that means someone kept a value holding this object: it is copied, and the copy
-/// becomes the live object.
-fn prepare(py: Python<'_>, live: &mut Live, others: isize) -> PyResult<()> {
-    // SAFETY: reading the reference count of a live object we hold a reference to.
-    let refs = unsafe { ffi::Py_REFCNT(live.obj.as_ptr()) };
-    if refs > 1 + others {
+/// A reference besides the cache's means someone kept a value holding this object: it is
+/// copied, and the copy becomes the live object.
+fn prepare(py: Python<'_>, live: &mut Live) -> PyResult<()> {
+    if refs(&live.obj) > 1 {
         let obj = live.obj.bind(py);
         let copy = match obj.cast::<PyList>() {
             Ok(list) => list.get_slice(0, list.len()).into_any(),
@@ -208,7 +205,7 @@ fn sync_tree<'py>(py: Python<'py>, text: &str, open: &[Frame], shared: &[Shared]
         // The parent's tail was removed just before, so only the cache refers to this object
         // unless a value the caller kept does.
         let live = &mut tree[depth];
-        prepare(py, live, 0)?;
+        prepare(py, live)?;
         let sh = &shared[depth];
         let obj = live.obj.bind(py);
         match frame.kind {

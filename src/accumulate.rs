@@ -32,8 +32,8 @@ pub enum Event {
     /// `len`: the arguments' length at that moment (later fragments of the read may follow).
     CallReady { choice: u32, call: usize, len: usize },
     CallFinished { choice: u32, call: usize },
-    /// The raw JSON of the usage object reported.
-    Usage(String),
+    /// The raw JSON of the usage object reported, and the stream offset of its chunk.
+    Usage { raw: String, at: u64 },
     Finish { choice: u32 },
     ProviderError(ProviderError),
 }
@@ -113,6 +113,17 @@ pub struct ChoiceState {
     pub refusal: String,
     pub calls: Vec<Call>,
     pub finish_reason: Option<String>,
+    /// Which of content, reasoning and refusal hit `max_content_bytes`: later text of that
+    /// field is dropped too, so the kept text is always a prefix of what was sent.
+    over_limit: [bool; 3],
+}
+
+/// The text fields of a choice that `max_content_bytes` bounds, as indices into `over_limit`.
+#[derive(Clone, Copy)]
+enum TextField {
+    Content = 0,
+    Reasoning = 1,
+    Refusal = 2,
 }
 
 impl ChoiceState {
@@ -129,7 +140,9 @@ impl ChoiceState {
 struct ChatState {
     limits: Limits,
     choices: Vec<ChoiceState>,
-    usage: Option<String>,
+    /// The last usage object: raw JSON, stream offset of its chunk, and how many were seen.
+    usage: Option<(String, u64)>,
+    usage_count: u64,
     error: Option<ProviderError>,
     done: bool,
     at_eof: bool,
@@ -159,6 +172,7 @@ impl Accumulator {
                 limits,
                 choices: Vec::new(),
                 usage: None,
+                usage_count: 0,
                 error: None,
                 done: false,
                 at_eof: false,
@@ -230,7 +244,25 @@ impl Accumulator {
     /// The raw JSON of the last usage reported.
     #[must_use]
     pub fn usage(&self) -> Option<&str> {
-        self.state.usage.as_deref()
+        self.state.usage.as_ref().map(|(raw, _)| raw.as_str())
+    }
+
+    /// The stream offset of the chunk that carried the last usage.
+    #[must_use]
+    pub fn usage_offset(&self) -> Option<u64> {
+        self.state.usage.as_ref().map(|(_, at)| *at)
+    }
+
+    /// How many usage objects were reported so far (a change means `usage()` changed).
+    #[must_use]
+    pub fn usage_count(&self) -> u64 {
+        self.state.usage_count
+    }
+
+    /// The limits this accumulator applies.
+    #[must_use]
+    pub fn limits(&self) -> &Limits {
+        &self.state.limits
     }
 
     /// The last error object the provider sent in the stream.
@@ -251,6 +283,29 @@ fn set_once(field: &mut String, value: &LenientStr<'_>) {
         if let Some(v) = value.non_empty() {
             field.push_str(v);
         }
+    }
+}
+
+impl ChoiceState {
+    /// Appends `text` to a bounded text field; the range it took, or `None` when it was dropped.
+    fn append(&mut self, field: TextField, text: &str, max: usize, at: u64, errors: &mut ErrorSlot) -> Option<Range<usize>> {
+        let over = &mut self.over_limit[field as usize];
+        let target = match field {
+            TextField::Content => &mut self.content,
+            TextField::Reasoning => &mut self.reasoning,
+            TextField::Refusal => &mut self.refusal,
+        };
+        if *over {
+            return None;
+        }
+        if target.len() + text.len() > max {
+            *over = true;
+            errors.note(CoreError::limit("max_content_bytes", max, at));
+            return None;
+        }
+        let start = target.len();
+        target.push_str(text);
+        Some(start..target.len())
     }
 }
 
@@ -293,8 +348,7 @@ impl ChatState {
             return;
         }
         if let Some(usage) = chunk.usage {
-            self.usage = Some(usage.get().to_owned());
-            sink.push(Event::Usage(usage.get().to_owned()));
+            self.usage(usage.get(), ev.data_offset, errors, sink);
         }
         for Obj(choice) in chunk.choices.into_iter().flatten() {
             let index = choice.index.0.unwrap_or(0);
@@ -312,6 +366,24 @@ impl ChatState {
                 }
             }
         }
+    }
+
+    /// A usage object replaces the last one; any other JSON type counts as absent, and one
+    /// nested deeper than `max_depth` is dropped with `LimitExceeded`.
+    fn usage<S: EventSink>(&mut self, raw: &str, at: u64, errors: &mut ErrorSlot, sink: &mut S) {
+        if !raw.starts_with('{') {
+            return;
+        }
+        let mut check = PartialJson::validating().with_max_depth(self.limits.max_depth);
+        if let Err(err) = check.feed(raw) {
+            if err.kind == ParseKind::TooDeep {
+                errors.note(CoreError::limit("max_depth", self.limits.max_depth, at + err.position as u64));
+            }
+            return;
+        }
+        self.usage = Some((raw.to_owned(), at));
+        self.usage_count += 1;
+        sink.push(Event::Usage { raw: raw.to_owned(), at });
     }
 
     fn provider_error_event<S: EventSink>(&mut self, data: &str, sink: &mut S) {
@@ -391,6 +463,7 @@ impl ChatState {
     }
 
     fn merge<S: EventSink>(&mut self, slot: usize, delta: Delta<'_>, at: u64, errors: &mut ErrorSlot, sink: &mut S) {
+        let max = self.limits.max_content_bytes;
         let choice = &mut self.choices[slot];
         let index = choice.index;
         let reasoning = match &delta.reasoning_content.0 {
@@ -398,23 +471,17 @@ impl ChatState {
             None => delta.reasoning.0.as_ref(),
         };
         if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
-            let start = choice.reasoning.len();
-            choice.reasoning.push_str(text);
-            sink.push(Event::Reasoning {
-                choice: index,
-                range: start..choice.reasoning.len(),
-            });
+            if let Some(range) = choice.append(TextField::Reasoning, text, max, at, errors) {
+                sink.push(Event::Reasoning { choice: index, range });
+            }
         }
         if let Some(text) = delta.content.non_empty() {
-            let start = choice.content.len();
-            choice.content.push_str(text);
-            sink.push(Event::Text {
-                choice: index,
-                range: start..choice.content.len(),
-            });
+            if let Some(range) = choice.append(TextField::Content, text, max, at, errors) {
+                sink.push(Event::Text { choice: index, range });
+            }
         }
         if let Some(text) = delta.refusal.non_empty() {
-            choice.refusal.push_str(text);
+            let _ = choice.append(TextField::Refusal, text, max, at, errors);
         }
         if let Some(Obj(function)) = delta.function_call {
             let existing = choice.calls.iter().position(|c| c.legacy);
@@ -465,7 +532,7 @@ impl ChatState {
                 name: String::new(),
                 // Values are built by whoever asks (the binding keeps its own scan), so the call
                 // itself only needs to know when its arguments close.
-                args: PartialJson::validating(),
+                args: PartialJson::validating().with_max_depth(self.limits.max_depth),
                 ready: false,
                 finished: false,
                 legacy,
@@ -505,8 +572,14 @@ impl ChatState {
             return;
         }
         let start = call.args.text().len();
+        let was_valid = call.args.error().is_none();
         // A malformed text is not an error of the stream: the call finishes with it attached.
-        let _ = call.args.feed(&fragment);
+        // Nesting past max_depth is a limit, reported once, and the call finishes with it too.
+        if let Err(err) = call.args.feed(&fragment) {
+            if was_valid && err.kind == ParseKind::TooDeep {
+                errors.note(CoreError::limit("max_depth", self.limits.max_depth, at));
+            }
+        }
         sink.push(Event::CallDelta {
             choice: index,
             call: pos,

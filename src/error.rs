@@ -17,6 +17,9 @@ pub enum ParseKind {
     Malformed,
     /// A JSON text ended before its value was complete.
     Incomplete,
+    /// A JSON text nests deeper than `max_depth`: a limit, not a fault of the text (the binding
+    /// raises `LimitExceeded` for it).
+    TooDeep,
 }
 
 impl ParseKind {
@@ -28,6 +31,7 @@ impl ParseKind {
             Self::InvalidChunk => "invalid chunk",
             Self::Malformed => "malformed",
             Self::Incomplete => "incomplete",
+            Self::TooDeep => "max_depth",
         }
     }
 }

@@ -10,6 +10,10 @@ pub struct Limits {
     pub max_event_bytes: usize,
     /// Largest arguments text of one tool call.
     pub max_arguments_bytes: usize,
+    /// Largest text of one choice's content, and of its reasoning and refusal, each.
+    pub max_content_bytes: usize,
+    /// Deepest nesting of a JSON value read (arguments, usage, error payloads).
+    pub max_depth: usize,
     /// Most tool calls per choice.
     pub max_tool_calls: usize,
     /// Most choices per stream.
@@ -24,6 +28,8 @@ impl Default for Limits {
             max_line_bytes: 16 * MIB,
             max_event_bytes: 16 * MIB,
             max_arguments_bytes: 16 * MIB,
+            max_content_bytes: 16 * MIB,
+            max_depth: crate::partial_json::DEFAULT_MAX_DEPTH,
             max_tool_calls: 1024,
             max_choices: 128,
         }

@@ -192,6 +192,7 @@ pub struct Scan {
     root: Option<Node>,
     error: Option<JsonError>,
     next_id: u32,
+    max_depth: usize,
 }
 
 impl Default for Scan {
@@ -206,8 +207,12 @@ impl Default for PartialJson {
     }
 }
 
-/// Deepest nesting accepted; building values recurses, and `json.loads` stops near 1000.
-pub const MAX_DEPTH: usize = 512;
+/// Default deepest nesting (`max_depth`); `json.loads` stops near 1000.
+pub const DEFAULT_MAX_DEPTH: usize = 512;
+
+/// Largest `max_depth` accepted, as deep as `json.loads` goes: Python values are built
+/// recursively, and 1,000 levels fit a 512 KiB thread stack (2,000 did not, measured).
+pub const MAX_DEPTH_CAP: usize = 1_000;
 
 #[inline]
 fn is_ws(b: u8) -> bool {
@@ -245,6 +250,14 @@ impl PartialJson {
             utf8_tail: Vec::new(),
             scan: Scan::validating(),
         }
+    }
+
+    /// The same parser with another nesting limit (clamped to `1..=MAX_DEPTH_CAP`); use it
+    /// before feeding.
+    #[must_use]
+    pub fn with_max_depth(mut self, max_depth: usize) -> Self {
+        self.scan = self.scan.with_max_depth(max_depth);
+        self
     }
 
     /// Drops spare capacity of the text (once no more input is expected).
@@ -306,8 +319,23 @@ impl PartialJson {
             }
         };
         self.feed(valid)?;
+        if !tail.is_empty() && !self.scan.in_string() {
+            // Outside a string only ASCII is valid JSON: no byte that follows can save this one.
+            return Err(self.fail_at_non_ascii());
+        }
         self.utf8_tail.extend_from_slice(tail);
         Ok(())
+    }
+
+    /// The error the scanner gives for a non-ASCII character at the end of the text.
+    #[cold]
+    fn fail_at_non_ascii(&mut self) -> JsonError {
+        let mut probe = self.text.clone();
+        probe.push('\u{FFFD}');
+        match self.scan.advance(&probe, probe.len()) {
+            Err(err) => err,
+            Ok(()) => self.scan.fail(ParseKind::Malformed, self.text.len(), "expected value"),
+        }
     }
 
     /// Whether the text so far is exactly one complete JSON value (plus whitespace).
@@ -365,6 +393,7 @@ impl Scan {
             root: None,
             error: None,
             next_id: 0,
+            max_depth: DEFAULT_MAX_DEPTH,
         }
     }
 
@@ -372,6 +401,25 @@ impl Scan {
     #[must_use]
     pub fn validating() -> Self {
         Self { keep: false, ..Self::new() }
+    }
+
+    /// The same scan with another nesting limit (clamped to `1..=MAX_DEPTH_CAP`).
+    #[must_use]
+    pub fn with_max_depth(mut self, max_depth: usize) -> Self {
+        self.max_depth = max_depth.clamp(1, MAX_DEPTH_CAP);
+        self
+    }
+
+    /// The nesting limit.
+    #[must_use]
+    pub fn max_depth(&self) -> usize {
+        self.max_depth
+    }
+
+    /// Whether the scan stopped inside a string (where any character may come next).
+    #[must_use]
+    pub fn in_string(&self) -> bool {
+        matches!(self.lex, Lex::Str { .. })
     }
 
     /// How far the text has been read.
@@ -486,8 +534,8 @@ impl Scan {
     }
 
     fn open(&mut self, kind: Kind, i: usize) -> Result<(), JsonError> {
-        if self.stack.len() >= MAX_DEPTH {
-            return Err(self.fail(ParseKind::Malformed, i, "recursion limit exceeded"));
+        if self.stack.len() >= self.max_depth {
+            return Err(self.fail(ParseKind::TooDeep, i, "nesting deeper than max_depth"));
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);

@@ -5,9 +5,11 @@
 //! re-scanned), lines are split on bytes before UTF-8 validation (CR and LF never occur inside a
 //! multi-byte sequence), and memory is bounded by `max_line_bytes` + `max_event_bytes`.
 //!
-//! One deliberate deviation from WHATWG: at end of input an unterminated last line is processed
-//! and a pending event with data is dispatched, because LLM servers sometimes omit the final
-//! blank line.
+//! Two deliberate deviations from WHATWG (`docs/semantics.md` §1): at end of input an
+//! unterminated last line is processed and a pending event with data is dispatched, because LLM
+//! servers sometimes omit the final blank line (unless the input ends inside a UTF-8 character:
+//! then that event is cut and dropped); and a line that is not valid UTF-8 is an error, not
+//! decoded with U+FFFD, because a replaced character would silently change tool arguments.
 
 use memchr::memchr2;
 
@@ -45,6 +47,11 @@ pub struct SseDecoder {
     retry: Option<u64>,
     max_line_bytes: usize,
     max_event_bytes: usize,
+}
+
+/// Whether `line` is valid UTF-8 but for a character its last bytes only began.
+fn ends_inside_utf8_char(line: &[u8]) -> bool {
+    matches!(std::str::from_utf8(line), Err(e) if e.error_len().is_none())
 }
 
 impl SseDecoder {
@@ -117,7 +124,14 @@ impl SseDecoder {
         }
         if !self.skipping_line && !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
-            self.handle_line(&line, self.line_offset, errors, on_event);
+            if ends_inside_utf8_char(&line) {
+                // The stream was cut inside a character of its last line: that event is cut,
+                // and is dropped like any other cut last event (not an encoding fault).
+                self.data.clear();
+                self.data_overflow = false;
+            } else {
+                self.handle_line(&line, self.line_offset, errors, on_event);
+            }
         }
         self.line.clear();
         self.skipping_line = false;
@@ -385,6 +399,23 @@ mod tests {
             err,
             Some(CoreError::parse(ParseKind::InvalidUtf8, 7, "invalid utf-8 sequence"))
         );
+    }
+
+    #[test]
+    fn cut_inside_a_character_at_end_drops_the_event() {
+        let text = "data: {\"a\": \"é\"}".as_bytes();
+        let cut = text.len() - 3; // between the two bytes of é
+        for parts in [vec![&text[..cut]], vec![&text[..cut - 1], &text[cut - 1..cut]]] {
+            let (events, err) = decode_chunks(&[&b"data: ok\n\n"[..]].into_iter().chain(parts).collect::<Vec<_>>());
+            assert_eq!(events, vec![ev("ok")]);
+            assert_eq!(err, None);
+        }
+        // An earlier data line of the same event goes with it.
+        let (events, err) = decode_chunks(&[b"data: a\ndata: \xC3"]);
+        assert_eq!((events, err), (vec![], None));
+        // A bad byte that no continuation can fix is still an error.
+        let (_, err) = decode_chunks(&[b"data: \xFF"]);
+        assert!(matches!(err, Some(CoreError::Parse { kind: ParseKind::InvalidUtf8, .. })));
     }
 
     #[test]

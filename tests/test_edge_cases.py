@@ -154,7 +154,8 @@ CASES.update({
     "lenient_strings": ch({"content": 5, "reasoning_content": [1], "refusal": {"a": 1}})
     + ch(tc(index=0, id=7, type=False, function={"name": 3, "arguments": "{}"}))
     + ch(finish=["stop"]) + STOP,
-    "usage_not_object": d({"choices": [], "usage": 5}) + STOP,
+    "usage_not_object": d({"choices": [], "usage": {"total_tokens": 1}}) + d({"choices": [], "usage": 5})
+    + d({"usage": "x"}) + d({"usage": [1]}) + STOP,
     "duplicate_choices": b'data: {"choices": [{"delta": {"content": "a"}}], '
     b'"choices": [{"delta": {"content": "b"}}]}\n\n' + STOP,
     "duplicate_content": b'data: {"choices": [{"delta": {"content": "a", "content": "b"}}]}\n\n'
@@ -166,6 +167,11 @@ CASES.update({
     "choice_index_string": d({"choices": [{"index": "1", "delta": {"content": "x"}}]}) + STOP,
     "choice_index_negative": ch({"content": "x"}, index=-1) + STOP,
     "choice_index_float": ch({"content": "x"}, index=1.0) + ch({"content": "y"}, index=2**32) + STOP,
+    "choice_index_huge": ch({"content": "x"}) + ch({"content": "y"}, index=2**70) + ch({"content": "z"}, index=1e300)
+    + STOP,
+    "fragment_index_out_of_range": ch(tc(index=0, id="a", function={"name": "f", "arguments": "{"}))
+    + ch(tc(index=2**32, function={"arguments": "}"})) + ch(tc(index=-3, function={"arguments": "}"}))
+    + ch(finish="tool_calls"),
     "fragment_index_string": ch(tc(index="0", id="a", function={"name": "f"}))
     + ch(tc(index="0", function={"arguments": "{}"})) + ch(finish="tool_calls"),
     "error_object_shapes": d({"error": {"message": "m"}, "code": 5, "type": "t"})
@@ -229,6 +235,14 @@ LIMIT_CASES: dict[str, tuple[dict[str, int], bytes]] = {
                    + ch(tc(index=1, function={"arguments": " "})) + STOP),
     "choices": ({"max_choices": 2}, ch({"content": "x"}, index=2) + ch({"content": "y"}, index=1)
                 + STOP),
+    "content": ({"max_content_bytes": 5}, ch({"content": "abc", "reasoning_content": "r"})
+                + ch({"content": "def"}) + ch({"content": "g", "refusal": "no"})
+                + ch({"reasoning_content": "1234"}) + ch({"reasoning_content": "5"}) + STOP),
+    "content_multibyte": ({"max_content_bytes": 4}, ch({"content": "é"}) + ch({"content": "é"})
+                          + ch({"content": "x"}) + STOP),
+    "depth_arguments": ({"max_depth": 3}, call('{"a": [[') + more("[1]]]}") + STOP),
+    "depth_usage": ({"max_depth": 2}, d({"choices": [], "usage": {"a": {"b": {"c": 1}}}})
+                    + d({"choices": [], "usage": {"a": {"b": 1}}}) + STOP),
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import toolwire
 from toolwire import ParseError, PartialJSON, parse_partial
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -165,8 +166,73 @@ def test_raw_lone_surrogate_in_str_is_a_value_error() -> None:
 def test_deep_nesting() -> None:
     text = "[" * 400 + "]" * 400
     assert parse_partial(text) == json.loads(text)
-    with pytest.raises(ParseError, match="recursion limit"):
-        parse_partial("[" * 600)
+    # A deep prefix is valid JSON so far: past max_depth it is a limit, not a ParseError.
+    with pytest.raises(toolwire.LimitExceeded, match="max_depth") as info:
+        parse_partial("[" * 100_000)
+    assert (info.value.limit, info.value.value, info.value.position) == ("max_depth", 512, 512)
+    assert not isinstance(info.value, ValueError)
+    assert parse_partial("[" * 600, max_depth=600) == parse_partial("[" * 600, max_depth=1000)
+    p = toolwire.PartialJSON(max_depth=2)
+    p.feed("[[1]")
+    with pytest.raises(toolwire.LimitExceeded):
+        p.feed(", [[")
+    assert p.value() == [[1], []]  # what came before the fault stays readable
+    for bad in (0, -1, 1_001):
+        with pytest.raises((ValueError, OverflowError)):
+            toolwire.PartialJSON(max_depth=bad)
+
+
+def test_deepest_value_builds_on_a_small_thread_stack() -> None:
+    """Values are built recursively: the deepest allowed must not overflow a thread's stack."""
+    import threading
+
+    depth = 1_000  # the most max_depth allows
+    text = "[" * depth + "]" * depth
+    out: list[object] = []
+    old = threading.stack_size(512 * 1024)
+    try:
+        t = threading.Thread(target=lambda: out.append(parse_partial(text, max_depth=depth)))
+        t.start()
+        t.join()
+    finally:
+        threading.stack_size(old)
+    value = out[0]
+    for _ in range(depth - 1):
+        assert isinstance(value, list) and len(value) == 1
+        value = value[0]
+    assert value == []
+
+
+@pytest.mark.parametrize(
+    ("data", "position"),
+    [(b"\xe9", 0), (b"[1, \xc3", 4), (b'{"a": 1 \xf0\x9f', 8), (bytearray(b"\xe2"), 0)],
+)
+def test_lone_lead_byte_outside_a_string_is_malformed(data: bytes, position: int) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_partial(data)
+    assert (info.value.kind, info.value.position) == ("malformed", position)
+    assert parse_partial(b'["caf\xc3') == ["caf"]  # inside a string the character waits
+
+
+@pytest.mark.parametrize("bad", [5, 10**10, None, 1.5, [1, 2], object()])
+def test_wrong_input_types_are_type_errors(bad: object) -> None:
+    with pytest.raises(TypeError, match="bytes, bytearray, memoryview or str"):
+        parse_partial(bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="bytes, bytearray, memoryview or str"):
+        toolwire.PartialJSON().feed(bad)  # type: ignore[arg-type]
+    acc = toolwire.StreamAccumulator()
+    with pytest.raises(TypeError, match="bytes, bytearray, memoryview or str"):
+        acc.feed(bad)  # type: ignore[arg-type]
+    assert acc.feed(memoryview(b"data: [DONE]\n\n")) == []
+    assert acc.done
+
+
+def test_huge_integer_in_a_value_is_a_parse_error() -> None:
+    big = "1" * 5000
+    with pytest.raises(ParseError, match="5000 digits") as info:
+        parse_partial("[1, " + big + "]")
+    assert info.value.position == 4
+    assert parse_partial("[1, " + big) == [1]  # not shown until complete, so nothing to build
 
 
 @pytest.mark.parametrize(

@@ -132,8 +132,9 @@ class ToolCallFinished:
     @property
     def choice(self) -> int: ...
     @property
-    def error(self) -> ParseError | None:
-        """Why the arguments are not valid JSON (``kind`` "incomplete" or "malformed")."""
+    def error(self) -> ParseError | LimitExceeded | None:
+        """Why the arguments are not usable: a ``ParseError`` (``kind`` "incomplete" or
+        "malformed"), or ``LimitExceeded`` (``limit`` "max_depth") when they nest too deep."""
     @property
     def parsed(self) -> Any:
         """The parsed arguments, or None when ``.error`` is set (built on first access)."""
@@ -202,7 +203,7 @@ class ToolCall:
     def finished(self) -> bool:
         """Whether the provider ended the call."""
     @property
-    def error(self) -> ParseError | None: ...
+    def error(self) -> ParseError | LimitExceeded | None: ...
     @property
     def partial(self) -> Any:
         """The value the arguments prove so far."""
@@ -214,7 +215,11 @@ class ToolCall:
 class StreamAccumulator:
     """Accumulates one streamed response: feed it the raw bytes of each network read.
 
-    One accumulator per stream; not meant to be shared across threads.
+    One accumulator per stream. Its events may be read from any thread while the owner goes on
+    feeding (the state sits behind a lock). Limits (keywords, ``None`` = default):
+    ``max_line_bytes``, ``max_event_bytes``, ``max_arguments_bytes``, ``max_content_bytes``
+    (16 MiB each), ``max_tool_calls`` (1024), ``max_choices`` (128), ``max_depth`` (512, at most
+    1,000); past one, ``feed`` raises ``LimitExceeded`` and keeps what was parsed.
     """
 
     def __new__(
@@ -225,8 +230,10 @@ class StreamAccumulator:
         max_line_bytes: int | None = None,
         max_event_bytes: int | None = None,
         max_arguments_bytes: int | None = None,
+        max_content_bytes: int | None = None,
         max_tool_calls: int | None = None,
         max_choices: int | None = None,
+        max_depth: int | None = None,
     ) -> StreamAccumulator: ...
     def feed(self, data: bytes | bytearray | memoryview | str, /, *, events: bool | None = None) -> list[Event]:
         """Feeds one network read; returns the events it produced."""
@@ -259,7 +266,7 @@ class StreamAccumulator:
 class PartialJSON:
     """An incremental JSON parser: ``feed`` fragments, read ``value()`` at any time."""
 
-    def __new__(cls, *, partial_strings: bool = True) -> PartialJSON: ...
+    def __new__(cls, *, partial_strings: bool = True, max_depth: int | None = None) -> PartialJSON: ...
     def feed(self, data: str | bytes | bytearray | memoryview, /) -> None:
         """Feeds a fragment (a UTF-8 sequence split across byte feeds waits)."""
     def value(self) -> Any:
@@ -269,5 +276,7 @@ class PartialJSON:
     @property
     def text(self) -> str: ...
 
-def parse_partial(text: str | bytes | bytearray | memoryview, /, *, partial_strings: bool = True) -> Any:
+def parse_partial(
+    text: str | bytes | bytearray | memoryview, /, *, partial_strings: bool = True, max_depth: int | None = None
+) -> Any:
     """The value a JSON prefix proves, in one call."""

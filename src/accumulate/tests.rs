@@ -79,7 +79,7 @@ fn kinds(events: &[Event]) -> Vec<&'static str> {
             Event::CallDelta { .. } => "delta",
             Event::CallReady { .. } => "ready",
             Event::CallFinished { .. } => "finished",
-            Event::Usage(_) => "usage",
+            Event::Usage { .. } => "usage",
             Event::Finish { .. } => "finish",
             Event::ProviderError(_) => "error",
         })
@@ -437,4 +437,93 @@ mod fuzz_lite {
             }
         }
     }
+}
+
+#[test]
+fn content_limit_keeps_a_prefix_of_each_field() {
+    let limits = Limits {
+        max_content_bytes: 5,
+        ..Limits::default()
+    };
+    let stream = sse(&[
+        delta(json!({"content": "abc", "reasoning_content": "r"})),
+        delta(json!({"content": "def"})),
+        delta(json!({"content": "g", "refusal": "no"})),
+        delta(json!({"reasoning_content": "1234"})),
+        delta(json!({"reasoning_content": "5"})),
+        finish("stop"),
+    ]);
+    let mut acc = Accumulator::new(limits);
+    let mut events = Vec::new();
+    let err = acc.feed(stream.as_bytes(), &mut events).unwrap_err();
+    assert!(matches!(err, CoreError::Limit { limit: "max_content_bytes", value: 5, .. }), "{err:?}");
+    let choice = acc.choice(0).unwrap();
+    // "g" would fit after "abc" but "def" was dropped: later text of the field is dropped too.
+    assert_eq!((choice.content.as_str(), choice.reasoning.as_str(), choice.refusal.as_str()), ("abc", "r1234", "no"));
+    assert_eq!(kinds(&events), vec!["reasoning", "text", "reasoning", "finish"]);
+    assert_eq!(choice.finish_reason.as_deref(), Some("stop"));
+}
+
+#[test]
+fn usage_must_be_an_object_within_max_depth() {
+    let deep = format!("{{\"a\": {}1{}}}", "[".repeat(600), "]".repeat(600));
+    let stream = format!(
+        "data: {}\n\ndata: {{\"choices\": [], \"usage\": 5}}\n\ndata: {{\"choices\": [], \"usage\": {deep}}}\n\ndata: {{\"usage\": [1]}}\n\n",
+        json!({"choices": [], "usage": {"total_tokens": 3}})
+    );
+    let mut acc = Accumulator::default();
+    let mut events = Vec::new();
+    let err = acc.feed(stream.as_bytes(), &mut events).unwrap_err();
+    assert!(matches!(err, CoreError::Limit { limit: "max_depth", value: 512, .. }), "{err:?}");
+    assert_eq!(kinds(&events), vec!["usage"]);
+    assert_eq!(acc.usage(), Some("{\"total_tokens\":3}"));
+    assert_eq!(acc.usage_count(), 1);
+}
+
+#[test]
+fn index_out_of_u32_range_is_an_invalid_chunk() {
+    for chunk in [
+        json!({"choices": [{"index": 4_294_967_296_u64, "delta": {"content": "x"}}]}),
+        json!({"choices": [{"index": -1, "delta": {"content": "x"}}]}),
+        json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 4_294_967_296_u64, "function": {"arguments": "{}"}}]}}]}),
+    ] {
+        let (acc, events, err) = run(&sse(&[delta(json!({"content": "a"})), chunk.clone()]));
+        assert!(matches!(err, Some(CoreError::Parse { kind: ParseKind::InvalidChunk, .. })), "{chunk}: {err:?}");
+        assert_eq!(acc.choice(0).unwrap().content, "a", "{chunk}");
+        assert_eq!(kinds(&events), vec!["text"], "{chunk}");
+    }
+}
+
+#[test]
+fn arguments_deeper_than_max_depth_raise_once_and_finish_with_the_limit() {
+    let limits = Limits {
+        max_depth: 4,
+        ..Limits::default()
+    };
+    let stream = sse(&[
+        delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("{\"a\": [[["))]})),
+        delta(json!({"tool_calls": [tc(Some(0), None, None, json!("[1]]]]}"))]})),
+        finish("tool_calls"),
+    ]);
+    let mut acc = Accumulator::new(limits);
+    let mut events = Vec::new();
+    let err = acc.feed(stream.as_bytes(), &mut events).unwrap_err();
+    assert!(matches!(err, CoreError::Limit { limit: "max_depth", value: 4, .. }), "{err:?}");
+    let call = &acc.choice(0).unwrap().calls[0];
+    assert!(!call.ready);
+    assert_eq!(call.arguments(), "{\"a\": [[[[1]]]]}");
+    assert_eq!(call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind, ParseKind::TooDeep);
+    assert_eq!(kinds(&events), vec!["started", "delta", "delta", "finished", "finish"]);
+}
+
+#[test]
+fn cut_inside_a_character_of_the_last_event_is_truncation() {
+    let full = sse(&[delta(json!({"content": "ok"})), delta(json!({"content": "é"}))]);
+    let cut = &full.as_bytes()[..=full.find('é').unwrap()];
+    let mut acc = Accumulator::default();
+    let mut events = Vec::new();
+    acc.feed(cut, &mut events).unwrap();
+    acc.finish(&mut events).unwrap();
+    assert_eq!(acc.choice(0).unwrap().content, "ok");
+    assert!(acc.truncated());
 }

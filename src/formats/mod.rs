@@ -110,9 +110,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
     }
 }
 
-/// A non-negative integer if the JSON value is one, else nothing.
+/// A non-negative integer if the JSON value is one, else nothing. A number outside `0..2^32` is
+/// an error: folding it into "missing" would merge it with index 0 or the last call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LenientIndex(pub Option<u32>);
+
+#[cold]
+fn out_of_range<E: serde::de::Error>() -> E {
+    E::custom("index out of range (not in 0..2^32)")
+}
 
 impl<'de> Deserialize<'de> for LenientIndex {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -124,16 +130,21 @@ impl<'de> Deserialize<'de> for LenientIndex {
                 f.write_str("an index")
             }
 
-            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(LenientIndex(u32::try_from(v).ok()))
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                u32::try_from(v).map(|i| LenientIndex(Some(i))).map_err(|_| out_of_range())
             }
 
-            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(LenientIndex(u32::try_from(v).ok()))
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                u32::try_from(v).map(|i| LenientIndex(Some(i))).map_err(|_| out_of_range())
             }
 
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(LenientIndex(None))
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                // Integers past u64 arrive here too; only an in-range fraction is "not an index".
+                if (0.0..4_294_967_296.0).contains(&v) {
+                    Ok(LenientIndex(None))
+                } else {
+                    Err(out_of_range())
+                }
             }
 
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
@@ -209,8 +220,11 @@ mod tests {
         let got: Vec<Option<&str>> = s.iter().map(|x| x.0.as_deref()).collect();
         assert_eq!(got, vec![Some("a"), None, None, None, None, Some("b\n")]);
         assert!(matches!(s[0].0, Some(Cow::Borrowed(_))));
-        let i: Vec<LenientIndex> = serde_json::from_str(r#"[0, 7, -1, null, "3", 1.5]"#).unwrap();
+        let i: Vec<LenientIndex> = serde_json::from_str(r#"[0, 7, 4294967295, null, "3", 1.5, true]"#).unwrap();
         let got: Vec<Option<u32>> = i.iter().map(|x| x.0).collect();
-        assert_eq!(got, vec![Some(0), Some(7), None, None, None, None]);
+        assert_eq!(got, vec![Some(0), Some(7), Some(u32::MAX), None, None, None, None]);
+        for bad in ["-1", "4294967296", "18446744073709551616", "1e300", "-0.5"] {
+            assert!(serde_json::from_str::<LenientIndex>(bad).is_err(), "{bad}");
+        }
     }
 }

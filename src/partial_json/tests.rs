@@ -123,9 +123,34 @@ fn bytes_split_inside_utf8_sequence() {
 }
 
 #[test]
-fn deep_nesting_is_bounded() {
-    let deep = "[".repeat(MAX_DEPTH + 1);
-    assert_eq!(PartialJson::from_text(&deep).error().map(|e| e.position), Some(MAX_DEPTH));
+fn deep_nesting_is_a_limit_not_malformed() {
+    let deep = "[".repeat(DEFAULT_MAX_DEPTH + 1);
+    let err = PartialJson::from_text(&deep).error().cloned().expect("over the limit");
+    assert_eq!((err.kind, err.position), (ParseKind::TooDeep, DEFAULT_MAX_DEPTH));
+    // Exactly at the limit is fine, and the limit is configurable.
+    assert!(PartialJson::from_text(&"[".repeat(DEFAULT_MAX_DEPTH)).error().is_none());
+    let mut p = PartialJson::new().with_max_depth(3);
+    assert!(p.feed("[[[").is_ok());
+    assert_eq!(p.feed("{").unwrap_err().kind, ParseKind::TooDeep);
+    assert_eq!(PartialJson::new().with_max_depth(usize::MAX).scan().max_depth(), MAX_DEPTH_CAP);
+    assert_eq!(PartialJson::new().with_max_depth(0).scan().max_depth(), 1);
+}
+
+#[test]
+fn non_ascii_outside_a_string_fails_at_once() {
+    // A lone lead byte can only start a character, and no character is valid outside strings.
+    for (input, pos) in [(&b"\xE9"[..], 0), (b"[1, \xC3", 4), (b"{\"a\": 1 \xF0\x9F", 8), (b"1\xE2\x82", 1)] {
+        let mut p = PartialJson::new();
+        let err = p.feed_bytes(input).unwrap_err();
+        assert_eq!((err.kind, err.position), (ParseKind::Malformed, pos), "{input:?}");
+        assert_eq!(p.end().unwrap_err().kind, ParseKind::Malformed);
+    }
+    // Inside a string it waits for the rest of the character.
+    let mut p = PartialJson::new();
+    p.feed_bytes(b"[\"caf\xC3").unwrap();
+    assert_eq!(p.value(), Some(Value::Array(vec![s("caf")])));
+    p.feed_bytes(b"\xA9\"]").unwrap();
+    assert!(p.is_complete());
 }
 
 #[test]

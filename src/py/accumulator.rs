@@ -1,31 +1,40 @@
 //! `toolwire.StreamAccumulator`: the core accumulator behind one Python call per network read.
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
-use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
-use pyo3::intern;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
-use super::errors::{core_error, parse_error_instance};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::MutexExt;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString};
+
+use super::errors::{call_error_instance, core_error, parse_error};
 use super::events::{
     Finish, LazyArgs, ProviderError, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, ToolCallFinished, ToolCallReady,
     ToolCallStarted, Usage,
 };
-use super::value::{build_prefix_value, build_value, ValueCache};
+use super::value::{build_json, build_prefix_value, build_value, ValueCache};
 use crate::accumulate::{Accumulator, Call, Event, NoEvents};
+use crate::error::ParseKind;
 use crate::limits::Limits;
-use crate::partial_json::Scan;
+use crate::partial_json::{Scan, MAX_DEPTH_CAP};
 
 /// Per call: Python strings of its id and name (remade only when the Rust value changes), and
 /// the scan that `.partial` values are built from. That scan lags behind the core's: it
 /// advances only as far as the value asked for, so the values of all fragments of one read,
 /// asked for in order, cost O(fragment) each instead of a re-parse of the prefix.
-#[derive(Default)]
 struct CallCache {
     id: Option<(String, Py<PyString>)>,
     name: Option<(String, Py<PyString>)>,
     scan: Scan,
     value: ValueCache,
+}
+
+impl CallCache {
+    fn new(max_depth: usize) -> Self {
+        Self { id: None, name: None, scan: Scan::new().with_max_depth(max_depth), value: ValueCache::default() }
+    }
 }
 
 fn cached_str(py: Python<'_>, slot: &mut Option<(String, Py<PyString>)>, value: &str) -> Py<PyString> {
@@ -37,12 +46,6 @@ fn cached_str(py: Python<'_>, slot: &mut Option<(String, Py<PyString>)>, value: 
             obj
         }
     }
-}
-
-fn json_loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
-    static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let loads = LOADS.get_or_try_init(py, || py.import("json")?.getattr("loads").map(Bound::unbind))?;
-    loads.bind(py).call1((text,))
 }
 
 /// The format option; only Chat Completions streams are read so far.
@@ -60,29 +63,88 @@ fn check_format(format: &str) -> PyResult<()> {
 
 /// Accumulates one streamed response: feed it the raw bytes of each network read.
 ///
-/// One accumulator per stream; it is not meant to be shared across threads (concurrent use
-/// raises ``RuntimeError: Already borrowed``).
-#[pyclass(module = "toolwire", name = "StreamAccumulator")]
+/// One accumulator per stream. Its events may be read from any thread while the owner goes on
+/// feeding: the state sits behind a lock, taken without holding the GIL while waiting.
+#[pyclass(frozen, module = "toolwire", name = "StreamAccumulator")]
 pub struct PyStreamAccumulator {
+    inner: Mutex<Inner>,
+    /// A token of the thread holding `inner`, to refuse re-entrant use (a finalizer run by the
+    /// garbage collector in the middle of `feed`) instead of deadlocking on it.
+    holder: AtomicUsize,
+}
+
+/// The state behind the lock.
+pub struct Inner {
     core: Accumulator,
     events: bool,
     scratch: Vec<Event>,
     calls: Vec<Vec<CallCache>>,
-    usage: Option<(String, Py<PyAny>)>,
+    /// The Python value of the last usage and the `usage_count` it was built for.
+    usage: Option<(u64, Py<PyAny>)>,
+    usage_seen: u64,
 }
 
-fn call_cache(caches: &mut Vec<Vec<CallCache>>, slot: usize, call: usize) -> &mut CallCache {
+/// The lock held by the current thread; clears the holder token when dropped.
+pub struct Locked<'a> {
+    guard: MutexGuard<'a, Inner>,
+    holder: &'a AtomicUsize,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        &mut self.guard
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        self.holder.store(0, Ordering::Release);
+    }
+}
+
+fn thread_token() -> usize {
+    thread_local!(static TOKEN: u8 = const { 0 });
+    TOKEN.with(|t| std::ptr::from_ref(t) as usize)
+}
+
+impl PyStreamAccumulator {
+    /// Takes the state's lock; waits for another thread without holding the GIL.
+    pub fn lock(&self, py: Python<'_>) -> PyResult<Locked<'_>> {
+        let me = thread_token();
+        let guard = match self.inner.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) if self.holder.load(Ordering::Acquire) == me => {
+                return Err(PyRuntimeError::new_err(
+                    "StreamAccumulator used again while one of its calls is running on this thread",
+                ));
+            }
+            Err(TryLockError::WouldBlock) => self.inner.lock_py_attached(py).unwrap_or_else(PoisonError::into_inner),
+        };
+        self.holder.store(me, Ordering::Release);
+        Ok(Locked { guard, holder: &self.holder })
+    }
+}
+
+fn call_cache(caches: &mut Vec<Vec<CallCache>>, max_depth: usize, slot: usize, call: usize) -> &mut CallCache {
     if caches.len() <= slot {
         caches.resize_with(slot + 1, Vec::new);
     }
     let calls = &mut caches[slot];
     if calls.len() <= call {
-        calls.resize_with(call + 1, CallCache::default);
+        calls.resize_with(call + 1, || CallCache::new(max_depth));
     }
     &mut calls[call]
 }
 
-impl PyStreamAccumulator {
+impl Inner {
 
     fn slot_of(&self, choice: u32) -> usize {
         self.core.choices().iter().position(|c| c.index == choice).unwrap_or(0)
@@ -92,7 +154,7 @@ impl PyStreamAccumulator {
         // Disjoint borrows: the strings stay in the core, the cache beside it (no copy per event).
         let Self { core, calls, .. } = self;
         let call: &Call = &core.choices()[slot].calls[ordinal];
-        let cache = call_cache(calls, slot, ordinal);
+        let cache = call_cache(calls, core.limits().max_depth, slot, ordinal);
         (cached_str(py, &mut cache.id, &call.id), cached_str(py, &mut cache.name, &call.name))
     }
 
@@ -103,50 +165,74 @@ impl PyStreamAccumulator {
             return Ok(py.None());
         };
         let text = call.args.text();
-        let cache = call_cache(calls, slot, ordinal);
+        let max_depth = core.limits().max_depth;
+        let cache = call_cache(calls, max_depth, slot, ordinal);
         if len < cache.scan.pos() || len > text.len() {
             // Asked out of order (an older event after a newer one): parse that prefix alone.
             let prefix = text.get(..len).unwrap_or("");
-            return Ok(build_prefix_value(py, prefix)?.map_or_else(|| py.None(), Bound::unbind));
+            return Ok(build_prefix_value(py, prefix, max_depth)?.map_or_else(|| py.None(), Bound::unbind));
         }
         // A malformed text keeps its error in the scan; the value shows what came before it.
         let _ = cache.scan.advance(text, len);
         Ok(build_value(py, text, &cache.scan, &mut cache.value, true)?.map_or_else(|| py.None(), Bound::unbind))
     }
 
-    fn call_error(py: Python<'_>, call: &Call) -> PyResult<Option<Py<PyAny>>> {
+    fn call_error(&self, py: Python<'_>, call: &Call) -> PyResult<Option<Py<PyAny>>> {
         match &call.outcome {
-            Some(Err(err)) => Ok(Some(parse_error_instance(py, err.kind, err.position as u64, err.message)?.unbind())),
+            Some(Err(err)) => Ok(Some(call_error_instance(py, err, self.core.limits().max_depth)?.unbind())),
             _ => Ok(None),
         }
     }
 
-    fn usage_dict(&mut self, py: Python<'_>, raw: &str) -> PyResult<Py<PyAny>> {
-        if let Some((cached_raw, obj)) = &self.usage {
-            if cached_raw == raw {
-                return Ok(obj.clone_ref(py));
-            }
+    /// Builds the Python value of a usage object reported since the last read, once. A value
+    /// Python cannot hold (an integer past its digit limit) keeps the previous usage and is
+    /// returned as the read's error.
+    fn sync_usage(&mut self, py: Python<'_>) -> Option<PyErr> {
+        let count = self.core.usage_count();
+        if count == self.usage_seen {
+            return None;
         }
-        let obj = json_loads(py, raw)?.unbind();
-        self.usage = Some((raw.to_owned(), obj.clone_ref(py)));
-        Ok(obj)
+        self.usage_seen = count;
+        let raw = self.core.usage()?;
+        let at = self.core.usage_offset().unwrap_or(0);
+        match build_json(py, raw, self.core.limits().max_depth) {
+            Ok(Some(value)) => {
+                self.usage = Some((count, value.unbind()));
+                None
+            }
+            Ok(None) => None,
+            Err(err) => Some(parse_error(py, ParseKind::InvalidChunk, at, &format!("usage: {}", err.value(py)))),
+        }
     }
 
-    fn provider_error(py: Python<'_>, err: &crate::accumulate::ProviderError) -> PyResult<ProviderError> {
-        let code = match &err.code {
-            Some(raw) => json_loads(py, raw)?.unbind(),
-            None => py.None(),
+    /// The value of a `Usage` event: the cached last usage when it is that one, else built.
+    fn usage_value(&self, py: Python<'_>, raw: &str) -> Option<Py<PyAny>> {
+        if let Some((count, value)) = &self.usage {
+            if *count == self.core.usage_count() && self.core.usage() == Some(raw) {
+                return Some(value.clone_ref(py));
+            }
+        }
+        build_json(py, raw, self.core.limits().max_depth).ok().flatten().map(Bound::unbind)
+    }
+
+    fn provider_error(&self, py: Python<'_>, err: &crate::accumulate::ProviderError) -> ProviderError {
+        let max_depth = self.core.limits().max_depth;
+        // Payloads Python cannot build (too deep, huge integers) are shown as their JSON text.
+        let as_json_or_text = |raw: &str| match build_json(py, raw, max_depth) {
+            Ok(Some(value)) => value.unbind(),
+            _ => PyString::new(py, raw).into_any().unbind(),
         };
-        let body = json_loads(py, &err.body).map_or_else(|_| PyString::new(py, &err.body).into_any().unbind(), Bound::unbind);
-        Ok(ProviderError {
+        let code = err.code.as_deref().map_or_else(|| py.None(), as_json_or_text);
+        let body = as_json_or_text(&err.body);
+        ProviderError {
             message: PyString::new(py, &err.message).unbind(),
             code,
             kind: err.kind.as_deref().map_or_else(|| py.None(), |k| PyString::new(py, k).into_any().unbind()),
             body,
-        })
+        }
     }
 
-    fn convert(&mut self, slf: &Py<Self>, py: Python<'_>, events: &[Event], out: &Bound<'_, PyList>) -> PyResult<()> {
+    fn convert(&mut self, slf: &Py<PyStreamAccumulator>, py: Python<'_>, events: &[Event], out: &Bound<'_, PyList>) -> PyResult<()> {
         for event in events {
             let obj: Py<PyAny> = match event {
                 Event::Text { choice, range } => {
@@ -183,14 +269,15 @@ impl PyStreamAccumulator {
                     let slot = self.slot_of(*choice);
                     let (id, name) = self.id_name(py, slot, *call);
                     let core_call = &self.core.choices()[slot].calls[*call];
-                    let error = Self::call_error(py, core_call)?;
+                    let error = self.call_error(py, core_call)?;
                     let args = core_call.arguments();
                     let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, args.len());
                     let arguments = PyString::new(py, args).unbind();
                     Py::new(py, ToolCallFinished { index: *call, id, name, arguments, choice: *choice, error, lazy })?.into_any()
                 }
-                Event::Usage(raw) => {
-                    let usage = self.usage_dict(py, raw)?;
+                Event::Usage { raw, .. } => {
+                    // One that cannot be built is reported as the read's error by `sync_usage`.
+                    let Some(usage) = self.usage_value(py, raw) else { continue };
                     Py::new(py, Usage { usage })?.into_any()
                 }
                 Event::Finish { choice } => {
@@ -198,17 +285,17 @@ impl PyStreamAccumulator {
                     let reason = self.core.choices()[slot].finish_reason.as_deref().unwrap_or("");
                     Py::new(py, Finish { reason: PyString::new(py, reason).unbind(), choice: *choice })?.into_any()
                 }
-                Event::ProviderError(err) => Py::new(py, Self::provider_error(py, err)?)?.into_any(),
+                Event::ProviderError(err) => Py::new(py, self.provider_error(py, err))?.into_any(),
             };
             out.append(obj)?;
         }
         Ok(())
     }
 
-    fn run<'py>(slf: &Bound<'py, Self>, data: Option<&[u8]>, events: Option<bool>) -> PyResult<Bound<'py, PyList>> {
+    fn run<'py>(&mut self, slf: &Bound<'py, PyStreamAccumulator>, data: Option<&[u8]>, events: Option<bool>) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
         let handle = slf.clone().unbind();
-        let mut this = slf.try_borrow_mut()?;
+        let this = self;
         let want_events = events.unwrap_or(this.events);
         let mut scratch = std::mem::take(&mut this.scratch);
         scratch.clear();
@@ -218,14 +305,19 @@ impl PyStreamAccumulator {
             (None, true) => this.core.finish(&mut scratch),
             (None, false) => this.core.finish(&mut NoEvents),
         };
+        let usage_error = this.sync_usage(py);
         let out = PyList::empty(py);
         let converted = this.convert(&handle, py, &scratch, &out);
         scratch.clear();
         this.scratch = scratch;
         converted?;
-        match result {
-            Ok(()) => Ok(out),
-            Err(err) => Err(core_error(py, &err, Some(&out))),
+        match (result, usage_error) {
+            (Ok(()), None) => Ok(out),
+            (Err(err), _) => Err(core_error(py, &err, Some(&out))),
+            (Ok(()), Some(err)) => {
+                err.value(py).setattr(intern!(py, "events"), &out)?;
+                Err(err)
+            }
         }
     }
 
@@ -273,23 +365,53 @@ impl PyStreamAccumulator {
     }
 }
 
-fn input_bytes<'a, 'py>(data: &'a Bound<'py, PyAny>, owned: &'a mut Option<Bound<'py, PyBytes>>) -> PyResult<&'a [u8]> {
+/// The bytes of a read: `bytes` and `str` in place, other buffers (bytearray, memoryview) copied
+/// once, since their contents may change while the lock is awaited. `feed(5)` is a TypeError,
+/// not five zero bytes.
+pub fn input_bytes<'a, 'py>(data: &'a Bound<'py, PyAny>, owned: &'a mut Option<Bound<'py, PyBytes>>, what: &str) -> PyResult<&'a [u8]> {
     if let Ok(bytes) = data.cast::<PyBytes>() {
         return Ok(bytes.as_bytes());
     }
     if let Ok(text) = data.cast::<PyString>() {
         return Ok(text.to_str()?.as_bytes());
     }
-    // bytearray, memoryview and other buffers: one copy through `bytes(...)`.
-    let copied = data.py().get_type::<PyBytes>().call1((data,))?.cast_into::<PyBytes>()?;
+    let py = data.py();
+    let view = if data.is_instance_of::<PyByteArray>() || data.is_instance_of::<PyMemoryView>() {
+        PyMemoryView::from(data)?
+    } else {
+        PyMemoryView::from(data).map_err(|_| {
+            let kind = data.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string());
+            PyTypeError::new_err(format!("{what} takes bytes, bytearray, memoryview or str, not {kind}"))
+        })?
+    };
+    let copied = py.get_type::<PyBytes>().call1((view,))?.cast_into::<PyBytes>()?;
     Ok(owned.insert(copied).as_bytes())
+}
+
+/// A limit given as a keyword: at least 1.
+fn limit(name: &str, value: Option<usize>, default: usize) -> PyResult<usize> {
+    match value {
+        Some(0) => Err(PyValueError::new_err(format!("{name} must be at least 1"))),
+        Some(v) => Ok(v),
+        None => Ok(default),
+    }
+}
+
+/// `max_depth` as a keyword: 1 to `MAX_DEPTH_CAP` (values are built recursively).
+pub fn max_depth_option(value: Option<usize>) -> PyResult<usize> {
+    let depth = limit("max_depth", value, crate::partial_json::DEFAULT_MAX_DEPTH)?;
+    if depth > MAX_DEPTH_CAP {
+        return Err(PyValueError::new_err(format!("max_depth must be at most {MAX_DEPTH_CAP}")));
+    }
+    Ok(depth)
 }
 
 #[pymethods]
 impl PyStreamAccumulator {
     #[new]
     #[pyo3(signature = (*, format = "auto", events = true, max_line_bytes = None, max_event_bytes = None,
-        max_arguments_bytes = None, max_tool_calls = None, max_choices = None))]
+        max_arguments_bytes = None, max_content_bytes = None, max_tool_calls = None, max_choices = None,
+        max_depth = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         format: &str,
@@ -297,93 +419,105 @@ impl PyStreamAccumulator {
         max_line_bytes: Option<usize>,
         max_event_bytes: Option<usize>,
         max_arguments_bytes: Option<usize>,
+        max_content_bytes: Option<usize>,
         max_tool_calls: Option<usize>,
         max_choices: Option<usize>,
+        max_depth: Option<usize>,
     ) -> PyResult<Self> {
         check_format(format)?;
         let d = Limits::default();
         let limits = Limits {
-            max_line_bytes: max_line_bytes.unwrap_or(d.max_line_bytes),
-            max_event_bytes: max_event_bytes.unwrap_or(d.max_event_bytes),
-            max_arguments_bytes: max_arguments_bytes.unwrap_or(d.max_arguments_bytes),
-            max_tool_calls: max_tool_calls.unwrap_or(d.max_tool_calls),
-            max_choices: max_choices.unwrap_or(d.max_choices),
+            max_line_bytes: limit("max_line_bytes", max_line_bytes, d.max_line_bytes)?,
+            max_event_bytes: limit("max_event_bytes", max_event_bytes, d.max_event_bytes)?,
+            max_arguments_bytes: limit("max_arguments_bytes", max_arguments_bytes, d.max_arguments_bytes)?,
+            max_content_bytes: limit("max_content_bytes", max_content_bytes, d.max_content_bytes)?,
+            max_tool_calls: limit("max_tool_calls", max_tool_calls, d.max_tool_calls)?,
+            max_choices: limit("max_choices", max_choices, d.max_choices)?,
+            max_depth: max_depth_option(max_depth)?,
         };
-        Ok(Self { core: Accumulator::new(limits), events, scratch: Vec::new(), calls: Vec::new(), usage: None })
+        let inner = Inner {
+            core: Accumulator::new(limits),
+            events,
+            scratch: Vec::new(),
+            calls: Vec::new(),
+            usage: None,
+            usage_seen: 0,
+        };
+        Ok(Self { inner: Mutex::new(inner), holder: AtomicUsize::new(0) })
     }
 
     /// Feeds one network read (bytes, bytearray, memoryview or str); returns its events.
     #[pyo3(signature = (data, /, *, events = None))]
     fn feed<'py>(slf: &Bound<'py, Self>, data: &Bound<'py, PyAny>, events: Option<bool>) -> PyResult<Bound<'py, PyList>> {
-        if slf.try_borrow()?.core.is_finished() {
+        let mut owned = None;
+        let bytes = input_bytes(data, &mut owned, "feed()")?;
+        let mut this = slf.get().lock(slf.py())?;
+        if this.core.is_finished() {
             return Err(PyRuntimeError::new_err("feed() after finish(): make a new StreamAccumulator per stream"));
         }
-        let mut owned = None;
-        let bytes = input_bytes(data, &mut owned)?;
-        Self::run(slf, Some(bytes), events)
+        this.run(slf, Some(bytes), events)
     }
 
     /// End of input: flushes the last event, finishes open calls; returns the last events.
     /// Calling it again returns an empty list.
     fn finish<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
-        Self::run(slf, None, None)
+        slf.get().lock(slf.py())?.run(slf, None, None)
     }
 
     /// The assistant message of a choice, OpenAI-shaped, ready to append to `messages`.
     #[pyo3(signature = (choice = 0))]
-    fn message<'py>(&mut self, py: Python<'py>, choice: u32) -> PyResult<Bound<'py, PyDict>> {
-        self.message_dict(py, choice)
+    fn message<'py>(&self, py: Python<'py>, choice: u32) -> PyResult<Bound<'py, PyDict>> {
+        self.lock(py)?.message_dict(py, choice)
     }
 
     /// The finish reason of choice 0, as the provider sent it.
     #[getter]
-    fn finish_reason(&self) -> Option<String> {
-        self.core.choice(0).and_then(|c| c.finish_reason.clone())
+    fn finish_reason(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        Ok(self.lock(py)?.core.choice(0).and_then(|c| c.finish_reason.clone()))
     }
 
     /// Finish reasons of every choice seen, by choice index.
     #[getter]
-    fn finish_reasons(&self) -> Vec<(u32, Option<String>)> {
-        self.core.choices().iter().map(|c| (c.index, c.finish_reason.clone())).collect()
+    fn finish_reasons(&self, py: Python<'_>) -> PyResult<Vec<(u32, Option<String>)>> {
+        Ok(self.lock(py)?.core.choices().iter().map(|c| (c.index, c.finish_reason.clone())).collect())
     }
 
     /// The indices of the choices seen, in the order first seen.
     #[getter]
-    fn choices(&self) -> Vec<u32> {
-        self.core.choices().iter().map(|c| c.index).collect()
+    fn choices(&self, py: Python<'_>) -> PyResult<Vec<u32>> {
+        Ok(self.lock(py)?.core.choices().iter().map(|c| c.index).collect())
     }
 
-    /// The last usage reported (never summed), or None.
+    /// The last usage reported (never summed), or None. Never raises: a usage Python cannot
+    /// hold was reported by the `feed` that read it, and the previous one stays.
     #[getter]
-    fn usage(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        match self.core.usage().map(str::to_owned) {
-            Some(raw) => Ok(Some(self.usage_dict(py, &raw)?)),
-            None => Ok(None),
-        }
+    fn usage(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        Ok(self.lock(py)?.usage.as_ref().map(|(_, value)| value.clone_ref(py)))
     }
 
     /// True after `finish()` when the stream ended before its end (no `[DONE]`, no finish).
     #[getter]
-    fn truncated(&self) -> bool {
-        self.core.truncated()
+    fn truncated(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.lock(py)?.core.truncated())
     }
 
     /// Whether `data: [DONE]` was seen.
     #[getter]
-    fn done(&self) -> bool {
-        self.core.done()
+    fn done(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.lock(py)?.core.done())
     }
 
     /// Whether `finish()` was called.
     #[getter]
-    fn finished(&self) -> bool {
-        self.core.is_finished()
+    fn finished(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.lock(py)?.core.is_finished())
     }
 
     /// The last error object the provider sent inside the stream, or None.
     #[getter]
     fn error(&self, py: Python<'_>) -> PyResult<Option<Py<ProviderError>>> {
-        self.core.error().map(|e| Py::new(py, Self::provider_error(py, e)?)).transpose()
+        let this = self.lock(py)?;
+        this.core.error().map(|e| Py::new(py, this.provider_error(py, e))).transpose()
     }
 
     /// Tool calls of choice 0, finished and in flight, in reported order.
@@ -397,7 +531,7 @@ impl PyStreamAccumulator {
     fn calls_of(slf: &Bound<'_, Self>, choice: u32) -> PyResult<Vec<Py<ToolCall>>> {
         let py = slf.py();
         let handle = slf.clone().unbind();
-        let mut this = slf.try_borrow_mut()?;
+        let mut this = slf.get().lock(py)?;
         let Some(slot) = this.core.choices().iter().position(|c| c.index == choice) else {
             return Ok(Vec::new());
         };
@@ -406,7 +540,7 @@ impl PyStreamAccumulator {
         for ordinal in ordinals {
             let (id, name) = this.id_name(py, slot, ordinal);
             let call = &this.core.choices()[slot].calls[ordinal];
-            let error = Self::call_error(py, call)?;
+            let error = this.call_error(py, call)?;
             let args = call.arguments();
             let lazy = LazyArgs::new(handle.clone_ref(py), slot, ordinal, args.len());
             out.push(Py::new(
@@ -426,13 +560,15 @@ impl PyStreamAccumulator {
         Ok(out)
     }
 
-    fn __repr__(&self) -> String {
-        let calls: usize = self.core.choices().iter().map(|c| c.calls.len()).sum();
-        format!(
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let this = self.lock(py)?;
+        let core = &this.core;
+        let calls: usize = core.choices().iter().map(|c| c.calls.len()).sum();
+        Ok(format!(
             "StreamAccumulator(choices={}, tool_calls={calls}, done={}, finished={})",
-            self.core.choices().len(),
-            if self.core.done() { "True" } else { "False" },
-            if self.core.is_finished() { "True" } else { "False" },
-        )
+            core.choices().len(),
+            if core.done() { "True" } else { "False" },
+            if core.is_finished() { "True" } else { "False" },
+        ))
     }
 }

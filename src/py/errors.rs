@@ -68,18 +68,39 @@ pub fn parse_error_instance<'py>(py: Python<'py>, kind: ParseKind, position: u64
     Ok(err)
 }
 
+/// A `ParseError` to raise.
+pub fn parse_error(py: Python<'_>, kind: ParseKind, position: u64, message: &str) -> PyErr {
+    match parse_error_instance(py, kind, position, message) {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(e) => e,
+    }
+}
+
+/// A `LimitExceeded` instance (not raised).
+fn limit_instance<'py>(py: Python<'py>, limit: &'static str, value: usize, position: u64) -> PyResult<Bound<'py, PyAny>> {
+    let exc = class(py, &LIMIT_EXCEEDED).call1((CoreError::limit(limit, value, position).to_string(),))?;
+    exc.setattr("limit", limit)?;
+    exc.setattr("value", value)?;
+    exc.setattr("position", position)?;
+    exc.setattr("events", PyList::empty(py))?;
+    Ok(exc)
+}
+
+/// Why a finished call's arguments are not usable, for `ToolCallFinished.error`: a `ParseError`
+/// (incomplete, malformed), or `LimitExceeded` when they nest deeper than `max_depth`.
+pub fn call_error_instance<'py>(py: Python<'py>, err: &JsonError, max_depth: usize) -> PyResult<Bound<'py, PyAny>> {
+    match err.kind {
+        ParseKind::TooDeep => limit_instance(py, "max_depth", max_depth, err.position as u64),
+        kind => parse_error_instance(py, kind, err.position as u64, err.message),
+    }
+}
+
 /// The exception for a core error, carrying the events the failing read produced.
 pub fn core_error(py: Python<'_>, err: &CoreError, events: Option<&Bound<'_, PyList>>) -> PyErr {
     let built = (|| -> PyResult<Bound<'_, PyAny>> {
         let exc = match err {
             CoreError::Parse { kind, position, message } => parse_error_instance(py, *kind, *position, message)?,
-            CoreError::Limit { limit, value, position } => {
-                let exc = class(py, &LIMIT_EXCEEDED).call1((err.to_string(),))?;
-                exc.setattr("limit", *limit)?;
-                exc.setattr("value", *value)?;
-                exc.setattr("position", *position)?;
-                exc
-            }
+            CoreError::Limit { limit, value, position } => limit_instance(py, limit, *value, *position)?,
         };
         exc.setattr("events", events.map_or_else(|| PyList::empty(py), Clone::clone))?;
         Ok(exc)
@@ -90,9 +111,9 @@ pub fn core_error(py: Python<'_>, err: &CoreError, events: Option<&Bound<'_, PyL
     }
 }
 
-/// The exception for a malformed (or invalid UTF-8) JSON text.
-pub fn json_error(py: Python<'_>, err: &JsonError) -> PyErr {
-    match parse_error_instance(py, err.kind, err.position as u64, err.message) {
+/// The exception for a JSON text that is malformed, not UTF-8, or nested past `max_depth`.
+pub fn json_error(py: Python<'_>, err: &JsonError, max_depth: usize) -> PyErr {
+    match call_error_instance(py, err, max_depth) {
         Ok(exc) => PyErr::from_value(exc),
         Err(e) => e,
     }

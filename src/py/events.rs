@@ -1,7 +1,9 @@
 //! Event classes: frozen values with a repr that leaves out empty fields, and equality.
 //!
-//! `ToolCallDelta.partial` and `.parsed` are built on first access from the accumulator's
-//! incremental parser (see `value.rs`), never while feeding.
+//! `ToolCallDelta.partial` and `.parsed` are built on first access, never while feeding, from
+//! a scan of the call's arguments that the binding keeps apart from the core's (see
+//! `accumulator.rs` and `value.rs`). Events may be read on any thread: they take the
+//! accumulator's lock for the moment of the build.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
@@ -50,8 +52,7 @@ impl LazyArgs {
     }
 
     pub fn get(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let mut acc = self.acc.bind(py).try_borrow_mut()?;
-        acc.args_value(py, self.slot, self.call, self.len)
+        self.acc.bind(py).get().lock(py)?.args_value(py, self.slot, self.call, self.len)
     }
 }
 

@@ -1,29 +1,29 @@
 //! `toolwire.PartialJSON` and `toolwire.parse_partial`.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::PyString;
 
+use super::accumulator::{input_bytes, max_depth_option};
 use super::errors::json_error;
 use super::value::{build_value, ValueCache};
 use crate::partial_json::PartialJson;
 
-fn feed_any(parser: &mut PartialJson, data: &Bound<'_, PyAny>) -> PyResult<()> {
+fn feed_any(parser: &mut PartialJson, data: &Bound<'_, PyAny>, what: &str) -> PyResult<()> {
     let result = if let Ok(text) = data.cast::<PyString>() {
         parser.feed(text.to_str()?)
-    } else if let Ok(bytes) = data.cast::<PyBytes>() {
-        parser.feed_bytes(bytes.as_bytes())
     } else {
-        let bytes = data.py().get_type::<PyBytes>().call1((data,))?.cast_into::<PyBytes>()?;
-        parser.feed_bytes(bytes.as_bytes())
+        let mut owned = None;
+        parser.feed_bytes(input_bytes(data, &mut owned, what)?)
     };
-    result.map_err(|err| json_error(data.py(), &err))
+    result.map_err(|err| json_error(data.py(), &err, parser.scan().max_depth()))
 }
 
 /// An incremental JSON parser: `feed` fragments, read `value()` at any time.
 ///
 /// `feed` costs O(len(fragment)) whatever came before; `value()` rebuilds only the open path.
-/// Malformed input raises `ParseError` (a `ValueError`) with `.position`; what was parsed before
-/// the fault stays readable through `value()`.
+/// Malformed input raises `ParseError` (a `ValueError`) with `.position`; nesting deeper than
+/// `max_depth` raises `LimitExceeded`. What was parsed before the fault stays readable through
+/// `value()`.
 #[pyclass(module = "toolwire", name = "PartialJSON")]
 pub struct PyPartialJson {
     parser: PartialJson,
@@ -34,15 +34,16 @@ pub struct PyPartialJson {
 #[pymethods]
 impl PyPartialJson {
     #[new]
-    #[pyo3(signature = (*, partial_strings = true))]
-    fn new(partial_strings: bool) -> Self {
-        Self { parser: PartialJson::new(), cache: ValueCache::default(), partial_strings }
+    #[pyo3(signature = (*, partial_strings = true, max_depth = None))]
+    fn new(partial_strings: bool, max_depth: Option<usize>) -> PyResult<Self> {
+        let parser = PartialJson::new().with_max_depth(max_depth_option(max_depth)?);
+        Ok(Self { parser, cache: ValueCache::default(), partial_strings })
     }
 
     /// Feeds a fragment (str or bytes; a UTF-8 sequence split across byte feeds waits).
     #[pyo3(signature = (data, /))]
     fn feed(&mut self, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        feed_any(&mut self.parser, data)
+        feed_any(&mut self.parser, data, "PartialJSON.feed()")
     }
 
     /// The value the text so far proves; None when nothing shows yet.
@@ -69,9 +70,9 @@ impl PyPartialJson {
 
 /// The value a JSON prefix proves, in one call (see `PartialJSON`).
 #[pyfunction]
-#[pyo3(signature = (text, /, *, partial_strings = true))]
-pub fn parse_partial(py: Python<'_>, text: &Bound<'_, PyAny>, partial_strings: bool) -> PyResult<Option<Py<PyAny>>> {
-    let mut parser = PartialJson::new();
-    feed_any(&mut parser, text)?;
+#[pyo3(signature = (text, /, *, partial_strings = true, max_depth = None))]
+pub fn parse_partial(py: Python<'_>, text: &Bound<'_, PyAny>, partial_strings: bool, max_depth: Option<usize>) -> PyResult<Option<Py<PyAny>>> {
+    let mut parser = PartialJson::new().with_max_depth(max_depth_option(max_depth)?);
+    feed_any(&mut parser, text, "parse_partial()")?;
     Ok(build_value(py, parser.text(), parser.scan(), &mut ValueCache::default(), partial_strings)?.map(Bound::unbind))
 }

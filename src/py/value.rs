@@ -9,10 +9,13 @@
 //! instead of O(width of the open containers). CPython's in-place `str +=` relies on the same
 //! reference-count check. Values returned share closed subtrees: treat them as read-only.
 
+use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString};
 
+use super::errors::parse_error;
+use crate::error::ParseKind;
 use crate::partial_json::{decode_str, Frame, Kind, Leaf, Node, PartialJson, Scan, StrSpan};
 
 #[derive(Debug)]
@@ -71,8 +74,12 @@ pub fn py_str<'py>(py: Python<'py>, text: &str, span: StrSpan) -> PyResult<Bound
     }
 }
 
-/// A Python number for a JSON number token, exactly as `json.loads` reads it.
-pub fn py_num<'py>(py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyAny>> {
+/// A Python number for the JSON number token at `start..end` of `text`, exactly as
+/// `json.loads` reads it. An integer past Python's digit limit for `int(str)` (4300 by
+/// default, `sys.set_int_max_str_digits`) is a `ParseError` at its position, as it is a
+/// `ValueError` for `json.loads`.
+pub fn py_num<'py>(py: Python<'py>, text: &str, start: u32, end: u32) -> PyResult<Bound<'py, PyAny>> {
+    let token = &text[start as usize..end as usize];
     if token.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
         let f: f64 = token.parse().unwrap_or(f64::NAN);
         return Ok(PyFloat::new(py, f).into_any());
@@ -82,7 +89,15 @@ pub fn py_num<'py>(py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyAny>> 
             return Ok(i.into_pyobject(py)?.into_any());
         }
     }
-    py.get_type::<PyInt>().call1((token,))
+    py.get_type::<PyInt>().call1((token,)).map_err(|err| {
+        if err.is_instance_of::<PyValueError>(py) {
+            let digits = token.trim_start_matches('-').len();
+            let message = format!("integer of {digits} digits is past Python's limit for int conversion ({})", err.value(py));
+            parse_error(py, ParseKind::Malformed, u64::from(start), &message)
+        } else {
+            err
+        }
+    })
 }
 
 fn new_container(py: Python<'_>, kind: Kind) -> Py<PyAny> {
@@ -134,7 +149,7 @@ fn build_closed<'py>(py: Python<'py>, text: &str, node: &Node, depth: usize, sha
     let id = match node {
         Node::Null => return Ok(py.None().into_bound(py)),
         Node::Bool(b) => return Ok(pyo3::types::PyBool::new(py, *b).to_owned().into_any()),
-        Node::Num { start, end } => return py_num(py, &text[*start as usize..*end as usize]),
+        Node::Num { start, end } => return py_num(py, text, *start, *end),
         Node::Str(span) => return py_str(py, text, *span),
         Node::Arr { id, .. } | Node::Obj { id, .. } => *id,
     };
@@ -268,7 +283,7 @@ pub fn build_value<'py>(py: Python<'py>, text: &str, scan: &Scan, cache: &mut Va
     sync_shared(py, text, open, &mut cache.shared)?;
     let leaf = match scan.leaf() {
         Leaf::Str(span) if partial_strings => Some(py_str(py, text, span)?),
-        Leaf::Num { start, end } => Some(py_num(py, &text[start as usize..end as usize])?),
+        Leaf::Num { start, end } => Some(py_num(py, text, start, end)?),
         Leaf::Str(_) | Leaf::None => None,
     };
     // The tree whose root nobody else holds is updated in place; if the caller keeps both,
@@ -285,7 +300,19 @@ pub fn build_value<'py>(py: Python<'py>, text: &str, scan: &Scan, cache: &mut Va
 
 /// The value of a prefix, built from scratch (no cache): for values asked for after the parser
 /// has moved on.
-pub fn build_prefix_value<'py>(py: Python<'py>, prefix: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let parser = PartialJson::from_text(prefix);
+pub fn build_prefix_value<'py>(py: Python<'py>, prefix: &str, max_depth: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let mut parser = PartialJson::new().with_max_depth(max_depth);
+    // A malformed text shows what came before the fault.
+    let _ = parser.feed(prefix);
+    build_value(py, parser.text(), parser.scan(), &mut ValueCache::default(), true)
+}
+
+/// The value of a whole JSON text without Python's `json` (no recursion, `max_depth` bounded):
+/// `Ok(None)` when it is not one valid value, a `ParseError` when Python cannot hold a number.
+pub fn build_json<'py>(py: Python<'py>, text: &str, max_depth: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let mut parser = PartialJson::new().with_max_depth(max_depth);
+    if parser.feed(text).is_err() || parser.end().is_err() {
+        return Ok(None);
+    }
     build_value(py, parser.text(), parser.scan(), &mut ValueCache::default(), true)
 }

@@ -53,6 +53,7 @@ class _Call:
     arguments: list[str] = field(default_factory=list)  # fragments, joined on demand
     size: int = 0  # UTF-8 bytes of the arguments
     over_limit: bool = False
+    too_deep: bool = False  # nested past max_depth: never ready, finishes with that error
     ready: bool = False
     ready_checks_done: bool = False  # malformed: can never become complete
     finished: bool = False
@@ -62,6 +63,7 @@ class _Call:
     error_position: int | None = None
     # Cheap scanner state to spot the moments when the arguments may have closed.
     depth: int = 0
+    peak: int = 0  # deepest nesting seen
     in_string: bool = False
     escape: bool = False
     started: bool = False  # a non-whitespace character was seen
@@ -86,6 +88,7 @@ class _Call:
                 self.in_string = True
             elif ch in "{[":
                 self.depth += 1
+                self.peak = max(self.peak, self.depth)
             elif ch in "}]":
                 self.depth -= 1
             if ch not in _JSON_WS:
@@ -102,6 +105,8 @@ class _Choice:
     calls: list[_Call] = field(default_factory=list)
     legacy_call: _Call | None = None
     finish_reason: str | None = None
+    sizes: dict[str, int] = field(default_factory=dict)  # UTF-8 bytes per bounded text field
+    over_limit: set[str] = field(default_factory=set)  # fields past max_content_bytes
 
 
 class ReferenceAccumulator:
@@ -114,11 +119,15 @@ class ReferenceAccumulator:
         max_line_bytes: int = DEFAULT_LIMIT,
         max_event_bytes: int = DEFAULT_LIMIT,
         max_arguments_bytes: int = DEFAULT_LIMIT,
+        max_content_bytes: int = DEFAULT_LIMIT,
         max_tool_calls: int = 1024,
         max_choices: int = 128,
+        max_depth: int = 512,
     ) -> None:
         self.events_enabled = events
         self.max_arguments_bytes = max_arguments_bytes
+        self.max_content_bytes = max_content_bytes
+        self.max_depth = max_depth
         self.max_tool_calls = max_tool_calls
         self.max_choices = max_choices
         self._sse = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
@@ -309,9 +318,12 @@ class ReferenceAccumulator:
 
     def _chunk(self, obj: dict[str, Any]) -> None:
         usage = obj.get("usage")
-        if usage is not None:
-            self._usage = usage
-            self._emit("Usage", usage)
+        if isinstance(usage, dict):  # another JSON type counts as absent
+            if _depth(usage) > self.max_depth:
+                self._errors.append(RefLimitExceeded("max_depth", _depth(usage), self.max_depth))
+            else:
+                self._usage = usage
+                self._emit("Usage", usage)
         choices = obj.get("choices")
         if not isinstance(choices, list):
             return
@@ -342,15 +354,15 @@ class ReferenceAccumulator:
         reasoning = delta.get("reasoning_content")
         if not isinstance(reasoning, str):  # absent, null (or another type: lenient, as Rust)
             reasoning = delta.get("reasoning")
-        if isinstance(reasoning, str) and reasoning:
+        if isinstance(reasoning, str) and reasoning and self._fits(state, "reasoning", reasoning):
             state.reasoning.append(reasoning)
             self._emit("ReasoningDelta", state.index, reasoning)
         content = delta.get("content")
-        if isinstance(content, str) and content:
+        if isinstance(content, str) and content and self._fits(state, "content", content):
             state.content.append(content)
             self._emit("TextDelta", state.index, content)
         refusal = delta.get("refusal")
-        if isinstance(refusal, str) and refusal:
+        if isinstance(refusal, str) and refusal and self._fits(state, "refusal", refusal):
             state.refusal.append(refusal)
         function_call = delta.get("function_call")
         if isinstance(function_call, dict):
@@ -371,6 +383,18 @@ class ReferenceAccumulator:
             for fragment in tool_calls:
                 if isinstance(fragment, dict):
                     self._tool_call_fragment(state, fragment)
+
+    def _fits(self, state: _Choice, name: str, text: str) -> bool:
+        """Section 8: a text field past max_content_bytes drops this and every later piece."""
+        if name in state.over_limit:
+            return False
+        size = state.sizes.get(name, 0) + len(text.encode("utf-8"))
+        if size > self.max_content_bytes:
+            state.over_limit.add(name)
+            self._errors.append(RefLimitExceeded("max_content_bytes", size, self.max_content_bytes))
+            return False
+        state.sizes[name] = size
+        return True
 
     def _tool_call_fragment(self, state: _Choice, fragment: dict[str, Any]) -> None:
         id_ = fragment.get("id")
@@ -443,7 +467,18 @@ class ReferenceAccumulator:
         call.arguments.append(fragment)
         call.size += size
         self._emit("ToolCallDelta", call, fragment)
-        if not call.ready and not call.ready_checks_done and call.scan(fragment):
+        if call.ready or call.ready_checks_done or call.too_deep:
+            return
+        closed = call.scan(fragment)
+        if call.peak > self.max_depth:
+            # The first bracket past max_depth, unless the text was malformed before it.
+            if _too_deep(call.text, self.max_depth):
+                call.too_deep = True
+                self._errors.append(RefLimitExceeded("max_depth", call.peak, self.max_depth))
+            else:
+                call.ready_checks_done = True
+            return
+        if closed:
             state = partial_json.classify(call.text)
             if state == "complete":
                 call.ready = True
@@ -475,6 +510,10 @@ class ReferenceAccumulator:
             if not call.type:
                 call.type = "function"
             text = call.text
+            if call.too_deep:
+                call.error_kind = "max_depth"
+                self._emit("ToolCallFinished", call, text, call.error_kind)
+                continue
             try:
                 call.parsed = partial_json.loads_strict(text)
             except ValueError:
@@ -559,7 +598,7 @@ def _valid_chunk(chunk: dict[str, Any]) -> bool:
     if not isinstance(choices, list):
         return False
     for choice in choices:
-        if not _ok(choice, "choice"):
+        if not _ok(choice, "choice") or _bad_index(choice.get("index")):
             return False
         delta = choice.get("delta")
         if delta is None:
@@ -575,7 +614,7 @@ def _valid_chunk(chunk: dict[str, Any]) -> bool:
         if not isinstance(tool_calls, list):
             return False
         for fragment in tool_calls:
-            if not _ok(fragment, "fragment"):
+            if not _ok(fragment, "fragment") or _bad_index(fragment.get("index")):
                 return False
             function = fragment.get("function")
             if function is not None and not _ok(function, "function"):
@@ -588,6 +627,43 @@ def _index(value: Any) -> int | None:
     if type(value) is int and 0 <= value < 2**32:
         return value
     return None
+
+
+def _bad_index(value: Any) -> bool:
+    """Section 2: a number outside 0..2**32 makes the chunk invalid (other types are lenient)."""
+    return type(value) in (int, float) and not 0 <= value < 2**32
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value: 0 for a scalar, 1 for a flat object or array."""
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def _too_deep(text: str, max_depth: int) -> bool:
+    """Whether ``text`` opens more than ``max_depth`` containers before it turns malformed."""
+    depth = 0
+    in_string = escape = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escape:
+                escape = False
+            elif ch == "\\":
+                escape = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+            if depth > max_depth:
+                return partial_json.classify(text[:i]) != "malformed"
+        elif ch in "}]":
+            depth -= 1
+    return False
 
 
 def _str(value: Any) -> str | None:

@@ -19,7 +19,8 @@ def event_to_tuple(ev: Any) -> tuple[Any, ...]:
     if kind == "ToolCallReady":
         return (kind, ev.choice, ev.index, ev.id, ev.name, ev.arguments)
     if kind == "ToolCallFinished":
-        error = None if ev.error is None else ev.error.kind
+        # A LimitExceeded (max_depth) has no kind: its limit stands for it.
+        error = None if ev.error is None else getattr(ev.error, "kind", None) or ev.error.limit
         return (kind, ev.choice, ev.index, ev.id, ev.name, ev.arguments, error)
     if kind == "Usage":
         return (kind, ev.usage)

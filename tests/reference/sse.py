@@ -125,7 +125,12 @@ class SSEDecoder:
             if self._line and not self._skipping:
                 line = bytes(self._line)
                 self._line = bytearray()
-                self._process_line(line, self._line_start, out)
+                if _ends_inside_a_character(line):
+                    # Cut inside a character of its last line: the event is cut, and dropped.
+                    self._data = []
+                    self._data_size = 0
+                else:
+                    self._process_line(line, self._line_start, out)
             self._dispatch(out)
         return out
 
@@ -198,6 +203,15 @@ class SSEDecoder:
         self._data_size = 0
         self._event_type = ""
         self._event_dropped = False
+
+
+def _ends_inside_a_character(line: bytes) -> bool:
+    """Valid UTF-8 but for a character that its last bytes only began."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.reason == "unexpected end of data"
+    return False
 
 
 def _raise_first(items: list[SSEEvent | Exception]) -> list[SSEEvent]:

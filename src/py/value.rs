@@ -112,7 +112,7 @@ fn new_container(py: Python<'_>, kind: Kind) -> Py<PyAny> {
 /// A reference besides the cache's means someone kept a value holding this object: it is
 /// copied, and the copy becomes the live object.
 fn prepare(py: Python<'_>, live: &mut Live) -> PyResult<()> {
-    if refs(&live.obj) > 1 {
+    if !only_ours(&live.obj) {
         let obj = live.obj.bind(py);
         let copy = match obj.cast::<PyList>() {
             Ok(list) => list.get_slice(0, list.len()).into_any(),
@@ -138,9 +138,26 @@ fn prepare(py: Python<'_>, live: &mut Live) -> PyResult<()> {
     Ok(())
 }
 
-fn refs(obj: &Py<PyAny>) -> isize {
-    // SAFETY: reading the reference count of a live object we hold a reference to.
-    unsafe { ffi::Py_REFCNT(obj.as_ptr()) }
+/// Whether the cache holds the only reference to `obj`, so that changing it in place cannot be
+/// seen by anyone. With the GIL a reference count of 1 proves it. Free-threaded builds count
+/// references per thread and merge them later, so there only CPython's own check is trusted
+/// (3.14+); on 3.13t the answer is always "no" and values are copied (correct, O(width)).
+fn only_ours(obj: &Py<PyAny>) -> bool {
+    #[cfg(not(Py_GIL_DISABLED))]
+    {
+        // SAFETY: reading the reference count of a live object we hold a reference to.
+        unsafe { ffi::Py_REFCNT(obj.as_ptr()) == 1 }
+    }
+    #[cfg(all(Py_GIL_DISABLED, Py_3_14))]
+    {
+        // SAFETY: a live object we hold a reference to.
+        unsafe { ffi::PyUnstable_Object_IsUniquelyReferenced(obj.as_ptr()) == 1 }
+    }
+    #[cfg(all(Py_GIL_DISABLED, not(Py_3_14)))]
+    {
+        let _ = obj;
+        false
+    }
 }
 
 /// A closed value. A container that was open at an earlier read reuses the children built then
@@ -288,7 +305,7 @@ pub fn build_value<'py>(py: Python<'py>, text: &str, scan: &Scan, cache: &mut Va
     };
     // The tree whose root nobody else holds is updated in place; if the caller keeps both,
     // `prepare` copies what it must.
-    let free = |tree: &Vec<Live>| tree.first().is_none_or(|live| refs(&live.obj) == 1);
+    let free = |tree: &Vec<Live>| tree.first().is_none_or(|live| only_ours(&live.obj));
     let pick = if free(&cache.trees[cache.last]) || !free(&cache.trees[1 - cache.last]) {
         cache.last
     } else {

@@ -31,7 +31,7 @@ from toolwire.agent import (
     TurnFinished,
     TurnStarted,
 )
-from toolwire.client import Client
+from toolwire.client import Client, _display_url
 from toolwire.errors import ToolwireError, TurnFailed
 from toolwire.testing import RecordedRequest, ScriptedServer, Turn, call
 from toolwire.tools import ToolRegistry
@@ -360,7 +360,7 @@ def run_demo(
         where = f"embedded test server {base_url} (no network; --base-url for a real endpoint)"
     else:
         model = model or "gpt-4o-mini"
-        where = f"{base_url}, model {model}"
+        where = f"{_display_url(base_url)}, model {model}"  # no user:password@
     try:
         with Client(base_url=base_url, api_key=api_key, max_retries=1, backoff=0.2) as client:
             agent = Agent(client, model=model, tools=registry, system=SYSTEM)

@@ -12,16 +12,27 @@
 One turn: the model's reply is streamed; a tool registered with ``eager=True`` (declared free
 of side effects) starts the moment its arguments are complete (``ToolCallReady``), while the
 model still streams; the others start when the model has ended its turn well (finish reason
-received). The calls of a turn run concurrently (sync tools in worker threads). Then one
-assistant message holding the text and every call of the turn is appended, followed by one
-tool message per call, in call order, and the next turn starts.
+received). The calls of a turn run concurrently (sync tools in worker threads), at most
+``max_parallel_tools`` at a time; the rest wait their turn. Then one assistant message holding
+the text and every call of the turn is appended, followed by one tool message per call, in call
+order, each answering the id the call finally has (an id that arrived late, or the one generated
+for a call sent without id), and the next turn starts.
+
+The arguments are judged by the Rust core when the call finishes: a call it finished with an
+error (not valid JSON, ``NaN``, nesting over its depth limit) or whose value Python cannot build
+(an integer of more than 4300 digits) never runs; the model gets an ``invalid_arguments`` result.
 
 The run ends with the first turn that has no tool call (a text preamble followed by calls does
 not end it). A turn that ended badly -- finish reason ``length`` or ``content_filter``, an
-error object in the stream, a cut or stalled stream, an HTTP error -- runs none of its tools
-and raises ``TurnFailed`` carrying what was parsed and the transcript so far; reaching
-``max_turns`` raises ``MaxTurnsExceeded``. Both let you continue with ``agent.run(err.messages)``:
-tools that ran are in that transcript and never run again.
+error object in the stream, a cut or stalled stream, an HTTP error, any exception from the
+client or the stream -- raises ``TurnFailed`` carrying what was parsed and the transcript so
+far; reaching ``max_turns`` raises ``MaxTurnsExceeded``. Both let you continue with
+``agent.run(err.messages)``: the transcript holds every complete turn, so a tool with side
+effects never runs twice. Everything that ran is also in ``err.result.tool_runs``: of a failed
+turn, the eager tools that ran while the model streamed (not in the transcript; running them
+again on a retry is harmless by their declaration), or, when the exception came after the model
+had ended the turn well (a bad usage chunk), every call of the turn, kept whole in the
+transcript.
 
 ``Agent.run``/``stream`` need a ``Client``; ``arun``/``astream`` an ``AsyncClient`` (asyncio).
 """
@@ -32,12 +43,13 @@ import asyncio
 import concurrent.futures
 import functools
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
-from toolwire._core import Finish, ToolCallFinished, ToolCallReady
+from toolwire._core import Finish, LimitExceeded, ParseError, ToolCallFinished, ToolCallReady
 from toolwire.client import AsyncChatStream, AsyncClient, ChatStream, Client
 from toolwire.errors import (
     APIError,
@@ -46,10 +58,18 @@ from toolwire.errors import (
     MaxTurnsExceeded,
     StreamError,
     StreamProviderError,
+    StreamDeadlineExceeded,
     StreamStalled,
     TurnFailed,
 )
-from toolwire.tools import ToolRegistry, ToolRun, _start_thread
+from toolwire.tools import (
+    ToolError,
+    ToolRegistry,
+    ToolRun,
+    _Lane,
+    _not_json,
+    _unrepresentable,
+)
 
 if TYPE_CHECKING:
     from toolwire._core import Event
@@ -70,14 +90,25 @@ logger = logging.getLogger("toolwire")
 #: Finish reasons after which the calls of a turn must not run.
 BAD_FINISH_REASONS = frozenset({"length", "content_filter", "error"})
 
+#: Default of ``Agent(max_parallel_tools=...)``. Tools are mostly I/O-bound (HTTP, databases),
+#: so a CPU-count cap would queue waits behind waits; ``ThreadPoolExecutor`` tops out at 32
+#: workers for the same reason. Real turns rarely hold more than a few dozen calls, so they run
+#: fully parallel, while a runaway turn (1,024 calls) holds 32 threads instead of hundreds.
+DEFAULT_MAX_PARALLEL_TOOLS = 32
+
+#: Usage nested deeper than this is ignored (providers nest two levels).
+_USAGE_DEPTH = 8
+
 
 @dataclass
 class AgentResult:
     """The outcome of a run (or of the run so far, on ``AgentError.result``).
 
     ``messages`` is the whole transcript, ready to extend and send again; ``tool_runs`` every
-    tool execution in call order; ``usage`` the provider's usage summed over turns; ``turns``
-    the number of model turns; ``duration_ms`` the wall time of the run.
+    tool execution in call order (on ``TurnFailed.result`` also the runs of the failed turn:
+    eager runs, which are not in ``messages``, unless the whole turn was kept); ``usage`` the
+    provider's usage summed over turns (numbers only); ``turns`` the number of model turns;
+    ``duration_ms`` the wall time of the run.
     """
 
     messages: list[dict[str, Any]]
@@ -111,7 +142,10 @@ class TurnStarted:
 
 @dataclass(frozen=True)
 class ToolRunStarted:
-    """A tool call starts executing; ``eager`` when the model was still streaming."""
+    """A tool call is launched; ``eager`` when the model was still streaming. It runs at once,
+    or as soon as one of the turn's ``max_parallel_tools`` slots is free. ``call_id`` may still
+    be ``""`` for an eager call whose id has not arrived; ``ToolRunFinished.run.call_id`` and
+    the transcript carry the final one."""
 
     turn: int
     index: int
@@ -160,21 +194,74 @@ class RunFinished:
 AgentEvent = Union["Event", TurnStarted, ToolRunStarted, ToolRunFinished, TurnFinished, RunFinished]
 
 
-def _add_usage(total: dict[str, Any], usage: Mapping[str, Any]) -> None:
-    """Sums numbers key by key (nested dicts too); other values keep the last one seen."""
+def _is_number(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int)
+
+
+def _add_usage(total: dict[str, Any], usage: object, depth: int = 0) -> None:
+    """Sums numbers key by key (nested dicts too). Anything else is ignored: usage comes from
+    the provider as sent (``"usage": 5`` has been seen) and must not break a finished turn."""
+    if not isinstance(usage, Mapping) or depth > _USAGE_DEPTH:
+        return
     for key, value in usage.items():
-        if isinstance(value, bool) or value is None:
-            total.setdefault(key, value)
-        elif isinstance(value, (int, float)):
+        if _is_number(value):
             current = total.get(key)
-            total[key] = (current if isinstance(current, (int, float)) else 0) + value
+            total[key] = (current if _is_number(current) else 0) + value
         elif isinstance(value, Mapping):
             nested = total.get(key)
             if not isinstance(nested, dict):
-                nested = total[key] = {}
-            _add_usage(nested, value)
-        else:
-            total[key] = value
+                nested = {}
+            _add_usage(nested, value, depth + 1)
+            if nested:
+                total[key] = nested
+
+
+def _usage_of(stream: ChatStream | AsyncChatStream) -> dict[str, Any] | None:
+    """The stream's usage when it is a dict, else None."""
+    try:
+        usage = stream.usage
+    except Exception:  # noqa: BLE001 - a usage that cannot be read is no reason to lose a turn
+        return None
+    return usage if isinstance(usage, dict) else None
+
+
+def _verdict(event: ToolCallFinished) -> tuple[Any, str | None]:
+    """The arguments to run a finished call with, or its raw text and why it must not run.
+
+    The core's verdict is final: text it rejected is never read again by a more lenient parser
+    (Python's json accepts ``NaN`` and nests until ``RecursionError``).
+    """
+    error = event.error
+    if error is not None:
+        return event.arguments, _not_json(error)
+    try:
+        return event.parsed, None
+    except Exception as exc:  # noqa: BLE001 - e.g. an integer of more than 4300 digits
+        return event.arguments, _unrepresentable(exc)
+
+
+def _changed(new: Any, old: Any) -> bool:
+    try:
+        return bool(new != old)
+    except Exception:  # noqa: BLE001 - values that cannot be compared: run again, to be safe
+        return True
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """A call to launch, with its arguments, or with why they cannot be used (``problem``:
+    the call gets an error result and nothing runs)."""
+
+    index: int
+    call_id: str
+    name: str
+    arguments: Any
+    eager: bool
+    problem: str | None = None
 
 
 @dataclass
@@ -182,11 +269,11 @@ class _Launch:
     """One started execution of a call, with the arguments it started with."""
 
     index: int
-    call_id: str
+    call_id: str  # updated when the call finishes: the id may arrive after the arguments
     name: str
     arguments: Any
     eager: bool
-    handle: Any  # concurrent.futures.Future[ToolRun] or asyncio.Task[ToolRun]
+    handle: Any  # concurrent.futures.Future[ToolRun] or asyncio.Future[ToolRun]
     reported: bool = False
 
 
@@ -194,13 +281,16 @@ class _Turn:
     """The bookkeeping of one turn, shared by the sync and async loops.
 
     ``on_event`` decides what to launch; the loop that owns it launches (threads or tasks).
+    Runs are keyed by the call's index, never by id: an id may be empty when an eager run
+    starts and is final only when the call finishes.
     """
 
     def __init__(self, agent: Agent, number: int) -> None:
         self.agent = agent
         self.number = number
         self.launched: dict[int, _Launch] = {}
-        self.finished: dict[int, ToolCallFinished] = {}
+        self.finished: dict[int, _Spec] = {}
+        self.runs: dict[int, ToolRun] = {}
         self.ended_well = False
         self.superseded: list[_Launch] = []
 
@@ -208,10 +298,8 @@ class _Turn:
         tool = self.agent.tools.get(name) if self.agent.tools is not None else None
         return tool is not None and tool.eager
 
-    def on_event(
-        self, event: Event, stream: ChatStream | AsyncChatStream
-    ) -> list[tuple[int, str, str, Any, bool]]:
-        """Returns the launches (index, call_id, name, arguments, eager) this event calls for."""
+    def on_event(self, event: Event, stream: ChatStream | AsyncChatStream) -> list[_Spec]:
+        """The launches this event calls for."""
         if isinstance(event, ToolCallReady):
             if (
                 event.choice == 0
@@ -219,16 +307,29 @@ class _Turn:
                 and event.index not in self.launched
                 and self._tool_eager(event.name)
             ):
-                return [(event.index, event.id, event.name, event.parsed, True)]
+                try:
+                    arguments = event.parsed
+                except Exception:  # noqa: BLE001 - judged, and reported, when the call finishes
+                    return []
+                return [_Spec(event.index, event.id, event.name, arguments, True)]
         elif isinstance(event, ToolCallFinished):
             if event.choice != 0:
                 return []
-            self.finished[event.index] = event
+            arguments, problem = _verdict(event)
+            self.finished[event.index] = _Spec(
+                event.index, event.id, event.name, arguments, False, problem
+            )
             early = self.launched.get(event.index)
-            if early is not None and (event.error is not None or event.parsed != early.arguments):
-                # Arguments changed after they first closed (a rare provider quirk): the eager
-                # run answered another question, so it is dropped and the call starts afresh.
-                self.superseded.append(self.launched.pop(event.index))
+            if early is not None:
+                early.call_id = event.id
+                done = self.runs.get(event.index)
+                if done is not None and event.id:
+                    done.call_id = event.id
+                if problem is not None or _changed(arguments, early.arguments):
+                    # Arguments changed after they first closed (a rare provider quirk): the
+                    # eager run answered another question, so it is dropped and the call
+                    # starts afresh (or gets its error result).
+                    self.superseded.append(self.launched.pop(event.index))
             if self.ended_well:
                 return self.pending()
         elif (
@@ -242,17 +343,46 @@ class _Turn:
             return self.pending()
         return []
 
-    def pending(self) -> list[tuple[int, str, str, Any, bool]]:
+    def pending(self) -> list[_Spec]:
         """Finished calls not launched yet."""
-        out = []
-        for index, event in sorted(self.finished.items()):
-            if index not in self.launched:
-                arguments = event.arguments if event.error is not None else event.parsed
-                out.append((index, event.id, event.name, arguments, False))
-        return out
+        return [spec for index, spec in sorted(self.finished.items()) if index not in self.launched]
+
+    def add(self, spec: _Spec, handle: Any) -> ToolRunStarted:
+        """Records a launch; returns its event."""
+        self.launched[spec.index] = _Launch(
+            spec.index, spec.call_id, spec.name, spec.arguments, spec.eager, handle
+        )
+        return ToolRunStarted(
+            self.number, spec.index, spec.call_id, spec.name, spec.arguments, spec.eager
+        )
 
     def in_flight(self) -> list[_Launch]:
         return [launch for launch in self.launched.values() if not launch.reported]
+
+    def collect(self) -> list[ToolRunFinished]:
+        """Takes in the runs that completed since the last call; returns their events."""
+        out = []
+        for launch in self.in_flight():
+            if not launch.handle.done():
+                continue
+            launch.reported = True
+            try:
+                run = launch.handle.result()
+            except Exception as exc:  # noqa: BLE001 - the registry never raises; kept anyway
+                run = ToolRun(launch.name, launch.arguments)
+                run.error = ToolError("exception", f"{launch.name} could not run: {exc}", exc)
+                run.content = run.error.content()
+            run.eager = launch.eager
+            run.turn = self.number
+            if launch.call_id:
+                run.call_id = launch.call_id
+            self.runs[launch.index] = run
+            out.append(ToolRunFinished(self.number, run))
+        return out
+
+    def all_calls_ran(self, stream: ChatStream | AsyncChatStream) -> bool:
+        """Whether every call of the message has a run (the turn can go in the transcript)."""
+        return all(call.index in self.runs for call in stream.accumulator.calls_of(0))
 
     def failure(
         self,
@@ -260,33 +390,63 @@ class _Turn:
         exc: BaseException | None,
         messages: list[dict[str, Any]],
         result: AgentResult,
+        *,
+        kept: bool,
     ) -> TurnFailed:
         """The ``TurnFailed`` for this turn, from the stream's state and the error, if any."""
         partial = stream.message() if stream is not None and stream.bytes_received else None
         reason, detail = "api_error", ""
         if isinstance(exc, StreamProviderError):
-            reason, detail = "provider_error", exc.error.message
+            # The client's message, not exc.error.message: only the former is redacted (a
+            # provider may echo the key in its error).
+            reason, detail = "provider_error", exc.message
         elif isinstance(exc, StreamStalled):
             reason = "stalled"
+        elif isinstance(exc, StreamDeadlineExceeded):
+            reason = "deadline"
         elif isinstance(exc, IncompleteStream):
             reason = "incomplete"
-        elif isinstance(exc, MalformedStream):
+        elif isinstance(exc, (MalformedStream, ParseError, LimitExceeded)):
+            # The core's errors count as a malformed stream also when no client wrapped them.
             reason = "malformed"
+        elif exc is not None and not isinstance(exc, APIError):
+            reason = "exception"
         elif exc is None and stream is not None:
             reason = stream.finish_reason or "incomplete"
         what = {
             "length": "the output hit the token limit (finish_reason 'length')",
             "content_filter": "the provider's content filter stopped the output",
             "error": "the provider ended the output with finish_reason 'error'",
-            "provider_error": f"the provider sent an error in the stream: {detail}",
+            "provider_error": detail,
             "stalled": "the stream stalled",
+            "deadline": f"the stream ran past its deadline ({exc})",
             "incomplete": "the stream was cut before its end",
-            "malformed": "the stream held a chunk that could not be parsed",
+            "malformed": f"the stream held a chunk that could not be parsed or hit a limit ({exc})",
             "api_error": f"the request failed: {exc}",
+            "exception": f"reading the turn raised {type(exc).__name__}: {exc}",
         }.get(reason, f"finish_reason {reason!r}")
-        retryable = bool(getattr(exc, "retryable", True)) if exc is not None else True
+        if isinstance(exc, APIError) or exc is None:
+            retryable = bool(getattr(exc, "retryable", True))
+        else:
+            # A chunk the core could not read may read well when sent again; anything else
+            # is a surprise that sending the same request again will likely meet again.
+            retryable = isinstance(exc, (ParseError, LimitExceeded))
+        ran = [run for run in result.tool_runs if run.turn == self.number]
+        names = ", ".join(
+            f"{run.name} ({run.call_id or 'no id'}{', eager' if run.eager else ''})" for run in ran
+        )
+        if kept:
+            ran_text = (
+                f"; the model had ended the turn, so it is in .messages with its tool runs: {names}"
+                if ran
+                else "; the model had ended the turn, so it is in .messages"
+            )
+        elif ran:
+            ran_text = f"; tools that ran: {names} (in .result.tool_runs; not in .messages)"
+        else:
+            ran_text = "; none of its tool calls ran"
         err = TurnFailed(
-            f"turn {self.number} failed: {what}; none of its tool calls ran",
+            f"turn {self.number} failed: {what}{ran_text}",
             reason=reason,
             turn=self.number,
             partial_message=partial,
@@ -306,6 +466,10 @@ class Agent:
     unless the messages already start with a system or developer message; ``params`` extra
     request fields (``temperature``, ``tool_choice``, ...). ``keep_reasoning`` keeps
     ``reasoning_content`` in the transcript (some providers reject it in requests).
+    ``max_parallel_tools`` caps the tool calls of one turn that run at once (threads for sync
+    tools, tasks for async ones, eager or not); the others wait and start as slots free, and
+    results keep call order. Default ``DEFAULT_MAX_PARALLEL_TOOLS`` (32). A sync tool with a
+    timeout uses a second thread, the one left behind if it times out.
     """
 
     def __init__(
@@ -318,9 +482,12 @@ class Agent:
         max_turns: int = 8,
         params: Mapping[str, Any] | None = None,
         keep_reasoning: bool = False,
+        max_parallel_tools: int = DEFAULT_MAX_PARALLEL_TOOLS,
     ) -> None:
         if max_turns < 1:
             raise ValueError("max_turns must be at least 1")
+        if max_parallel_tools < 1:
+            raise ValueError("max_parallel_tools must be at least 1")
         self.client = client
         self.model = model
         self.tools = tools
@@ -328,6 +495,7 @@ class Agent:
         self.max_turns = max_turns
         self.params = dict(params or {})
         self.keep_reasoning = keep_reasoning
+        self.max_parallel_tools = max_parallel_tools
 
     def __repr__(self) -> str:
         names = self.tools.names if self.tools is not None else []
@@ -359,46 +527,97 @@ class Agent:
         return message
 
     @staticmethod
-    def _ordered_runs(message: Mapping[str, Any], runs: Mapping[int, ToolRun]) -> list[ToolRun]:
-        """The runs in the order of the message's ``tool_calls`` (matched by id)."""
-        by_id: dict[str, list[ToolRun]] = {}
-        for index in sorted(runs):
-            by_id.setdefault(runs[index].call_id, []).append(runs[index])
+    def _ordered_runs(
+        stream: ChatStream | AsyncChatStream | None,
+        runs: Mapping[int, ToolRun],
+        message: Mapping[str, Any] | None = None,
+    ) -> list[ToolRun]:
+        """The runs in the order of the message's ``tool_calls``, matched by call index; each
+        run takes the id its call finally has (late ids and generated ones are known only
+        once the call finished, and the tool message must answer the assistant message)."""
+        calls = stream.accumulator.calls_of(0) if stream is not None else []
+        ids = [call.id for call in calls]
+        listed = message.get("tool_calls") if message is not None else None
+        if isinstance(listed, list) and len(listed) == len(calls):
+            ids = [str(entry.get("id") or call.id) for entry, call in zip(listed, calls)]
         ordered = []
-        for call in message.get("tool_calls") or []:
-            bucket = by_id.get(call.get("id", ""))
-            if bucket:
-                ordered.append(bucket.pop(0))
-        leftovers = [run for bucket in by_id.values() for run in bucket]
-        return ordered + leftovers
+        placed: set[int] = set()
+        for call, call_id in zip(calls, ids):
+            run = runs.get(call.index)
+            if run is None or call.index in placed:
+                continue
+            if call_id:
+                run.call_id = call_id
+            ordered.append(run)
+            placed.add(call.index)
+        ordered.extend(runs[index] for index in sorted(runs) if index not in placed)
+        return ordered
 
     def _close_turn(
         self,
         turn: _Turn,
         stream: ChatStream | AsyncChatStream,
-        runs: Mapping[int, ToolRun],
         transcript: list[dict[str, Any]],
         result: AgentResult,
     ) -> tuple[TurnFinished, bool]:
         """Appends the turn to the transcript; returns its event and whether the run is over."""
         message = self._assistant_message(stream)
         transcript.append(message)
-        ordered = self._ordered_runs(message, runs)
+        ordered = self._ordered_runs(stream, turn.runs, message)
         for run in ordered:
             run.turn = turn.number
             transcript.append(run.tool_message())
         result.tool_runs.extend(ordered)
-        usage = stream.usage
+        usage = _usage_of(stream)
         if usage:
             _add_usage(result.usage, usage)
         event = TurnFinished(turn.number, message, stream.finish_reason, usage, tuple(ordered))
         return event, not message.get("tool_calls")
 
-    def _stream_failed(
-        self, turn: _Turn, stream: ChatStream | AsyncChatStream, exc: StreamError
+    def _turn_ok(
+        self, turn: _Turn, stream: ChatStream | AsyncChatStream | None, error: Exception | None
     ) -> bool:
-        """Whether a stream error can be ignored: the model had already ended its turn well."""
+        """Whether the turn's calls may run, once the stream is over."""
+        if error is not None or stream is None:
+            return False
         if turn.ended_well:
+            return True
+        # [DONE] without a finish reason is a complete turn; a bad reason or a cut is not.
+        return stream.finish_reason not in BAD_FINISH_REASONS and stream.accumulator.done
+
+    def _fail_turn(
+        self,
+        turn: _Turn,
+        stream: ChatStream | AsyncChatStream | None,
+        error: Exception | None,
+        transcript: list[dict[str, Any]],
+        result: AgentResult,
+        origin: float,
+    ) -> tuple[TurnFailed, TurnFinished | None]:
+        """The error for a failed turn whose runs are all over, and the ``TurnFinished`` of the
+        turn when it is kept.
+
+        The turn is kept in the transcript when the model had ended it well and every call
+        ran: the exception came after (a usage chunk), and running those tools again on a
+        retry would repeat their side effects. Otherwise only its runs are recorded.
+        """
+        kept = None
+        if error is not None and turn.ended_well and stream is not None:
+            if turn.all_calls_ran(stream):
+                kept, _ = self._close_turn(turn, stream, transcript, result)
+        if kept is None:
+            for run in self._ordered_runs(stream, turn.runs):
+                run.turn = turn.number
+                result.tool_runs.append(run)
+        result.duration_ms = (time.perf_counter() - origin) * 1000
+        return turn.failure(stream, error, transcript, result, kept=kept is not None), kept
+
+    def _ignorable(
+        self, turn: _Turn, stream: ChatStream | AsyncChatStream | None, exc: Exception
+    ) -> bool:
+        """Whether an error can be ignored: a stream error after the model ended its turn
+        well (anything else fails the turn, with the tools that ran kept)."""
+        if isinstance(exc, StreamError) and stream is not None and turn.ended_well:
             logger.warning(
                 "turn %d: the stream failed after the model ended its turn (%s); "
                 "keeping the complete message",
@@ -432,30 +651,30 @@ class Agent:
         result = AgentResult(messages=transcript)
         registry = self.tools if self.tools is not None else ToolRegistry()
 
-        def launch(turn: _Turn, spec: tuple[int, str, str, Any, bool]) -> ToolRunStarted:
-            index, call_id, name, arguments, eager = spec
-            future = _start_thread(
-                functools.partial(registry.run, name, arguments, call_id=call_id, origin=origin)
-            )
-            turn.launched[index] = _Launch(index, call_id, name, arguments, eager, future)
-            return ToolRunStarted(turn.number, index, call_id, name, arguments, eager)
-
-        def done_events(turn: _Turn, runs: dict[int, ToolRun]) -> Iterator[ToolRunFinished]:
-            for launch_ in turn.in_flight():
-                if launch_.handle.done():
-                    launch_.reported = True
-                    run = launch_.handle.result()
-                    run.eager = launch_.eager
-                    run.turn = turn.number
-                    runs[launch_.index] = run
-                    yield ToolRunFinished(turn.number, run)
+        def launch(turn: _Turn, lane: _Lane, spec: _Spec) -> ToolRunStarted:
+            handle: concurrent.futures.Future[ToolRun]
+            if spec.problem is not None:
+                handle = concurrent.futures.Future()
+                handle.set_result(
+                    registry._rejected(
+                        spec.name, spec.arguments, spec.problem, call_id=spec.call_id, origin=origin
+                    )
+                )
+            else:
+                handle = lane.submit(
+                    functools.partial(
+                        registry.run, spec.name, spec.arguments, call_id=spec.call_id, origin=origin
+                    )
+                )
+            return turn.add(spec, handle)
 
         for number in range(1, self.max_turns + 1):
             result.turns = number
             yield TurnStarted(number)
             turn = _Turn(self, number)
-            runs: dict[int, ToolRun] = {}
+            lane = _Lane(self.max_parallel_tools)
             stream: ChatStream | None = None
+            error: Exception | None = None
             try:
                 stream = client.stream_chat(**self._request(transcript))
                 with stream:
@@ -463,30 +682,31 @@ class Agent:
                         for event in batch:
                             yield event
                             for spec in turn.on_event(event, stream):
-                                yield launch(turn, spec)
-                        yield from done_events(turn, runs)
-            except StreamError as exc:
-                if stream is None or not self._stream_failed(turn, stream, exc):
-                    result.duration_ms = (time.perf_counter() - origin) * 1000
-                    raise turn.failure(stream, exc, transcript, result) from exc
-            except APIError as exc:
-                result.duration_ms = (time.perf_counter() - origin) * 1000
-                raise turn.failure(stream, exc, transcript, result) from exc
-            assert stream is not None
-            if not turn.ended_well:
-                if stream.finish_reason in BAD_FINISH_REASONS or not stream.accumulator.done:
-                    result.duration_ms = (time.perf_counter() - origin) * 1000
-                    raise turn.failure(stream, None, transcript, result)
-                turn.ended_well = True  # [DONE] without a finish reason: the turn is complete
+                                yield launch(turn, lane, spec)
+                        yield from turn.collect()
+            except Exception as exc:  # noqa: BLE001 - any failure keeps the transcript
+                if not self._ignorable(turn, stream, exc):
+                    error = exc
+            ok = self._turn_ok(turn, stream, error)
+            if ok and not turn.ended_well:
+                turn.ended_well = True
                 for spec in turn.pending():
-                    yield launch(turn, spec)
+                    yield launch(turn, lane, spec)
+            # Started runs are awaited even when the turn failed: a thread cannot be stopped,
+            # and the failure must say which tools ran.
             while turn.in_flight():
                 concurrent.futures.wait(
                     [launch_.handle for launch_ in turn.in_flight()],
                     return_when=concurrent.futures.FIRST_COMPLETED,
                 )
-                yield from done_events(turn, runs)
-            finished, over = self._close_turn(turn, stream, runs, transcript, result)
+                yield from turn.collect()
+            if not ok:
+                failure, kept = self._fail_turn(turn, stream, error, transcript, result, origin)
+                if kept is not None:
+                    yield kept
+                raise failure
+            assert stream is not None
+            finished, over = self._close_turn(turn, stream, transcript, result)
             yield finished
             if over:
                 result.duration_ms = (time.perf_counter() - origin) * 1000
@@ -515,7 +735,7 @@ class Agent:
         self, messages: str | Sequence[Mapping[str, Any]]
     ) -> AsyncIterator[AgentEvent]:
         """Async twin of ``stream``: async tools are tasks, sync tools run in worker threads;
-        eager runs of a failed turn are cancelled."""
+        cancelling the run cancels the turn's tools."""
         client = self.client
         if not isinstance(client, AsyncClient):
             raise TypeError(
@@ -526,25 +746,24 @@ class Agent:
         result = AgentResult(messages=transcript)
         registry = self.tools if self.tools is not None else ToolRegistry()
 
-        def launch(turn: _Turn, spec: tuple[int, str, str, Any, bool]) -> ToolRunStarted:
-            index, call_id, name, arguments, eager = spec
-            task = asyncio.ensure_future(
-                registry.arun(name, arguments, call_id=call_id, origin=origin)
-            )
-            turn.launched[index] = _Launch(index, call_id, name, arguments, eager, task)
-            return ToolRunStarted(turn.number, index, call_id, name, arguments, eager)
+        async def limited(slots: asyncio.Semaphore, spec: _Spec) -> ToolRun:
+            async with slots:
+                return await registry.arun(
+                    spec.name, spec.arguments, call_id=spec.call_id, origin=origin
+                )
 
-        def done_events(turn: _Turn, runs: dict[int, ToolRun]) -> list[ToolRunFinished]:
-            out = []
-            for launch_ in turn.in_flight():
-                if launch_.handle.done():
-                    launch_.reported = True
-                    run = launch_.handle.result()
-                    run.eager = launch_.eager
-                    run.turn = turn.number
-                    runs[launch_.index] = run
-                    out.append(ToolRunFinished(turn.number, run))
-            return out
+        def launch(turn: _Turn, slots: asyncio.Semaphore, spec: _Spec) -> ToolRunStarted:
+            handle: asyncio.Future[ToolRun]
+            if spec.problem is not None:
+                handle = asyncio.get_running_loop().create_future()
+                handle.set_result(
+                    registry._rejected(
+                        spec.name, spec.arguments, spec.problem, call_id=spec.call_id, origin=origin
+                    )
+                )
+            else:
+                handle = asyncio.ensure_future(limited(slots, spec))
+            return turn.add(spec, handle)
 
         async def cancel(turn: _Turn) -> None:
             handles = [launch_.handle for launch_ in [*turn.launched.values(), *turn.superseded]]
@@ -557,8 +776,9 @@ class Agent:
             result.turns = number
             yield TurnStarted(number)
             turn = _Turn(self, number)
-            runs: dict[int, ToolRun] = {}
+            slots = asyncio.Semaphore(self.max_parallel_tools)
             stream: AsyncChatStream | None = None
+            error: Exception | None = None
             try:
                 try:
                     stream = client.stream_chat(**self._request(transcript))
@@ -567,37 +787,38 @@ class Agent:
                             for event in batch:
                                 yield event
                                 for spec in turn.on_event(event, stream):
-                                    yield launch(turn, spec)
-                            for done in done_events(turn, runs):
+                                    yield launch(turn, slots, spec)
+                            for done in turn.collect():
                                 yield done
-                except StreamError as exc:
-                    if stream is None or not self._stream_failed(turn, stream, exc):
-                        result.duration_ms = (time.perf_counter() - origin) * 1000
-                        raise turn.failure(stream, exc, transcript, result) from exc
-                except APIError as exc:
-                    result.duration_ms = (time.perf_counter() - origin) * 1000
-                    raise turn.failure(stream, exc, transcript, result) from exc
-                assert stream is not None
-                if not turn.ended_well:
-                    if stream.finish_reason in BAD_FINISH_REASONS or not stream.accumulator.done:
-                        result.duration_ms = (time.perf_counter() - origin) * 1000
-                        raise turn.failure(stream, None, transcript, result)
+                except Exception as exc:  # noqa: BLE001 - any failure keeps the transcript
+                    if not self._ignorable(turn, stream, exc):
+                        error = exc
+                ok = self._turn_ok(turn, stream, error)
+                if ok and not turn.ended_well:
                     turn.ended_well = True
                     for spec in turn.pending():
-                        yield launch(turn, spec)
+                        yield launch(turn, slots, spec)
                 for launch_ in turn.superseded:
                     launch_.handle.cancel()
+                # Started runs are awaited even when the turn failed, as in the sync loop: the
+                # failure says which tools ran, the same way in both.
                 while turn.in_flight():
                     await asyncio.wait(
                         [launch_.handle for launch_ in turn.in_flight()],
                         return_when=asyncio.FIRST_COMPLETED,
                     )
-                    for done in done_events(turn, runs):
+                    for done in turn.collect():
                         yield done
             except BaseException:
                 await cancel(turn)
                 raise
-            finished, over = self._close_turn(turn, stream, runs, transcript, result)
+            if not ok:
+                failure, kept = self._fail_turn(turn, stream, error, transcript, result, origin)
+                if kept is not None:
+                    yield kept
+                raise failure
+            assert stream is not None
+            finished, over = self._close_turn(turn, stream, transcript, result)
             yield finished
             if over:
                 result.duration_ms = (time.perf_counter() - origin) * 1000

@@ -5,30 +5,45 @@ The tree::
     ToolwireError(Exception)
     ├── ParseError(ToolwireError, ValueError)   bytes or JSON that cannot be read (Rust core)
     ├── LimitExceeded(ToolwireError)            a configured size/count limit was hit (Rust core)
+    ├── InvalidAPIKey(ToolwireError, ValueError)
+    │                                           an API key (or auth header value) with inner
+    │                                           control or non-ASCII characters; the message
+    │                                           does not show it
     ├── APIError                                talking to an OpenAI-compatible server failed
     │   ├── APIConnectionError                  no usable response: connect/network failure, or
     │   │   │                                   the connection dropped before the first body byte
-    │   │   └── APITimeoutError                 connect/read timeout, or no first byte in time
+    │   │   └── APITimeoutError                 connect/read timeout, no first byte in time, or
+    │   │       │                               the deadline passed before the first byte
+    │   │       └── PoolTimeout                 no free pooled connection within pool_timeout
+    │   │                                       (raise limits=); not retried by the client
     │   ├── APIStatusError                      a non-2xx status; .status_code, .body, .headers
     │   │   ├── AuthenticationError             401/403; says to check the key and the base URL
     │   │   └── RateLimitError                  429; .retry_after (seconds or None)
+    │   ├── UnexpectedContentType               a 2xx whose body is not an event stream (an HTML
+    │   │                                       page, a JSON error, a non-streaming completion);
+    │   │                                       .content_type, .body, .status_code, .headers
+    │   ├── UnsupportedContentEncoding          a body compressed in a way toolwire cannot decode
     │   └── StreamError                         the body had started, then went wrong; never
     │       │                                   retried by the client; .partial_message,
     │       │                                   .accumulator
     │       ├── IncompleteStream                ended before [DONE] and a finish reason (cut)
-    │       │   └── StreamStalled               no byte for stall_timeout seconds mid-stream
-    │       ├── MalformedStream                 a chunk could not be parsed, or a limit was hit
+    │       │   ├── StreamStalled               no byte for stall_timeout seconds mid-stream
+    │       │   └── StreamDeadlineExceeded      the stream's total deadline passed; .deadline
+    │       ├── MalformedStream                 a chunk could not be parsed, a limit was hit,
+    │       │                                   or a compressed body could not be decoded
     │       └── StreamProviderError             an error object inside the stream; .error
     └── AgentError                              the agent loop; .messages, .result
         ├── TurnFailed                          a turn ended badly (length, content_filter, a
-        │                                       stream or API error); none of its tools ran;
+        │                                       stream or API error, any other exception); the
+        │                                       tools that ran are in .result.tool_runs;
         │                                       .reason, .partial_message, .retryable
         └── MaxTurnsExceeded                    max_turns reached
 
 Every ``APIError`` has ``retryable``: whether sending the same request again may succeed. The
 client retries connection errors, timeouts, 429 and 5xx itself, but only before the first byte
 of the body arrived; a ``StreamError`` is never retried by the client, so nothing runs twice.
-No message, repr or log line contains the API key.
+No message, repr, traceback or log line contains the API key or the password of the base URL,
+raw or escaped (repr, bytes repr, JSON, percent-encoding).
 
 `ParseError` and `LimitExceeded` are raised by the Rust core and carry structured fields:
 ``.position`` (byte offset, ParseError), ``.limit`` / ``.value`` (LimitExceeded), and
@@ -54,16 +69,21 @@ __all__ = [
     "AgentError",
     "AuthenticationError",
     "IncompleteStream",
+    "InvalidAPIKey",
     "LimitExceeded",
     "MalformedStream",
     "MaxTurnsExceeded",
     "ParseError",
+    "PoolTimeout",
     "RateLimitError",
+    "StreamDeadlineExceeded",
     "StreamError",
     "StreamProviderError",
     "StreamStalled",
     "ToolwireError",
     "TurnFailed",
+    "UnexpectedContentType",
+    "UnsupportedContentEncoding",
 ]
 
 
@@ -92,7 +112,15 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """Connecting, waiting for the response headers or for the first body byte took too long.
-    Retried by the client."""
+    Retried by the client, unless the stream's ``deadline`` is what ran out."""
+
+
+class PoolTimeout(APITimeoutError):
+    """No connection of the client's pool became free within ``pool_timeout``: every one was
+    busy with other requests (streams hold theirs until they end). The request never left this
+    process. Not retried by the client (waiting again would only queue behind the same streams);
+    ``retryable`` stays True because it may succeed later. Raise the pool with
+    ``limits=httpx.Limits(max_connections=...)`` or wait longer with ``pool_timeout=``."""
 
 
 class APIStatusError(APIError):
@@ -139,6 +167,53 @@ class RateLimitError(APIStatusError):
         self.retry_after = retry_after
 
 
+class UnexpectedContentType(APIError):
+    """The server answered 2xx, but the body is not an event stream: an HTML page from a proxy
+    or gateway, a JSON error, or a complete (non-streaming) completion.
+
+    Attributes: ``content_type`` (the media type, lower case, without parameters),
+    ``status_code``, ``body`` (the start of the body: parsed JSON when it is JSON, else text),
+    ``headers``, ``request_id``. The message names the content type and carries the provider's
+    message. Not retried: the same request would get the same answer.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        content_type: str,
+        status_code: int = 200,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.content_type = content_type
+        self.status_code = status_code
+        self.body = body
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+        self.request_id: str | None = self.headers.get("x-request-id")
+
+
+class UnsupportedContentEncoding(APIError):
+    """The body is compressed with a coding toolwire cannot decode (``br``, or ``zstd`` without
+    the ``zstandard`` package). toolwire asks for ``Accept-Encoding: identity``; the server or a
+    proxy compressed anyway. ``content_encoding`` is the coding; not retried."""
+
+    def __init__(
+        self, message: str, *, content_encoding: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.content_encoding = content_encoding
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+
+
+class InvalidAPIKey(ToolwireError, ValueError):
+    """An API key (or the value of an authentication header such as ``api-key``) that can never
+    be sent: it has control, space or non-ASCII characters inside. Surrounding whitespace (the
+    newline of a key read from a file) is stripped instead. The message says where the key came
+    from and which kind of character is wrong, never the key."""
+
+
 class StreamError(APIError):
     """The response body had started, then the stream went wrong.
 
@@ -173,9 +248,30 @@ class StreamStalled(IncompleteStream):
     """No byte arrived for ``stall_timeout`` seconds after the body had started."""
 
 
+class StreamDeadlineExceeded(IncompleteStream):
+    """The stream's total ``deadline`` (seconds from sending the request) passed while the body
+    was still coming: a server trickling bytes or keep-alive comments never stalls, so only a
+    deadline ends it. ``deadline`` is the configured number of seconds; everything parsed is kept.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        deadline: float,
+        partial_message: dict[str, Any] | None = None,
+        accumulator: StreamAccumulator | None = None,
+    ) -> None:
+        super().__init__(message, partial_message=partial_message, accumulator=accumulator)
+        self.deadline = deadline
+
+
 class MalformedStream(StreamError):
-    """A chunk could not be parsed or a limit was exceeded; the cause (``ParseError`` or
-    ``LimitExceeded``) is ``__cause__``. The rest of the stream was still read."""
+    """A chunk could not be parsed, a limit was exceeded, or a compressed body could not be
+    decoded; the cause (``ParseError``, ``LimitExceeded`` or the decoding error) is
+    ``__cause__``. The rest of the stream was still read, except in a compressed body, where a
+    size limit or a decoding error stops reading (what follows a compression bomb's first
+    megabytes is more of it)."""
 
 
 class StreamProviderError(StreamError):
@@ -200,7 +296,8 @@ class AgentError(ToolwireError):
     """Base class of the errors the agent loop raises.
 
     ``messages`` is the transcript so far, ready to send again (it never holds a half-done
-    turn); ``result`` is the ``AgentResult`` so far (tool runs, usage, turns).
+    turn); ``result`` is the ``AgentResult`` so far (tool runs, including those of the turn that
+    failed, usage, turns). Every error the agent loop raises carries both.
     """
 
     def __init__(self, message: str, *, messages: list[dict[str, Any]], result: Any = None) -> None:
@@ -211,13 +308,23 @@ class AgentError(ToolwireError):
 
 
 class TurnFailed(AgentError):
-    """A turn ended in a way that makes its tool calls untrustworthy; none of them ran
-    (``eager`` tools, declared free of side effects, may have started and were dropped).
+    """A turn ended in a way that makes its tool calls untrustworthy, or an exception
+    interrupted it.
 
-    ``reason`` is one of ``"length"``, ``"content_filter"``, ``"incomplete"``, ``"stalled"``,
-    ``"malformed"``, ``"provider_error"``, ``"api_error"``; the underlying client error, if any, is
-    ``__cause__``. ``partial_message`` is what the model had sent in this turn. Retry with
-    ``agent.run(err.messages)``: the turns before ran their tools once and are in ``messages``.
+    What ran is in ``result.tool_runs`` (the runs of this turn have ``run.turn == err.turn``)
+    and the message names it. Tools with side effects did not run, with one exception: when the
+    model had already ended the turn well before the error came (a bad usage chunk after the
+    finish reason), the turn's calls ran and the whole turn, tool messages included, is kept in
+    ``messages``. Otherwise only ``eager`` tools (declared free of side effects) may have run
+    while the model streamed; their results are not in ``messages``.
+
+    ``reason`` is one of ``"length"``, ``"content_filter"``, ``"error"``, ``"incomplete"``,
+    ``"stalled"``, ``"deadline"``, ``"malformed"``, ``"provider_error"``, ``"api_error"``,
+    ``"exception"`` (any
+    other exception from the client, the stream or the core; not retryable); the underlying
+    error, if any, is ``__cause__``. ``partial_message`` is what the model had sent in this turn.
+    Retry with ``agent.run(err.messages)``: the turns in ``messages`` ran their tools once and
+    never run them again.
     """
 
     def __init__(

@@ -136,14 +136,20 @@ class Fault:
         return cls("error_event", after=after, message=message, close=close)
 
 
+IdPlacement = Literal["opening", "after_arguments", "none"]
+
+
 @dataclass(frozen=True)
 class ScriptedCall:
     """One tool call of a scripted turn. ``arguments`` is sent as given when it is a string
-    (so it may be invalid JSON on purpose), else JSON-encoded."""
+    (so it may be invalid JSON on purpose), else JSON-encoded. ``id_placement`` says where the
+    id goes: in the opening chunk (as api.openai.com does), in a chunk of its own after the
+    last arguments fragment, or nowhere (as some OpenAI-compatible servers do)."""
 
     name: str
     arguments: Mapping[str, Any] | str = field(default_factory=dict)
     id: str | None = None
+    id_placement: IdPlacement = "opening"
 
     @property
     def arguments_text(self) -> str:
@@ -154,10 +160,14 @@ class ScriptedCall:
 
 
 def call(
-    name: str, arguments: Mapping[str, Any] | str | None = None, *, id: str | None = None
+    name: str,
+    arguments: Mapping[str, Any] | str | None = None,
+    *,
+    id: str | None = None,
+    id_placement: IdPlacement = "opening",
 ) -> ScriptedCall:
-    """Shorthand for ``ScriptedCall(name, arguments, id)``."""
-    return ScriptedCall(name, {} if arguments is None else arguments, id)
+    """Shorthand for ``ScriptedCall(name, arguments, id, id_placement)``."""
+    return ScriptedCall(name, {} if arguments is None else arguments, id, id_placement)
 
 
 @dataclass
@@ -209,17 +219,18 @@ class Turn:
     call: a first chunk with id, type and name, then the arguments in fragments of 1 to
     ``args_piece`` characters (or all calls' fragments interleaved with ``interleave=True``).
     ``finish_reason`` defaults to ``"tool_calls"`` when there are calls, else ``"stop"``;
-    ``usage`` defaults to token counts estimated from the text. ``delay`` (seconds between
-    writes), ``first_byte_delay`` and ``chunking`` override the server's defaults. ``expect``
-    checks the request: returning False or raising fails the request with a 400 and records
-    the reason in ``server.errors``. ``done=False`` leaves out ``data: [DONE]``.
+    ``usage`` defaults to token counts estimated from the text (a string is sent as the raw
+    JSON text of the ``usage`` field, so it may be anything, even invalid). ``delay`` (seconds
+    between writes), ``first_byte_delay`` and ``chunking`` override the server's defaults.
+    ``expect`` checks the request: returning False or raising fails the request with a 400 and
+    records the reason in ``server.errors``. ``done=False`` leaves out ``data: [DONE]``.
     """
 
     text: str | None = None
     tool_calls: Sequence[ScriptedCall] = ()
     reasoning: str | None = None
     finish_reason: str | None = "auto"
-    usage: Mapping[str, Any] | None = None
+    usage: Mapping[str, Any] | str | None = None
     fault: Fault | None = None
     expect: Check | None = None
     delay: float | None = None
@@ -331,7 +342,12 @@ class _Renderer:
             return "tool_calls" if self.turn.tool_calls else "stop"
         return reason
 
-    def usage(self) -> dict[str, Any]:
+    def usage(self) -> Any:
+        if isinstance(self.turn.usage, str):
+            try:
+                return json.loads(self.turn.usage)
+            except (ValueError, RecursionError):
+                return self.turn.usage
         if self.turn.usage is not None:
             return dict(self.turn.usage)
         produced = (self.turn.text or "") + (self.turn.reasoning or "")
@@ -353,12 +369,14 @@ class _Renderer:
         per_call: list[list[bytes]] = []
         for index, c in enumerate(turn.tool_calls):
             call_id = c.id or "call_" + uuid.uuid4().hex[:24]
-            opening = {
+            opening: dict[str, Any] = {
                 "index": index,
                 "id": call_id,
                 "type": "function",
                 "function": {"name": c.name, "arguments": ""},
             }
+            if c.id_placement != "opening":
+                del opening["id"]
             events = [_sse(self.chunk({"tool_calls": [opening]}))]
             for frag in _pieces(c.arguments_text, turn.args_piece, self.rng):
                 events.append(
@@ -368,6 +386,8 @@ class _Renderer:
                         )
                     )
                 )
+            if c.id_placement == "after_arguments":
+                events.append(_sse(self.chunk({"tool_calls": [{"index": index, "id": call_id}]})))
             per_call.append(events)
         if turn.interleave:
             longest = max((len(e) for e in per_call), default=0)
@@ -380,18 +400,18 @@ class _Renderer:
         if reason is not None:
             out.append(_sse(self.chunk({}, reason)))
         if self.include_usage:
-            out.append(
-                _sse(
-                    {
-                        "id": self.id,
-                        "object": "chat.completion.chunk",
-                        "created": self.created,
-                        "model": self.model,
-                        "choices": [],
-                        "usage": self.usage(),
-                    }
-                )
-            )
+            head = {
+                "id": self.id,
+                "object": "chat.completion.chunk",
+                "created": self.created,
+                "model": self.model,
+                "choices": [],
+            }
+            if isinstance(turn.usage, str):  # raw JSON text, spliced in as is
+                text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
+                out.append(_sse(f'{text[:-1]},"usage":{turn.usage}}}'))
+            else:
+                out.append(_sse({**head, "usage": self.usage()}))
         if turn.done:
             out.append(b"data: [DONE]\n\n")
         return out
@@ -437,6 +457,8 @@ def _error_body(
 class _HTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 refuses bursts of concurrent streams.
+    request_queue_size = 1024
     scripted: ScriptedServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:

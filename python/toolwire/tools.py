@@ -22,6 +22,11 @@ docstring (Google, NumPy or Sphinx style parameter descriptions). A call that ca
 (unknown tool, invalid arguments, an exception, a timeout) gives a ``ToolRun`` with ``error``
 set, whose ``content`` tells the model what went wrong, so the conversation goes on.
 
+Argument text is read by the Rust core, the same parser that judged the arguments in the
+stream: text it rejects (``NaN``, nesting deeper than its depth limit, trailing garbage) never
+reaches a function, and values Python cannot build (an integer of more than 4300 digits) become
+an error result too. ``run``/``arun`` never raise for anything in the arguments.
+
 Sync functions may run in worker threads (the agent runs the calls of one turn concurrently);
 a timed-out sync function cannot be stopped and finishes in its daemon thread, its result
 dropped. Async functions are cancelled on timeout.
@@ -30,6 +35,7 @@ dropped. Async functions are cancelled on timeout.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextvars
 import inspect
@@ -45,6 +51,8 @@ from typing import Any, Literal, TypeVar, overload
 
 import pydantic
 import pydantic_core
+
+from toolwire._core import LimitExceeded, PartialJSON
 
 __all__ = ["Tool", "ToolError", "ToolRegistry", "ToolRun", "format_result"]
 
@@ -116,6 +124,47 @@ def format_result(value: Any) -> str:
     if isinstance(value, pydantic.BaseModel):
         return value.model_dump_json()
     return pydantic_core.to_json(value, fallback=str).decode()
+
+
+# -- arguments ---------------------------------------------------------------------------------
+
+
+def _not_json(exc: BaseException) -> str:
+    """What the model is told about arguments the core rejected (``ParseError`` or
+    ``LimitExceeded``, from ``ToolCallFinished.error`` or from parsing a string here)."""
+    if isinstance(exc, LimitExceeded):
+        return f"the arguments exceed the {exc.limit} limit: {exc}"
+    return f"the arguments are not valid JSON: {exc}"
+
+
+def _unrepresentable(exc: BaseException) -> str:
+    """What the model is told about valid JSON that Python cannot build."""
+    return f"the arguments could not be represented: {exc}"
+
+
+def _parse_arguments(text: str) -> Any:
+    """Parses the arguments text of a tool call with the Rust core, as the stream does.
+
+    Blank text is ``{}`` (how providers send a call without parameters). Raises ``ValueError``
+    with a message fit for the model when the text is not one complete JSON value, hits a core
+    limit (nesting depth), or holds a value Python cannot build; never anything else.
+    """
+    if not text.strip():
+        return {}
+    parser = PartialJSON()
+    try:
+        parser.feed(text)
+        if not parser.complete:
+            # A document that is only a number stays open until something follows it.
+            parser.feed(" ")
+    except Exception as exc:  # noqa: BLE001 - ParseError, LimitExceeded, a lone surrogate...
+        raise ValueError(_not_json(exc)) from exc
+    if not parser.complete:
+        raise ValueError("the arguments are not valid JSON: the text ends inside a value")
+    try:
+        return parser.value()
+    except Exception as exc:  # noqa: BLE001 - e.g. an integer of more than 4300 digits
+        raise ValueError(_unrepresentable(exc)) from exc
 
 
 # -- docstrings --------------------------------------------------------------------------------
@@ -319,13 +368,10 @@ class Tool:
         Raises ``ValueError`` (``pydantic.ValidationError`` is one) with a message fit for the
         model when they are not valid.
         """
-        if arguments is None or arguments == "":
+        if arguments is None:
             arguments = {}
         if isinstance(arguments, str):
-            try:
-                arguments = json.loads(arguments)
-            except ValueError as exc:
-                raise ValueError(f"the arguments are not valid JSON: {exc}") from exc
+            arguments = _parse_arguments(arguments)
         if not isinstance(arguments, Mapping):
             raise ValueError(  # noqa: TRY004 - a message for the model, like every validation error
                 f"the arguments must be a JSON object, got {type(arguments).__name__}"
@@ -420,6 +466,58 @@ _POOL = _DaemonPool()
 def _start_thread(fn: Callable[..., T], *args: Any) -> concurrent.futures.Future[T]:
     """Runs ``fn(*args)`` in a daemon worker thread (see ``_DaemonPool``)."""
     return _POOL.submit(fn, *args)
+
+
+class _Lane:
+    """Runs submitted calls in daemon workers, at most ``limit`` at a time; the rest wait in
+    submission order (the agent makes one per turn, so a turn of 1,024 calls cannot start
+    1,024 threads).
+
+    A worker that finishes a call takes the next waiting one itself, so nothing has to poll
+    while the agent is blocked reading the stream. Each call runs with the contextvars of its
+    own ``submit``.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("the limit must be at least 1")
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._running = 0
+        self._waiting: collections.deque[
+            tuple[concurrent.futures.Future[Any], contextvars.Context, Callable[[], Any]]
+        ] = collections.deque()
+
+    def submit(self, fn: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Schedules ``fn()``; the future completes with its result or exception."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        item = (future, contextvars.copy_context(), fn)
+        with self._lock:
+            if self._running >= self._limit:
+                self._waiting.append(item)
+                return future
+            self._running += 1
+        _POOL.submit(self._drain, item)
+        return future
+
+    def _drain(
+        self, item: tuple[concurrent.futures.Future[Any], contextvars.Context, Callable[[], Any]]
+    ) -> None:
+        while True:
+            future, context, fn = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = context.run(fn)
+                except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+            del future, context, fn
+            with self._lock:
+                if not self._waiting:
+                    self._running -= 1
+                    return
+                item = self._waiting.popleft()
 
 
 class ToolRegistry:
@@ -533,34 +631,61 @@ class ToolRegistry:
 
     # -- execution
 
-    def _prepare(
+    def _start(
         self, name: str, arguments: Any, call_id: str, origin: float | None
-    ) -> tuple[Tool | None, ToolRun, dict[str, Any] | None]:
-        shown = arguments
-        if isinstance(arguments, str):
-            try:
-                shown = json.loads(arguments) if arguments.strip() else {}
-            except ValueError:
-                shown = arguments
-        run = ToolRun(name=name, arguments=shown, call_id=call_id)
+    ) -> tuple[Tool | None, ToolRun]:
+        """A fresh ``ToolRun`` and the tool, or None with the unknown-tool error set."""
+        run = ToolRun(name=name, arguments=arguments, call_id=call_id)
         start = time.perf_counter()
         run.start_ms = (start - origin) * 1000 if origin is not None else start * 1000
-        tool = self._tools.get(name)
+        tool = self._tools.get(name) if isinstance(name, str) else None
         if tool is None:
             known = ", ".join(self._tools) or "none"
             run.error = ToolError(
                 "unknown_tool", f"there is no tool named {name!r} (available: {known})"
             )
             run.content = run.error.content()
-            return None, run, None
+            return None, run
         run.eager = tool.eager
-        try:
-            kwargs = tool.validate(arguments)
-        except ValueError as exc:
-            run.error = ToolError("invalid_arguments", _validation_message(tool, exc), exc)
-            run.content = run.error.content()
+        return tool, run
+
+    def _prepare(
+        self, name: str, arguments: Any, call_id: str, origin: float | None
+    ) -> tuple[Tool | None, ToolRun, dict[str, Any] | None]:
+        problem: Exception | None = None
+        if isinstance(arguments, str):
+            try:
+                arguments = _parse_arguments(arguments)
+            except ValueError as exc:
+                problem = exc  # the run shows the raw text
+        tool, run = self._start(name, arguments, call_id, origin)
+        if tool is None:
             return None, run, None
-        return tool, run, kwargs
+        if problem is None:
+            try:
+                return tool, run, tool.validate(arguments)
+            except Exception as exc:  # noqa: BLE001 - a user validator may raise anything
+                problem = exc
+        run.error = ToolError("invalid_arguments", _validation_message(tool, problem), problem)
+        run.content = run.error.content()
+        return None, run, None
+
+    def _rejected(
+        self,
+        name: str,
+        arguments: Any,
+        problem: str,
+        *,
+        call_id: str = "",
+        origin: float | None = None,
+    ) -> ToolRun:
+        """The error result of a call whose arguments the core rejected; nothing runs."""
+        tool, run = self._start(name, arguments, call_id, origin)
+        if tool is not None:
+            message = f"invalid arguments for {tool.name}: {problem}"
+            run.error = ToolError("invalid_arguments", message)
+            run.content = run.error.content()
+        return run
 
     @staticmethod
     def _settle(
@@ -609,7 +734,10 @@ class ToolRegistry:
         origin: float | None = None,
     ) -> ToolRun:
         """Runs one call in the calling thread and returns its ``ToolRun``; never raises for
-        a tool failure (``run.error`` says what went wrong).
+        a tool failure or for anything in ``arguments`` (``run.error`` says what went wrong).
+
+        ``arguments`` is the JSON text of the call (read by the Rust core: what it rejects
+        never runs) or the already parsed mapping.
 
         Async tools run in a private event loop (do not call this from a running loop: use
         ``arun``). A sync tool with a timeout runs in a daemon thread so the wait can stop.

@@ -3,12 +3,33 @@
 The hot path (SSE decoding, delta merging, incremental partial JSON) is Rust; this package
 is its Python face plus an HTTP client, a tool registry and an agent loop.
 
-Thread safety: a ``StreamAccumulator`` or ``PartialJSON`` belongs to one stream and one thread
-at a time; using one from two threads at once raises ``RuntimeError: Already borrowed``
-instead of corrupting state. Events and ``ToolCall`` snapshots are immutable and may be shared.
-Values returned by ``.partial``/``.parsed``/``value()`` share closed subtrees with each other:
-treat them as read-only, or copy them.
+``import toolwire`` loads only the Rust core and the exception classes: the Python layer
+(``Client``, ``Agent``, ``ToolRegistry``, ... and with them httpx, anyio and pydantic) is
+imported on first use of one of its names (PEP 562), so a caller that only wants
+``StreamAccumulator`` or ``parse_partial`` pays for nothing else.
+
+Thread safety, in one place:
+
+- A ``StreamAccumulator`` belongs to one stream. Its state sits behind a lock: its events'
+  ``.partial``/``.parsed`` and its properties may be read from any thread while another
+  thread feeds; a thread that waits for the lock does not hold the GIL. Feeding one
+  accumulator from two threads is serialized, not an error (the order of the reads is then
+  yours to keep); re-entrant use on one thread (a finalizer in the middle of ``feed``) raises
+  ``RuntimeError`` instead of deadlocking.
+- A ``PartialJSON`` belongs to one thread at a time; using one from two threads at once
+  raises ``RuntimeError: Already borrowed`` instead of corrupting state.
+- Events and ``ToolCall`` snapshots are immutable and may be shared. Values returned by
+  ``.partial``/``.parsed``/``value()`` share closed subtrees with each other: treat them as
+  read-only, or copy them. They never change after they were returned: the core updates a
+  value in place only when nobody else holds it (a reference count of 1 with the GIL;
+  CPython's ``PyUnstable_Object_IsUniquelyReferenced`` on free-threaded 3.14+; never on
+  3.13t, where values are copied).
+- ``Client``/``AsyncClient`` may be shared by threads / tasks (httpx's are); an ``Agent`` run
+  uses at most ``max_parallel_tools`` threads or tasks for one turn's tools.
 """
+
+import importlib as _importlib
+import typing as _typing
 
 from toolwire._core import (
     Finish,
@@ -27,21 +48,6 @@ from toolwire._core import (
     build_profile,
     parse_partial,
 )
-from toolwire.errors import LimitExceeded, ParseError, ToolwireError
-
-# isort: split
-# Python layer: HTTP client, tool registry, agent loop (toolwire.testing and toolwire.demo are
-# submodules, imported on use).
-from toolwire.agent import (
-    Agent,
-    AgentResult,
-    RunFinished,
-    ToolRunFinished,
-    ToolRunStarted,
-    TurnFinished,
-    TurnStarted,
-)
-from toolwire.client import AsyncChatStream, AsyncClient, ChatStream, Client
 from toolwire.errors import (
     AgentError,
     APIConnectionError,
@@ -51,19 +57,66 @@ from toolwire.errors import (
     AuthenticationError,
     IncompleteStream,
     InvalidAPIKey,
+    LimitExceeded,
     MalformedStream,
     MaxTurnsExceeded,
+    ParseError,
     PoolTimeout,
     RateLimitError,
     StreamDeadlineExceeded,
     StreamError,
     StreamProviderError,
     StreamStalled,
+    ToolwireError,
     TurnFailed,
     UnexpectedContentType,
     UnsupportedContentEncoding,
 )
-from toolwire.tools import Tool, ToolError, ToolRegistry, ToolRun
+
+if _typing.TYPE_CHECKING:
+    from toolwire.agent import (
+        Agent,
+        AgentResult,
+        RunFinished,
+        ToolRunFinished,
+        ToolRunStarted,
+        TurnFinished,
+        TurnStarted,
+    )
+    from toolwire.client import AsyncChatStream, AsyncClient, ChatStream, Client
+    from toolwire.tools import Tool, ToolError, ToolRegistry, ToolRun
+
+# The Python layer: each name and the module that defines it, imported on first access.
+_LAZY = {
+    **dict.fromkeys(
+        [
+            "Agent",
+            "AgentResult",
+            "RunFinished",
+            "ToolRunFinished",
+            "ToolRunStarted",
+            "TurnFinished",
+            "TurnStarted",
+        ],
+        "toolwire.agent",
+    ),
+    **dict.fromkeys(["AsyncChatStream", "AsyncClient", "ChatStream", "Client"], "toolwire.client"),
+    **dict.fromkeys(["Tool", "ToolError", "ToolRegistry", "ToolRun"], "toolwire.tools"),
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'toolwire' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "APIConnectionError",

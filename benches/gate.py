@@ -549,6 +549,30 @@ def check_leak(impl: Impl, budget: Budget, streams: int | None = None,
                 unit=" MiB")]
 
 
+def check_import(impl: Impl, budget: Budget, rounds: int = 15) -> list[Row]:
+    """``import toolwire`` (the core) against importing the Python layer too, each in a fresh
+    interpreter, the interpreter's own start-up subtracted (medians of interleaved rounds)."""
+    import statistics
+    import subprocess
+
+    codes = {
+        "bare": "pass",
+        "core": "import toolwire; toolwire.StreamAccumulator",
+        "full": "import toolwire; toolwire.Agent; toolwire.Client; toolwire.ToolRegistry",
+    }
+    times: dict[str, list[float]] = {k: [] for k in codes}
+    for _ in range(rounds):
+        for key, code in codes.items():
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            times[key].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    core, full = med["core"] - med["bare"], med["full"] - med["bare"]
+    return [Row("import.full/core", f"fresh interpreter x{rounds}, start-up ({med['bare'] * 1e3:.0f} ms) "
+                "subtracted", "import + Python layer", "import toolwire", full, core,
+                full / max(core, 1e-6), "httpx, anyio and pydantic load on first use (PEP 562)")]
+
+
 CHECKS: dict[str, Callable[[Impl, Budget], list[Row]]] = {
     "pipeline": check_pipeline,
     "partial": check_partial,
@@ -556,6 +580,7 @@ CHECKS: dict[str, Callable[[Impl, Budget], list[Row]]] = {
     "onebyte": check_onebyte,
     "quadratic": check_quadratic,
     "leak": check_leak,
+    "import": check_import,
 }
 
 

@@ -8,6 +8,8 @@ the truth of random streams (tests/streamgen.py).
 
 from __future__ import annotations
 
+import importlib.util
+
 import json
 import math
 import re
@@ -187,6 +189,10 @@ def _sse_text(draw: st.DrawFn) -> str:
     return "".join(line + eol for line, eol in lines) + "\n\n"
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("httpx_sse") is None,
+    reason="httpx-sse (the SSE oracle, in the test extra) is not installed",
+)
 @SETTINGS
 @given(text=_sse_text(), data=st.data())
 def test_sse_against_httpx_sse_and_splits(text: str, data: st.DataObject) -> None:

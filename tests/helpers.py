@@ -15,11 +15,6 @@ from reference.convert import error_to_dict, event_to_tuple
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chat"
 
-# Fixtures on which the Rust core disagrees with docs/semantics.md (see tests/DISAGREEMENTS.md):
-# fixture -> (reason, the test_fixtures.py tests that fail on it); they are xfail(strict) there.
-KNOWN_FIXTURES: dict[str, tuple[str, set[str]]] = {}
-
-
 def reads(data: bytes, points: Sequence[int]) -> list[bytes]:
     """``data`` cut at the sorted offsets ``points``."""
     bounds = [0, *points, len(data)]

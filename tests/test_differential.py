@@ -14,19 +14,18 @@ import pytest
 import streamgen
 from helpers import (
     FIXTURES,
-    KNOWN_FIXTURES,
     as_json,
     normalize_events,
     reads,
     run_reference,
     run_rust,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-SETTINGS = settings(max_examples=200, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-LIGHT = settings(SETTINGS, max_examples=100)
+# Scaled from the profile of tests/conftest.py (150 examples by default).
+SETTINGS = settings(max_examples=settings().max_examples * 4 // 3)
+LIGHT = settings(max_examples=settings().max_examples * 2 // 3)
 
 
 def check_against_truth(stream: streamgen.Stream, result: dict[str, Any]) -> None:
@@ -97,7 +96,7 @@ LIMITS = [
     {"max_tool_calls": 1},
     {"max_choices": 1},
 ]
-LIMIT_FIXTURES = [p for p in sorted(FIXTURES.glob("*.sse")) if p.stem not in KNOWN_FIXTURES]
+LIMIT_FIXTURES = sorted(FIXTURES.glob("*.sse"))
 
 
 @pytest.mark.parametrize("kwargs", LIMITS, ids=lambda kw: next(iter(kw)))

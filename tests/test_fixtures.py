@@ -17,7 +17,6 @@ import toolwire
 from fixtures.regenerate import expectation, render
 from helpers import (
     FIXTURES,
-    KNOWN_FIXTURES,
     as_json,
     normalize_events,
     reads,
@@ -29,16 +28,14 @@ SSE_FILES = sorted(FIXTURES.glob("*.sse"))
 PAIR_LIMIT = 200
 
 
-def params(test: str, max_size: int | None = None) -> list[Any]:
-    """The fixtures as parameters; known disagreements (helpers.KNOWN_FIXTURES) are xfail."""
-    out = []
-    for path in SSE_FILES:
-        if max_size is not None and path.stat().st_size >= max_size:
-            continue
-        reason, tests = KNOWN_FIXTURES.get(path.stem, ("", set()))
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if test in tests else []
-        out.append(pytest.param(path, id=path.stem, marks=marks))
-    return out
+def params(max_size: int | None = None) -> list[Any]:
+    """The fixtures as parameters (a new disagreement is fixed, or written down in
+    tests/DISAGREEMENTS.md with an xfail(strict) case in test_edge_cases.py)."""
+    return [
+        pytest.param(path, id=path.stem)
+        for path in SSE_FILES
+        if max_size is None or path.stat().st_size < max_size
+    ]
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -74,21 +71,21 @@ def test_expectation_is_fresh(path: Path) -> None:
     assert stored == render(expectation(path)), "stale: python tests/fixtures/regenerate.py"
 
 
-@pytest.mark.parametrize("path", params("whole"))
+@pytest.mark.parametrize("path", params())
 def test_whole(path: Path) -> None:
     expected = load(path)
     got = as_json(run_rust([path.read_bytes()], len(expected["messages"]), format="chat"))
     assert got == expected
 
 
-@pytest.mark.parametrize("path", params("auto"))
+@pytest.mark.parametrize("path", params())
 def test_whole_auto_format(path: Path) -> None:
     expected = load(path)
     got = as_json(run_rust([path.read_bytes()], len(expected["messages"])))
     assert got == expected
 
 
-@pytest.mark.parametrize("path", params("every_split"))
+@pytest.mark.parametrize("path", params())
 def test_every_split(path: Path) -> None:
     data = path.read_bytes()
     expected = summary(load(path))
@@ -98,7 +95,7 @@ def test_every_split(path: Path) -> None:
         assert got == expected, f"split at byte {cut}"
 
 
-@pytest.mark.parametrize("path", params("every_split", max_size=PAIR_LIMIT))
+@pytest.mark.parametrize("path", params(max_size=PAIR_LIMIT))
 def test_every_pair_of_splits(path: Path) -> None:
     data = path.read_bytes()
     expected = summary(load(path))
@@ -108,7 +105,7 @@ def test_every_pair_of_splits(path: Path) -> None:
         assert got == expected, f"splits at bytes {a}, {b}"
 
 
-@pytest.mark.parametrize("path", params("one_byte"))
+@pytest.mark.parametrize("path", params())
 def test_one_byte_reads(path: Path) -> None:
     data = path.read_bytes()
     expected = summary(load(path))
@@ -126,7 +123,7 @@ def test_reference_one_byte_reads(path: Path) -> None:
     assert summary(got) == expected
 
 
-@pytest.mark.parametrize("path", params("events_false"))
+@pytest.mark.parametrize("path", params())
 def test_events_false(path: Path) -> None:
     expected = load(path)
     n = len(expected["messages"])

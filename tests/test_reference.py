@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import streamgen
 from helpers import as_json, normalize_events, reads, run_reference
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import ReferenceAccumulator, RefLimitExceeded, RefParseError, SSEDecoder, SSEEvent
 from reference.partial_json import (
@@ -29,8 +29,7 @@ from reference.partial_json import (
     parse_partial,
 )
 
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings()  # the profile of tests/conftest.py
 
 
 def sse(*chunks: bytes) -> list[SSEEvent]:

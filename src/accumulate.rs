@@ -271,11 +271,6 @@ impl Accumulator {
         self.state.error.as_ref()
     }
 
-    /// Total bytes fed.
-    #[must_use]
-    pub fn bytes_fed(&self) -> u64 {
-        self.sse.offset()
-    }
 }
 
 fn set_once(field: &mut String, value: &LenientStr<'_>) {

@@ -109,9 +109,4 @@ impl ErrorSlot {
     pub fn take(&mut self) -> Option<CoreError> {
         self.0.take()
     }
-
-    #[must_use]
-    pub fn is_set(&self) -> bool {
-        self.0.is_some()
-    }
 }

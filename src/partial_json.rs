@@ -362,12 +362,6 @@ impl PartialJson {
         &self.scan
     }
 
-    /// The complete top-level value, once there is one.
-    #[must_use]
-    pub fn root(&self) -> Option<&Node> {
-        self.scan.root()
-    }
-
     /// The open containers, outermost first.
     #[must_use]
     pub fn frames(&self) -> &[Frame] {

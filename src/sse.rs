@@ -82,12 +82,6 @@ impl SseDecoder {
         self.retry
     }
 
-    /// Total bytes fed so far.
-    #[must_use]
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
     /// Decodes one read. Faults are noted in `errors` and decoding goes on after them.
     pub fn feed<F>(&mut self, input: &[u8], errors: &mut ErrorSlot, on_event: &mut F)
     where

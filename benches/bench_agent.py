@@ -189,19 +189,30 @@ def agent_run(agent: Agent) -> toolwire.AgentResult:
     return result
 
 
+def _check_turn(message: dict[str, Any], turn: dict[str, Any]) -> None:
+    """A fast wrong answer fails: each benchmarked turn must equal what the server scripted."""
+    assert message["content"] == turn["text"], message
+    calls = [
+        (c["id"], c["function"]["name"], json.loads(c["function"]["arguments"]))
+        for c in message.get("tool_calls", [])
+    ]
+    assert calls == [(c["id"], c["name"], c["arguments"]) for c in turn.get("tool_calls", [])]
+
+
 def client_turns(client: Client) -> None:
-    for _ in range(2):
+    for turn in AGENT_SCRIPT:
         with client.stream_chat(model="m", messages=MESSAGES) as stream:
             stream.until_done()
+        _check_turn(stream.message(), turn)
 
 
 def parse_turns(recorded: list[list[bytes]]) -> None:
-    for reads in recorded:
+    for reads, turn in zip(recorded, AGENT_SCRIPT, strict=True):
         acc = toolwire.StreamAccumulator()
         for read in reads:
             acc.feed(read)
         acc.finish()
-        acc.message()
+        _check_turn(acc.message(), turn)
 
 
 def read_openai_stream_helper(sdk: Any) -> dict[str, Any]:

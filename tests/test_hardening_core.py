@@ -256,3 +256,29 @@ def test_limits_must_be_positive(option: str) -> None:
         StreamAccumulator(**{option: 0})
     with pytest.raises((ValueError, OverflowError)):
         StreamAccumulator(**{option: -5})
+
+
+@pytest.mark.parametrize("text", ["\udc80", "ab\udcb1", "é\ud83d"])
+def test_str_with_a_lone_surrogate_is_a_parse_error(text: str) -> None:
+    """What ``bytes.decode("utf-8", "surrogateescape")`` makes has no UTF-8 form (found by the
+    surface fuzzer: a UnicodeEncodeError escaped before)."""
+    position = len(text[:-1].encode())
+    for call in (
+        StreamAccumulator().feed,
+        toolwire.PartialJSON().feed,
+        toolwire.parse_partial,
+    ):
+        with pytest.raises(ParseError) as info:
+            call('"' + text)
+        assert (info.value.kind, info.value.position) == ("invalid utf-8", position + 1)
+
+
+def test_limit_options_name_themselves() -> None:
+    with pytest.raises(ValueError, match="max_depth must be between 1 and 1000, not 2000"):
+        StreamAccumulator(max_depth=2000)
+    with pytest.raises(ValueError, match="max_content_bytes must be between 1 and"):
+        StreamAccumulator(max_content_bytes=2**80)
+    with pytest.raises(TypeError, match="max_tool_calls must be an int or None, not str"):
+        StreamAccumulator(max_tool_calls="5")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_depth must be between"):
+        toolwire.parse_partial("[]", max_depth=0)

@@ -373,7 +373,7 @@ pub fn input_bytes<'a, 'py>(data: &'a Bound<'py, PyAny>, owned: &'a mut Option<B
         return Ok(bytes.as_bytes());
     }
     if let Ok(text) = data.cast::<PyString>() {
-        return Ok(text.to_str()?.as_bytes());
+        return str_utf8(text).map(str::as_bytes);
     }
     let py = data.py();
     let view = if data.is_instance_of::<PyByteArray>() || data.is_instance_of::<PyMemoryView>() {
@@ -388,22 +388,33 @@ pub fn input_bytes<'a, 'py>(data: &'a Bound<'py, PyAny>, owned: &'a mut Option<B
     Ok(owned.insert(copied).as_bytes())
 }
 
-/// A limit given as a keyword: at least 1.
-fn limit(name: &str, value: Option<usize>, default: usize) -> PyResult<usize> {
-    match value {
-        Some(0) => Err(PyValueError::new_err(format!("{name} must be at least 1"))),
-        Some(v) => Ok(v),
-        None => Ok(default),
+/// The UTF-8 of a `str`. One holding a lone surrogate (what `bytes.decode(..., "surrogateescape")`
+/// makes) has none: a `ParseError` at the surrogate's UTF-8 offset, like invalid bytes.
+pub fn str_utf8<'a>(text: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    text.to_str().map_err(|err| {
+        let py = text.py();
+        let start: usize = err.value(py).getattr(intern!(py, "start")).and_then(|s| s.extract()).unwrap_or(0);
+        // The characters before the first surrogate are all encodable: their UTF-8 length.
+        let at: usize = text.to_string_lossy().chars().take(start).map(char::len_utf8).sum();
+        parse_error(py, ParseKind::InvalidUtf8, at as u64, "str holds a lone surrogate (no UTF-8 form)")
+    })
+}
+
+/// A limit given as a keyword: an integer from 1 to `max`, the message naming the option.
+fn limit(name: &str, value: Option<&Bound<'_, PyAny>>, default: usize, max: usize) -> PyResult<usize> {
+    let Some(value) = value else { return Ok(default) };
+    match value.extract::<i64>().map(usize::try_from) {
+        Ok(Ok(v)) if (1..=max).contains(&v) => Ok(v),
+        _ if value.is_instance_of::<pyo3::types::PyInt>() && !value.is_instance_of::<pyo3::types::PyBool>() => {
+            Err(PyValueError::new_err(format!("{name} must be between 1 and {max}, not {value}")))
+        }
+        _ => Err(PyTypeError::new_err(format!("{name} must be an int or None, not {}", value.get_type().name()?))),
     }
 }
 
 /// `max_depth` as a keyword: 1 to `MAX_DEPTH_CAP` (values are built recursively).
-pub fn max_depth_option(value: Option<usize>) -> PyResult<usize> {
-    let depth = limit("max_depth", value, crate::partial_json::DEFAULT_MAX_DEPTH)?;
-    if depth > MAX_DEPTH_CAP {
-        return Err(PyValueError::new_err(format!("max_depth must be at most {MAX_DEPTH_CAP}")));
-    }
-    Ok(depth)
+pub fn max_depth_option(value: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+    limit("max_depth", value, crate::partial_json::DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP)
 }
 
 #[pymethods]
@@ -416,23 +427,25 @@ impl PyStreamAccumulator {
     fn new(
         format: &str,
         events: bool,
-        max_line_bytes: Option<usize>,
-        max_event_bytes: Option<usize>,
-        max_arguments_bytes: Option<usize>,
-        max_content_bytes: Option<usize>,
-        max_tool_calls: Option<usize>,
-        max_choices: Option<usize>,
-        max_depth: Option<usize>,
+        max_line_bytes: Option<&Bound<'_, PyAny>>,
+        max_event_bytes: Option<&Bound<'_, PyAny>>,
+        max_arguments_bytes: Option<&Bound<'_, PyAny>>,
+        max_content_bytes: Option<&Bound<'_, PyAny>>,
+        max_tool_calls: Option<&Bound<'_, PyAny>>,
+        max_choices: Option<&Bound<'_, PyAny>>,
+        max_depth: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         check_format(format)?;
         let d = Limits::default();
+        // Sizes fit in u32 offsets (the arguments' spans); counts stay far below that too.
+        let bytes = u32::MAX as usize;
         let limits = Limits {
-            max_line_bytes: limit("max_line_bytes", max_line_bytes, d.max_line_bytes)?,
-            max_event_bytes: limit("max_event_bytes", max_event_bytes, d.max_event_bytes)?,
-            max_arguments_bytes: limit("max_arguments_bytes", max_arguments_bytes, d.max_arguments_bytes)?,
-            max_content_bytes: limit("max_content_bytes", max_content_bytes, d.max_content_bytes)?,
-            max_tool_calls: limit("max_tool_calls", max_tool_calls, d.max_tool_calls)?,
-            max_choices: limit("max_choices", max_choices, d.max_choices)?,
+            max_line_bytes: limit("max_line_bytes", max_line_bytes, d.max_line_bytes, bytes)?,
+            max_event_bytes: limit("max_event_bytes", max_event_bytes, d.max_event_bytes, bytes)?,
+            max_arguments_bytes: limit("max_arguments_bytes", max_arguments_bytes, d.max_arguments_bytes, bytes)?,
+            max_content_bytes: limit("max_content_bytes", max_content_bytes, d.max_content_bytes, bytes)?,
+            max_tool_calls: limit("max_tool_calls", max_tool_calls, d.max_tool_calls, bytes)?,
+            max_choices: limit("max_choices", max_choices, d.max_choices, bytes)?,
             max_depth: max_depth_option(max_depth)?,
         };
         let inner = Inner {

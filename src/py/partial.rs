@@ -3,14 +3,14 @@
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::accumulator::{input_bytes, max_depth_option};
+use super::accumulator::{input_bytes, max_depth_option, str_utf8};
 use super::errors::json_error;
 use super::value::{build_value, ValueCache};
 use crate::partial_json::PartialJson;
 
 fn feed_any(parser: &mut PartialJson, data: &Bound<'_, PyAny>, what: &str) -> PyResult<()> {
     let result = if let Ok(text) = data.cast::<PyString>() {
-        parser.feed(text.to_str()?)
+        parser.feed(str_utf8(text)?)
     } else {
         let mut owned = None;
         parser.feed_bytes(input_bytes(data, &mut owned, what)?)
@@ -35,7 +35,7 @@ pub struct PyPartialJson {
 impl PyPartialJson {
     #[new]
     #[pyo3(signature = (*, partial_strings = true, max_depth = None))]
-    fn new(partial_strings: bool, max_depth: Option<usize>) -> PyResult<Self> {
+    fn new(partial_strings: bool, max_depth: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let parser = PartialJson::new().with_max_depth(max_depth_option(max_depth)?);
         Ok(Self { parser, cache: ValueCache::default(), partial_strings })
     }
@@ -71,7 +71,7 @@ impl PyPartialJson {
 /// The value a JSON prefix proves, in one call (see `PartialJSON`).
 #[pyfunction]
 #[pyo3(signature = (text, /, *, partial_strings = true, max_depth = None))]
-pub fn parse_partial(py: Python<'_>, text: &Bound<'_, PyAny>, partial_strings: bool, max_depth: Option<usize>) -> PyResult<Option<Py<PyAny>>> {
+pub fn parse_partial(py: Python<'_>, text: &Bound<'_, PyAny>, partial_strings: bool, max_depth: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Py<PyAny>>> {
     let mut parser = PartialJson::new().with_max_depth(max_depth_option(max_depth)?);
     feed_any(&mut parser, text, "parse_partial()")?;
     Ok(build_value(py, parser.text(), parser.scan(), &mut ValueCache::default(), partial_strings)?.map(Bound::unbind))

@@ -35,8 +35,9 @@ def _case(workload: str, frag: str) -> tuple[str, list[str], Any]:
 @pytest.mark.parametrize("frag", list(FRAGMENTS))
 @pytest.mark.parametrize("workload", list(SIZES))
 @pytest.mark.parametrize("impl", list(PARTIAL))
-def test_partial(benchmark: Any, request: pytest.FixtureRequest, impl: str, workload: str,
-                 frag: str) -> None:
+def test_partial(
+    benchmark: Any, request: pytest.FixtureRequest, impl: str, workload: str, frag: str
+) -> None:
     peer = PARTIAL[impl]
     pytest.importorskip(peer.module)
     text, fragments, truth = _case(workload, frag)

@@ -42,8 +42,9 @@ def _params() -> list[Any]:
                 why = KNOWN_WRONG.get((impl, workload))
                 if why:
                     marks.append(pytest.mark.xfail(reason=why, strict=True))
-                out.append(pytest.param(impl, workload, read, marks=marks,
-                                        id=f"{impl}-{workload}-{read}"))
+                out.append(
+                    pytest.param(impl, workload, read, marks=marks, id=f"{impl}-{workload}-{read}")
+                )
     return out
 
 
@@ -55,8 +56,9 @@ def _modules(impl: str) -> None:
 
 
 @pytest.mark.parametrize(("impl", "workload", "read"), _params())
-def test_pipeline(benchmark: Any, request: pytest.FixtureRequest, impl: str, workload: str,
-                  read: str) -> None:
+def test_pipeline(
+    benchmark: Any, request: pytest.FixtureRequest, impl: str, workload: str, read: str
+) -> None:
     _modules(impl)
     wl = get(workload)
     run = PIPELINE[impl].run

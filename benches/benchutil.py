@@ -34,16 +34,20 @@ PIPELINE_COST = {
 # Partial: linear peers, seconds per byte of arguments; re-parsers, seconds per byte parsed
 # (fragments x half the size).
 PARTIAL_LINEAR = {"toolwire": 0.4e-6, "toolwire-acc": 0.8e-6}
-PARTIAL_REPARSE = {"jiter": 9e-9, "partial-json-parser": 170e-9, "langchain": 280e-9,
-                   "reference": 320e-9, "toolwire-acc-net": 80e-9}
+PARTIAL_REPARSE = {
+    "jiter": 9e-9,
+    "partial-json-parser": 170e-9,
+    "langchain": 280e-9,
+    "reference": 320e-9,
+    "toolwire-acc-net": 80e-9,
+}
 
 
 def disabled(request: pytest.FixtureRequest) -> bool:
     """Whether benchmark bodies run once as tests (``--benchmark-disable``, in addopts, and no
     ``--benchmark-enable`` after it; pytest-benchmark's own rule)."""
     config = request.config
-    return bool(config.getoption("benchmark_disable")
-                and not config.getoption("benchmark_enable"))
+    return bool(config.getoption("benchmark_disable") and not config.getoption("benchmark_enable"))
 
 
 def slow_allowed() -> bool:

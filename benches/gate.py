@@ -103,8 +103,14 @@ def toolwire_impl() -> Impl:
             value()
         return value()
 
-    return Impl("toolwire", toolwire.StreamAccumulator, "toolwire",
-                peers.PIPELINE["toolwire-noev"].run, drop, peers.PARTIAL["toolwire"].run)
+    return Impl(
+        "toolwire",
+        toolwire.StreamAccumulator,
+        "toolwire",
+        peers.PIPELINE["toolwire-noev"].run,
+        drop,
+        peers.PARTIAL["toolwire"].run,
+    )
 
 
 def reference_impl() -> Impl:
@@ -118,8 +124,17 @@ def reference_impl() -> Impl:
         return acc.message()
 
     # Pure-Python re-parse of a 100 KB prefix takes ~30 ms: at most 100 prefixes per size.
-    return Impl("reference", ReferenceAccumulator, "reference", noev, None, None,
-                reparser="reference", max_parses=100, leak_streams=(1_000, 10_000))
+    return Impl(
+        "reference",
+        ReferenceAccumulator,
+        "reference",
+        noev,
+        None,
+        None,
+        reparser="reference",
+        max_parses=100,
+        leak_streams=(1_000, 10_000),
+    )
 
 
 def get_impl(name: str) -> Impl:
@@ -141,10 +156,25 @@ def fmt_s(seconds: float | None) -> str:
     return f"{seconds * 1e6:.0f} us"
 
 
-def ratio_row(key: str, workload: str, num: Timing, den: Timing, note: str = "",
-              num_label: str | None = None, den_label: str | None = None) -> Row:
-    return Row(key, workload, num_label or num.name, den_label or den.name, num.median,
-               den.median, num.median / den.median, note)
+def ratio_row(
+    key: str,
+    workload: str,
+    num: Timing,
+    den: Timing,
+    note: str = "",
+    num_label: str | None = None,
+    den_label: str | None = None,
+) -> Row:
+    return Row(
+        key,
+        workload,
+        num_label or num.name,
+        den_label or den.name,
+        num.median,
+        den.median,
+        num.median / den.median,
+        note,
+    )
 
 
 def error_row(key: str, workload: str, num: str, den: str, error: str) -> Row:
@@ -188,8 +218,9 @@ class Budget:
 
 
 # ------------------------------------------------------------------------------------ checks
-def check_pipeline(impl: Impl, budget: Budget, streams: int = 1000, sdk_streams: int = 100,
-                   read: str = "net") -> list[Row]:
+def check_pipeline(
+    impl: Impl, budget: Budget, streams: int = 1000, sdk_streams: int = 100, read: str = "net"
+) -> list[Row]:
     """Full pipeline on the small streams: reference / toolwire, SDK / toolwire."""
     wl = workloads.get("small-1000")
     reads = wl.reads(read)[:streams]
@@ -224,8 +255,13 @@ def check_pipeline(impl: Impl, budget: Budget, streams: int = 1000, sdk_streams:
         optional.append("httpx-sse")
     wrong = verified(funcs, exp)
     ok = {k: v for k, v in funcs.items() if k not in wrong}
-    t = measure(ok, min_rounds=budget.min_rounds, budget=budget.seconds(25), warmup=0,
-                scale={"openai-sdk": total_bytes / sdk_bytes})
+    t = measure(
+        ok,
+        min_rounds=budget.min_rounds,
+        budget=budget.seconds(25),
+        warmup=0,
+        scale={"openai-sdk": total_bytes / sdk_bytes},
+    )
     label = f"small-1000 {read}"
     rows = []
 
@@ -239,24 +275,45 @@ def check_pipeline(impl: Impl, budget: Budget, streams: int = 1000, sdk_streams:
     pair("pipeline.reference/toolwire", "reference", impl.name)
     pair("pipeline.reference/toolwire-noev", "reference", f"{impl.name}-noev")
     if "openai" in optional:
-        rows.append(error_row("pipeline.openai-sdk/toolwire", label, "openai-sdk", impl.name,
-                              "openai not installed"))
+        rows.append(
+            error_row(
+                "pipeline.openai-sdk/toolwire",
+                label,
+                "openai-sdk",
+                impl.name,
+                "openai not installed",
+            )
+        )
     else:
-        pair("pipeline.openai-sdk/toolwire", "openai-sdk", impl.name,
-             f"SDK timed on the first {sdk_streams} streams, x{total_bytes / sdk_bytes:.2f} "
-             "(bytes)")
+        pair(
+            "pipeline.openai-sdk/toolwire",
+            "openai-sdk",
+            impl.name,
+            f"SDK timed on the first {sdk_streams} streams, x{total_bytes / sdk_bytes:.2f} (bytes)",
+        )
     if "httpx-sse" in t:
-        rows.append(ratio_row("info", label, t["httpx-sse"], t[impl.name],
-                              "httpx-sse + json.loads + dict merge (not judged)"))
+        rows.append(
+            ratio_row(
+                "info",
+                label,
+                t["httpx-sse"],
+                t[impl.name],
+                "httpx-sse + json.loads + dict merge (not judged)",
+            )
+        )
     return rows
 
 
 SIZES = (2_000, 20_000, 200_000)
 
 
-def check_partial(impl: Impl, budget: Budget, sizes: tuple[int, ...] = SIZES,
-                  max_parses: int = 500, acc_net_sizes: tuple[int, ...] | None = None
-                  ) -> list[Row]:
+def check_partial(
+    impl: Impl,
+    budget: Budget,
+    sizes: tuple[int, ...] = SIZES,
+    max_parses: int = 500,
+    acc_net_sizes: tuple[int, ...] | None = None,
+) -> list[Row]:
     """One call growing in ~8-char fragments, the value read after every fragment."""
     if acc_net_sizes is None:
         acc_net_sizes = sizes
@@ -304,7 +361,9 @@ def check_partial(impl: Impl, budget: Budget, sizes: tuple[int, ...] = SIZES,
             funcs[f"acc-net@{s}"] = _repeat(lambda c=net: _acc_partial(impl, c), net_reps)
             scale[f"acc-net@{s}"] = 1 / net_reps
             exp[f"acc-net@{s}"] = truth[s]
-            funcs[f"acc-drop@{s}"] = _repeat(lambda c=net: _acc_partial(impl, c, keep=False), net_reps)
+            funcs[f"acc-drop@{s}"] = _repeat(
+                lambda c=net: _acc_partial(impl, c, keep=False), net_reps
+            )
             scale[f"acc-drop@{s}"] = 1 / net_reps
             exp[f"acc-drop@{s}"] = truth[s]
     try:
@@ -315,8 +374,7 @@ def check_partial(impl: Impl, budget: Budget, sizes: tuple[int, ...] = SIZES,
         pass
     wrong = verified(funcs, exp)
     ok = {k: v for k, v in funcs.items() if k not in wrong}
-    t = measure(ok, min_rounds=budget.min_rounds, budget=budget.seconds(25), warmup=0,
-                scale=scale)
+    t = measure(ok, min_rounds=budget.min_rounds, budget=budget.seconds(25), warmup=0, scale=scale)
     if impl.reparser:
         for s in sizes:
             if f"keep@{s}" in t:
@@ -336,12 +394,13 @@ def check_partial(impl: Impl, budget: Budget, sizes: tuple[int, ...] = SIZES,
         note = "; ".join(filter(None, (notes.get(nb), notes.get(na))))
         if mode.startswith("acc") and impl.reparser:
             note = "the reference has no partial values: none read"
-        rows.append(ratio_row(key, label, t[nb], t[na], note, f"{who} {_kb(b)}",
-                              f"{who} {_kb(a)}"))
+        rows.append(ratio_row(key, label, t[nb], t[na], note, f"{who} {_kb(b)}", f"{who} {_kb(a)}"))
 
-    for mode, what in (("drop", "PartialJSON, value dropped"),
-                       ("keep", "PartialJSON, v = value()"),
-                       ("acc", "accumulator, 1 chunk/read, ev.partial")):
+    for mode, what in (
+        ("drop", "PartialJSON, value dropped"),
+        ("keep", "PartialJSON, v = value()"),
+        ("acc", "accumulator, 1 chunk/read, ev.partial"),
+    ):
         for step, (a, b) in zip(steps, itertools.pairwise(sizes)):
             growth(f"partial.{mode}.{step}", mode, a, b, what)
     for step, (a, b) in zip(steps, itertools.pairwise(acc_net_sizes)):
@@ -354,11 +413,21 @@ def check_partial(impl: Impl, budget: Budget, sizes: tuple[int, ...] = SIZES,
     jn, kn = f"jiter@{big}", f"keep@{big}"
     key = "partial.jiter/toolwire@200k"
     if jn in wrong or kn in wrong:
-        rows.append(error_row(key, f"one call {_kb(big)}", "jiter", who,
-                              wrong.get(jn) or wrong.get(kn, "")))
+        rows.append(
+            error_row(key, f"one call {_kb(big)}", "jiter", who, wrong.get(jn) or wrong.get(kn, ""))
+        )
     elif jn in t and kn in t:
-        rows.append(ratio_row(key, f"one call {_kb(big)}", t[jn], t[kn], notes.get(jn, ""),
-                              "jiter re-parse", f"{who}, v = value()"))
+        rows.append(
+            ratio_row(
+                key,
+                f"one call {_kb(big)}",
+                t[jn],
+                t[kn],
+                notes.get(jn, ""),
+                "jiter re-parse",
+                f"{who}, v = value()",
+            )
+        )
     return rows
 
 
@@ -410,19 +479,26 @@ def check_reads(impl: Impl, budget: Budget, streams: int = 1000) -> list[Row]:
 
         return go
 
-    funcs = {f"{impl.name} 64 B": run("64", True), f"{impl.name} whole": run("whole", True),
-             f"{impl.name}-noev 64 B": run("64", False),
-             f"{impl.name}-noev whole": run("whole", False)}
+    funcs = {
+        f"{impl.name} 64 B": run("64", True),
+        f"{impl.name} whole": run("whole", True),
+        f"{impl.name}-noev 64 B": run("64", False),
+        f"{impl.name}-noev whole": run("whole", False),
+    }
     wrong = verified(funcs, {k: expected for k in funcs})
     if wrong:
-        return [error_row("reads.64/whole", "small-1000", "64 B", "whole", "; ".join(
-            wrong.values()))]
+        return [
+            error_row("reads.64/whole", "small-1000", "64 B", "whole", "; ".join(wrong.values()))
+        ]
     t = measure(funcs, min_rounds=budget.min_rounds, budget=budget.seconds(12), warmup=0)
     return [
-        ratio_row("reads.64/whole", "small-1000", t[f"{impl.name} 64 B"],
-                  t[f"{impl.name} whole"]),
-        ratio_row("reads.64/whole.noev", "small-1000", t[f"{impl.name}-noev 64 B"],
-                  t[f"{impl.name}-noev whole"]),
+        ratio_row("reads.64/whole", "small-1000", t[f"{impl.name} 64 B"], t[f"{impl.name} whole"]),
+        ratio_row(
+            "reads.64/whole.noev",
+            "small-1000",
+            t[f"{impl.name}-noev 64 B"],
+            t[f"{impl.name}-noev whole"],
+        ),
     ]
 
 
@@ -430,8 +506,10 @@ def check_onebyte(impl: Impl, budget: Budget, events: int = 100) -> list[Row]:
     """1-byte reads: time per byte must not grow when the SSE lines are 10x longer."""
     pair = workloads.long_line_pair(events=events)
     short, long = pair[0].bodies[0], pair[1].bodies[0]
-    reads = {"short": [short[i:i + 1] for i in range(len(short))],
-             "long": [long[i:i + 1] for i in range(len(long))]}
+    reads = {
+        "short": [short[i : i + 1] for i in range(len(short))],
+        "long": [long[i : i + 1] for i in range(len(long))],
+    }
     reps = {"short": max(1, len(long) // len(short)), "long": 1}
     truth = {"short": pair[0].expected[0], "long": pair[1].expected[0]}
 
@@ -451,19 +529,38 @@ def check_onebyte(impl: Impl, budget: Budget, events: int = 100) -> list[Row]:
     funcs = {n: _repeat(run(n), reps[n]) for n in reads}
     wrong = verified(funcs, truth)
     if wrong:
-        return [error_row("onebyte.per-byte.long/short", "1-byte reads", "long", "short",
-                          "; ".join(wrong.values()))]
-    t = measure(funcs, min_rounds=budget.min_rounds, budget=budget.seconds(8), warmup=0,
-                scale={"short": 1 / reps["short"]})
+        return [
+            error_row(
+                "onebyte.per-byte.long/short",
+                "1-byte reads",
+                "long",
+                "short",
+                "; ".join(wrong.values()),
+            )
+        ]
+    t = measure(
+        funcs,
+        min_rounds=budget.min_rounds,
+        budget=budget.seconds(8),
+        warmup=0,
+        scale={"short": 1 / reps["short"]},
+    )
     per_long = t["long"].median / len(long)
     per_short = t["short"].median / len(short)
     line_short = len(short) / short.count(b"\n\n")
     line_long = len(long) / long.count(b"\n\n")
-    return [Row("onebyte.per-byte.long/short", f"1-byte reads, {events} events",
-                f"{impl.name} {line_long:.0f} B lines ({fmt_s(per_long * 1e6)}/MB)",
-                f"{impl.name} {line_short:.0f} B lines ({fmt_s(per_short * 1e6)}/MB)",
-                t["long"].median, t["short"].median, per_long / per_short,
-                f"{len(long):,} vs {len(short):,} bytes, same number of events")]
+    return [
+        Row(
+            "onebyte.per-byte.long/short",
+            f"1-byte reads, {events} events",
+            f"{impl.name} {line_long:.0f} B lines ({fmt_s(per_long * 1e6)}/MB)",
+            f"{impl.name} {line_short:.0f} B lines ({fmt_s(per_short * 1e6)}/MB)",
+            t["long"].median,
+            t["short"].median,
+            per_long / per_short,
+            f"{len(long):,} vs {len(short):,} bytes, same number of events",
+        )
+    ]
 
 
 def check_quadratic(impl: Impl, budget: Budget, n: int = 16_000) -> list[Row]:
@@ -502,22 +599,39 @@ def check_quadratic(impl: Impl, budget: Budget, n: int = 16_000) -> list[Row]:
             exp[f"pj@{size}"] = True
     wrong = verified(funcs, exp)
     ok = {k: v for k, v in funcs.items() if k not in wrong}
-    t = measure(ok, min_rounds=budget.min_rounds, budget=budget.seconds(8), warmup=0,
-                scale={k: 0.25 for k in ok if k.endswith(f"@{n}")})
+    t = measure(
+        ok,
+        min_rounds=budget.min_rounds,
+        budget=budget.seconds(8),
+        warmup=0,
+        scale={k: 0.25 for k in ok if k.endswith(f"@{n}")},
+    )
     sizes = {s: len(text) for s, text in texts.items()}
-    for kind, key, what in (("acc", "quadratic.acc.4n/n", "accumulator, 1 chunk per char"),
-                            ("pj", "quadratic.partialjson.4n/n", "PartialJSON.feed per char")):
+    for kind, key, what in (
+        ("acc", "quadratic.acc.4n/n", "accumulator, 1 chunk per char"),
+        ("pj", "quadratic.partialjson.4n/n", "PartialJSON.feed per char"),
+    ):
         a, b = f"{kind}@{n}", f"{kind}@{4 * n}"
         if a in wrong or b in wrong:
             rows.append(error_row(key, what, b, a, wrong.get(a) or wrong.get(b, "")))
         elif a in t and b in t:
-            rows.append(ratio_row(key, what, t[b], t[a], f"{sizes[4 * n]:,} vs {sizes[n]:,} B",
-                                  f"{impl.name} {_kb(4 * n)}", f"{impl.name} {_kb(n)}"))
+            rows.append(
+                ratio_row(
+                    key,
+                    what,
+                    t[b],
+                    t[a],
+                    f"{sizes[4 * n]:,} vs {sizes[n]:,} B",
+                    f"{impl.name} {_kb(4 * n)}",
+                    f"{impl.name} {_kb(n)}",
+                )
+            )
     return rows
 
 
-def check_leak(impl: Impl, budget: Budget, streams: int | None = None,
-               first: int | None = None) -> list[Row]:
+def check_leak(
+    impl: Impl, budget: Budget, streams: int | None = None, first: int | None = None
+) -> list[Row]:
     """RSS after ``first`` and after ``streams`` small streams accumulated one after another."""
     first = first or impl.leak_streams[0]
     streams = streams or impl.leak_streams[1]
@@ -542,11 +656,19 @@ def check_leak(impl: Impl, budget: Budget, streams: int | None = None,
             if done >= streams:
                 break
     growth = (marks[streams] - marks[first]) / 2**20
-    return [Row("leak.rss-growth-mib", f"small streams x{streams:,}",
-                f"RSS after {streams:,}: {marks[streams] / 2**20:.1f} MiB",
-                f"after {first:,}: {marks[first] / 2**20:.1f} MiB", time.perf_counter() - t0,
-                None, growth, "growth in MiB (not a ratio); the time is the whole loop",
-                unit=" MiB")]
+    return [
+        Row(
+            "leak.rss-growth-mib",
+            f"small streams x{streams:,}",
+            f"RSS after {streams:,}: {marks[streams] / 2**20:.1f} MiB",
+            f"after {first:,}: {marks[first] / 2**20:.1f} MiB",
+            time.perf_counter() - t0,
+            None,
+            growth,
+            "growth in MiB (not a ratio); the time is the whole loop",
+            unit=" MiB",
+        )
+    ]
 
 
 def check_import(impl: Impl, budget: Budget, rounds: int = 15) -> list[Row]:
@@ -568,9 +690,18 @@ def check_import(impl: Impl, budget: Budget, rounds: int = 15) -> list[Row]:
             times[key].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) for k, v in times.items()}
     core, full = med["core"] - med["bare"], med["full"] - med["bare"]
-    return [Row("import.full/core", f"fresh interpreter x{rounds}, start-up ({med['bare'] * 1e3:.0f} ms) "
-                "subtracted", "import + Python layer", "import toolwire", full, core,
-                full / max(core, 1e-6), "httpx, anyio and pydantic load on first use (PEP 562)")]
+    return [
+        Row(
+            "import.full/core",
+            f"fresh interpreter x{rounds}, start-up ({med['bare'] * 1e3:.0f} ms) subtracted",
+            "import + Python layer",
+            "import toolwire",
+            full,
+            core,
+            full / max(core, 1e-6),
+            "httpx, anyio and pydantic load on first use (PEP 562)",
+        )
+    ]
 
 
 CHECKS: dict[str, Callable[[Impl, Budget], list[Row]]] = {
@@ -584,8 +715,9 @@ CHECKS: dict[str, Callable[[Impl, Budget], list[Row]]] = {
 }
 
 
-def run_checks(impl: Impl, budget: Budget, only: list[str] | None = None,
-               progress: bool = True) -> list[Row]:
+def run_checks(
+    impl: Impl, budget: Budget, only: list[str] | None = None, progress: bool = True
+) -> list[Row]:
     rows: list[Row] = []
     for name, check in CHECKS.items():
         if only and name not in only:
@@ -599,8 +731,17 @@ def run_checks(impl: Impl, budget: Budget, only: list[str] | None = None,
 
 
 def format_table(rows: list[Row]) -> str:
-    head = ("check", "workload", "numerator", "median", "denominator", "median", "ratio",
-            "threshold", "verdict")
+    head = (
+        "check",
+        "workload",
+        "numerator",
+        "median",
+        "denominator",
+        "median",
+        "ratio",
+        "threshold",
+        "verdict",
+    )
     lines = [head]
     for r in rows:
         if r.key == "info":
@@ -611,8 +752,9 @@ def format_table(rows: list[Row]) -> str:
                 thr += " (not gated)"
             verdict = r.verdict
         ratio = "-" if r.error else f"{r.ratio:.2f}{r.unit if r.unit != 'x' else 'x'}"
-        lines.append((r.key, r.workload, r.num, fmt_s(r.num_s), r.den, fmt_s(r.den_s), ratio,
-                      thr, verdict))
+        lines.append(
+            (r.key, r.workload, r.num, fmt_s(r.num_s), r.den, fmt_s(r.den_s), ratio, thr, verdict)
+        )
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     out = []
     for i, line in enumerate(lines):
@@ -629,40 +771,53 @@ def format_table(rows: list[Row]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--impl", default=os.environ.get("TOOLWIRE_GATE_IMPL", "toolwire"),
-                    choices=["toolwire", "reference"],
-                    help="what stands for toolwire (reference: the gate must FAIL)")
+    ap.add_argument(
+        "--impl",
+        default=os.environ.get("TOOLWIRE_GATE_IMPL", "toolwire"),
+        choices=["toolwire", "reference"],
+        help="what stands for toolwire (reference: the gate must FAIL)",
+    )
     ap.add_argument("--only", nargs="+", choices=list(CHECKS), help="run only these checks")
-    ap.add_argument("--quick", action="store_true",
-                    help="3 rounds minimum and a fifth of the time budget (smoke test)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 rounds minimum and a fifth of the time budget (smoke test)",
+    )
     ap.add_argument("--min-rounds", type=int, help=f"rounds at least (default {MIN_ROUNDS})")
-    ap.add_argument("--budget-scale", type=float,
-                    help="multiply every check's time budget (default 1)")
+    ap.add_argument(
+        "--budget-scale", type=float, help="multiply every check's time budget (default 1)"
+    )
     args = ap.parse_args(argv)
 
     import toolwire
 
     if args.impl == "toolwire" and toolwire.build_profile != "release":
-        print(f"gate: refusing to run on a {toolwire.build_profile} build of toolwire "
-              "(build with `maturin develop --release` or `pip install .`)", file=sys.stderr)
+        print(
+            f"gate: refusing to run on a {toolwire.build_profile} build of toolwire "
+            "(build with `maturin develop --release` or `pip install .`)",
+            file=sys.stderr,
+        )
         return 2
-    budget = Budget(min_rounds=3 if args.quick else MIN_ROUNDS,
-                    scale=0.2 if args.quick else 1.0)
+    budget = Budget(min_rounds=3 if args.quick else MIN_ROUNDS, scale=0.2 if args.quick else 1.0)
     if args.min_rounds is not None:
         budget.min_rounds = args.min_rounds
     if args.budget_scale is not None:
         budget.scale = args.budget_scale
     impl = get_impl(args.impl)
     t0 = time.perf_counter()
-    print(f"toolwire {toolwire.__version__} ({toolwire.build_profile}), impl under test: "
-          f"{impl.name}, python {sys.version.split()[0]}, min rounds {budget.min_rounds}",
-          flush=True)
+    print(
+        f"toolwire {toolwire.__version__} ({toolwire.build_profile}), impl under test: "
+        f"{impl.name}, python {sys.version.split()[0]}, min rounds {budget.min_rounds}",
+        flush=True,
+    )
     rows = run_checks(impl, budget, args.only)
     print(format_table(rows))
     failed = [r for r in rows if r.key != "info" and r.threshold["gate"] and not r.passed]
     warned = [r for r in rows if r.key != "info" and not r.threshold["gate"] and not r.passed]
-    print(f"\n{len(rows)} rows, {len(failed)} FAIL, {len(warned)} WARN (not gated), "
-          f"{time.perf_counter() - t0:.0f} s")
+    print(
+        f"\n{len(rows)} rows, {len(failed)} FAIL, {len(warned)} WARN (not gated), "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
     return 1 if failed else 0
 
 

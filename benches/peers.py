@@ -97,13 +97,18 @@ def _openai_message(message: Any) -> dict[str, Any]:
         out["refusal"] = message.refusal
     if message.tool_calls:
         out["tool_calls"] = [
-            {"id": tc.id, "type": tc.type,
-             "function": {"name": tc.function.name, "arguments": tc.function.arguments}}
+            {
+                "id": tc.id,
+                "type": tc.type,
+                "function": {"name": tc.function.name, "arguments": tc.function.arguments},
+            }
             for tc in message.tool_calls
         ]
     if message.function_call is not None:
-        out["function_call"] = {"name": message.function_call.name,
-                                "arguments": message.function_call.arguments}
+        out["function_call"] = {
+            "name": message.function_call.name,
+            "arguments": message.function_call.arguments,
+        }
     return out
 
 
@@ -159,7 +164,10 @@ def _httpx_sse_run(reads: list[bytes]) -> dict[str, Any]:
                 call = calls.get(tc.get("index", 0))
                 if call is None:
                     call = calls[tc.get("index", 0)] = {
-                        "id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+                        "id": "",
+                        "type": "function",
+                        "function": {"name": "", "arguments": ""},
+                    }
                 if tc.get("id"):
                     call["id"] = tc["id"]
                 fn = tc.get("function") or {}
@@ -183,7 +191,8 @@ def _httpx_sse_run(reads: list[bytes]) -> dict[str, Any]:
 
 
 PIPELINE: dict[str, PipelinePeer] = {
-    p.name: p for p in (
+    p.name: p
+    for p in (
         PipelinePeer("toolwire", "toolwire", _toolwire_run(True)),
         PipelinePeer("toolwire-noev", "toolwire", _toolwire_run(False)),
         PipelinePeer("reference", "reference.chat", _reference_run),
@@ -240,9 +249,9 @@ def _acc_run(chunks: list[bytes]) -> Any:
     return v
 
 
-def _reparser(load: Callable[[], Callable[[Any], Any]], as_bytes: bool
-              ) -> tuple[Callable[[list[str]], Any], Callable[[Any], Any],
-                         Callable[[Any, int], Any]]:
+def _reparser(
+    load: Callable[[], Callable[[Any], Any]], as_bytes: bool
+) -> tuple[Callable[[list[str]], Any], Callable[[Any], Any], Callable[[Any, int], Any]]:
     """prepare/run/run_strided for a peer that re-parses the whole prefix each time."""
 
     def prepare(fragments: list[str]) -> Any:
@@ -297,14 +306,16 @@ def _load_reference() -> Callable[[Any], Any]:
     return parse_partial
 
 
-def _make_reparser(name: str, module: str, load: Callable[[], Callable[[Any], Any]],
-                   as_bytes: bool) -> PartialPeer:
+def _make_reparser(
+    name: str, module: str, load: Callable[[], Callable[[Any], Any]], as_bytes: bool
+) -> PartialPeer:
     prepare, run, run_strided = _reparser(load, as_bytes)
     return PartialPeer(name, module, prepare, run, run_strided)
 
 
 PARTIAL: dict[str, PartialPeer] = {
-    p.name: p for p in (
+    p.name: p
+    for p in (
         PartialPeer("toolwire", "toolwire", list, _partialjson_run),
         PartialPeer("toolwire-acc", "toolwire", _acc_prepare, _acc_run),
         PartialPeer("toolwire-acc-net", "toolwire", _acc_net_prepare, _acc_run),
@@ -316,5 +327,7 @@ PARTIAL: dict[str, PartialPeer] = {
 }
 REPARSERS = tuple(name for name, p in PARTIAL.items() if p.run_strided is not None)
 
-MODULES = {**{n: p.module for n, p in PIPELINE.items()},
-           **{f"partial:{n}": p.module for n, p in PARTIAL.items()}}
+MODULES = {
+    **{n: p.module for n, p in PIPELINE.items()},
+    **{f"partial:{n}": p.module for n, p in PARTIAL.items()},
+}

@@ -86,8 +86,11 @@ def measure_all() -> dict[str, list[tuple[int, float, bool]]]:
                 seconds = _time(functools.partial(peer.run, prepared))
             assert value == truth, (key, size)
             out.setdefault(key, []).append((len(text), seconds, stride > 1))
-            print(f"{key:22} {len(text):>8,} B  {seconds * 1e3:11.1f} ms"
-                  + (f"  (1 prefix in {stride}, x{stride})" if stride > 1 else ""), flush=True)
+            print(
+                f"{key:22} {len(text):>8,} B  {seconds * 1e3:11.1f} ms"
+                + (f"  (1 prefix in {stride}, x{stride})" if stride > 1 else ""),
+                flush=True,
+            )
     return out
 
 
@@ -107,22 +110,36 @@ def plot(data: dict[str, list[tuple[int, float, bool]]], path: Path) -> None:
         (line,) = ax.plot(xs, ys, style, label=label, markersize=5)
         est = [(x, y) for (x, y), p in zip(zip(xs, ys), points) if p[2]]
         if est:
-            ax.plot([e[0] for e in est], [e[1] for e in est], linestyle="none",
-                    marker=style[0], markersize=8, markerfacecolor="white",
-                    markeredgecolor=line.get_color())
+            ax.plot(
+                [e[0] for e in est],
+                [e[1] for e in est],
+                linestyle="none",
+                marker=style[0],
+                markersize=8,
+                markerfacecolor="white",
+                markeredgecolor=line.get_color(),
+            )
     # Guides: slope 1 (linear) and slope 2 (quadratic) through toolwire's first point.
     if data.get("toolwire"):
         x0, y0 = data["toolwire"][0][0] / 1000, data["toolwire"][0][1]
         xs = [x0, SIZES[-1] / 1000]
         ax.plot(xs, [y0, y0 * xs[1] / x0], ":", color="grey", linewidth=1, label="O(n) guide")
-        ax.plot(xs, [y0 * 4, y0 * 4 * (xs[1] / x0) ** 2], "-.", color="grey", linewidth=1,
-                label="O(n²) guide")
+        ax.plot(
+            xs,
+            [y0 * 4, y0 * 4 * (xs[1] / x0) ** 2],
+            "-.",
+            color="grey",
+            linewidth=1,
+            label="O(n²) guide",
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("arguments size (KB), ~8-char fragments")
     ax.set_ylabel("time for the whole call, value read after every fragment (s)")
-    ax.set_title("Partial tool-call arguments: time against size (log-log)\n"
-                 "hollow markers: stride estimate (1 prefix in k parsed, time x k)")
+    ax.set_title(
+        "Partial tool-call arguments: time against size (log-log)\n"
+        "hollow markers: stride estimate (1 prefix in k parsed, time x k)"
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()

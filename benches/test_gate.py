@@ -40,13 +40,19 @@ def test_partial_growth_fails_with_the_reference(reference: gate.Impl) -> None:
     rows = gate.check_partial(reference, TINY, sizes=(400, 4_000, 40_000), max_parses=40)
     verdicts = _verdicts(rows)
     # Re-parsing the whole prefix per fragment grows ~100x for 10x the size.
-    for key in ("partial.drop.20k/2k", "partial.drop.200k/20k", "partial.keep.20k/2k",
-                "partial.keep.200k/20k", "partial.jiter/toolwire@200k"):
+    for key in (
+        "partial.drop.20k/2k",
+        "partial.drop.200k/20k",
+        "partial.keep.20k/2k",
+        "partial.keep.200k/20k",
+        "partial.jiter/toolwire@200k",
+    ):
         assert verdicts[key] == "FAIL", (key, gate.format_table(rows))
 
 
-def test_main_exits_1_and_prints_the_table(monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_exits_1_and_prints_the_table(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     small: dict[str, Any] = {
         "quadratic": functools.partial(gate.check_quadratic, n=2_000),
         "pipeline": functools.partial(gate.check_pipeline, streams=20, sdk_streams=2),
@@ -59,8 +65,9 @@ def test_main_exits_1_and_prints_the_table(monkeypatch: pytest.MonkeyPatch,
     assert "quadratic.acc.4n/n" in out
 
 
-def test_refuses_a_debug_build(monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_refuses_a_debug_build(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import toolwire
 
     monkeypatch.setattr(toolwire, "build_profile", "debug")
@@ -69,10 +76,17 @@ def test_refuses_a_debug_build(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_thresholds_cover_every_row_key() -> None:
-    keys = {"pipeline.reference/toolwire", "pipeline.reference/toolwire-noev",
-            "pipeline.openai-sdk/toolwire", "partial.jiter/toolwire@200k", "reads.64/whole",
-            "onebyte.per-byte.long/short", "quadratic.acc.4n/n", "quadratic.partialjson.4n/n",
-            "leak.rss-growth-mib"}
+    keys = {
+        "pipeline.reference/toolwire",
+        "pipeline.reference/toolwire-noev",
+        "pipeline.openai-sdk/toolwire",
+        "partial.jiter/toolwire@200k",
+        "reads.64/whole",
+        "onebyte.per-byte.long/short",
+        "quadratic.acc.4n/n",
+        "quadratic.partialjson.4n/n",
+        "leak.rss-growth-mib",
+    }
     assert keys <= set(THRESHOLDS)
     for entry in THRESHOLDS.values():
         assert entry["op"] in (">=", "<=") and isinstance(entry["gate"], bool)

@@ -113,8 +113,13 @@ def body_200k(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _child(code: str, *args: str) -> dict[str, int]:
-    out = subprocess.run([sys.executable, "-c", code, str(HERE), *args], capture_output=True,
-                         text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(HERE), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     result: dict[str, int] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -128,7 +133,8 @@ def test_peak_memory_of_a_200k_call(body_200k: Path, mode: str) -> None:
     peak_growth = r["peak"] - r["before"]
     # Measured in a clean venv: 389 KB (events off), 532 KB (on) for 200 KB of arguments.
     assert peak_growth < 4 * r["args"], (
-        f"peak RSS grew {peak_growth / 1e3:.0f} KB for {r['args'] / 1e3:.0f} KB of arguments")
+        f"peak RSS grew {peak_growth / 1e3:.0f} KB for {r['args'] / 1e3:.0f} KB of arguments"
+    )
 
 
 def test_no_growth_over_many_streams() -> None:

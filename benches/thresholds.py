@@ -40,7 +40,11 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     # Through the accumulator, one SSE chunk per read, ``ev.partial`` of every ToolCallDelta
     # (the event keeps its value, so this is the "keep" case plus the SSE/chunk work).
     "partial.acc.20k/2k": {"op": "<=", "value": 14, "gate": True},  # 10.1-10.8x
-    "partial.acc.200k/20k": {"op": "<=", "value": 12, "gate": True},  # 10.3x (was 12.4-12.6x with copies)
+    "partial.acc.200k/20k": {
+        "op": "<=",
+        "value": 12,
+        "gate": True,
+    },  # 10.3x (was 12.4-12.6x with copies)
     # The same with 1-4 KB reads (several chunks per read). Was O(n^2) (77-80x, ~115 s at
     # 200 KB: every delta but the last of a read re-parsed its prefix); fixed by the lagging
     # per-call scan in src/py/accumulator.rs. Events no longer pin their value either.

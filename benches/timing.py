@@ -52,9 +52,15 @@ def _timed(fn: Callable[[], Any]) -> float:
             gc.enable()
 
 
-def measure(funcs: dict[str, Callable[[], Any]], *, min_rounds: int = 7, max_rounds: int = 40,
-            budget: float = 10.0, warmup: int = 1, scale: dict[str, float] | None = None
-            ) -> dict[str, Timing]:
+def measure(
+    funcs: dict[str, Callable[[], Any]],
+    *,
+    min_rounds: int = 7,
+    max_rounds: int = 40,
+    budget: float = 10.0,
+    warmup: int = 1,
+    scale: dict[str, float] | None = None,
+) -> dict[str, Timing]:
     """Median-ready samples of every function in ``funcs`` (see the module docstring)."""
     out = {name: Timing(name, scale=(scale or {}).get(name, 1.0)) for name in funcs}
     names = list(funcs)

@@ -62,20 +62,155 @@ __all__ = [
 
 READS = ("1", "64", "net", "whole")
 QUIRKS = (
-    "azure", "usage-every-chunk", "index-zero", "no-index", "args-object",
-    "deepseek-reasoning", "openrouter-comments", "no-done",
+    "azure",
+    "usage-every-chunk",
+    "index-zero",
+    "no-index",
+    "args-object",
+    "deepseek-reasoning",
+    "openrouter-comments",
+    "no-done",
 )
 WORKLOADS = ("text-2000", "call-2k", "parallel-4x1k", "call-200k", "small-1000", *QUIRKS)
 
 SEED = 20241122
 
-_WORDS = ["the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with", "was", "on", "be", "by", "this", "are", "from", "at", "or", "an", "have", "not", "which", "but", "all", "they", "one", "had", "their", "has", "more", "been", "were", "would", "there", "when", "will", "can", "into", "stream", "token", "parser", "value", "request", "response", "function", "weather", "forecast", "temperature", "city", "report", "summary", "result", "error", "retry", "network", "latency", "buffer", "record", "database", "schema", "query", "customer", "invoice", "order", "shipment", "payment", "balance", "account", "address", "street", "country", "region", "café", "naïve", "Zürich", "São", "Paulo", "Kraków", "Ελλάδα", "Москва", "東京", "서울", "日本語", "🙂", "🚀", "—", "“quoted”"]
-_NAMES = ("Alice", "Bob", "Chloé", "Dmitri", "Eve", "François", "Grace", "Hiro", "Ingrid",
-          "José", "Kwame", "Léa", "Mateo", "Nadia", "Olu", "Priya", "Quinn", "Renée", "Søren")
-_CITIES = ("Paris", "Berlin", "Zürich", "São Paulo", "Tokyo", "東京", "Lagos", "Kraków",
-           "New York", "Montréal", "Reykjavík", "Seoul")
-_TOOLS = ("get_weather", "search_records", "create_invoice", "lookup_customer", "send_email",
-          "query_database", "list_orders", "update_ticket")
+_WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "with",
+    "was",
+    "on",
+    "be",
+    "by",
+    "this",
+    "are",
+    "from",
+    "at",
+    "or",
+    "an",
+    "have",
+    "not",
+    "which",
+    "but",
+    "all",
+    "they",
+    "one",
+    "had",
+    "their",
+    "has",
+    "more",
+    "been",
+    "were",
+    "would",
+    "there",
+    "when",
+    "will",
+    "can",
+    "into",
+    "stream",
+    "token",
+    "parser",
+    "value",
+    "request",
+    "response",
+    "function",
+    "weather",
+    "forecast",
+    "temperature",
+    "city",
+    "report",
+    "summary",
+    "result",
+    "error",
+    "retry",
+    "network",
+    "latency",
+    "buffer",
+    "record",
+    "database",
+    "schema",
+    "query",
+    "customer",
+    "invoice",
+    "order",
+    "shipment",
+    "payment",
+    "balance",
+    "account",
+    "address",
+    "street",
+    "country",
+    "region",
+    "café",
+    "naïve",
+    "Zürich",
+    "São",
+    "Paulo",
+    "Kraków",
+    "Ελλάδα",
+    "Москва",
+    "東京",
+    "서울",
+    "日本語",
+    "🙂",
+    "🚀",
+    "—",
+    "“quoted”",
+]
+_NAMES = (
+    "Alice",
+    "Bob",
+    "Chloé",
+    "Dmitri",
+    "Eve",
+    "François",
+    "Grace",
+    "Hiro",
+    "Ingrid",
+    "José",
+    "Kwame",
+    "Léa",
+    "Mateo",
+    "Nadia",
+    "Olu",
+    "Priya",
+    "Quinn",
+    "Renée",
+    "Søren",
+)
+_CITIES = (
+    "Paris",
+    "Berlin",
+    "Zürich",
+    "São Paulo",
+    "Tokyo",
+    "東京",
+    "Lagos",
+    "Kraków",
+    "New York",
+    "Montréal",
+    "Reykjavík",
+    "Seoul",
+)
+_TOOLS = (
+    "get_weather",
+    "search_records",
+    "create_invoice",
+    "lookup_customer",
+    "send_email",
+    "query_database",
+    "list_orders",
+    "update_ticket",
+)
 _MODELS = ("gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06", "gpt-4.1-2025-04-14")
 
 
@@ -104,8 +239,11 @@ def expected_message(truth: StreamTruth) -> dict[str, Any]:
         msg["reasoning_content"] = truth.reasoning
     if truth.calls:
         msg["tool_calls"] = [
-            {"id": c.id, "type": "function",
-             "function": {"name": c.name, "arguments": c.arguments or "{}"}}
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments or "{}"},
+            }
             for c in truth.calls
         ]
     return msg
@@ -126,8 +264,9 @@ def _record(rng: random.Random, i: int) -> dict[str, Any]:
         "email": f"{name.split()[0].lower()}.{i}@example.com",
         "score": round(rng.uniform(0, 100), 3),
         "active": rng.random() < 0.7,
-        "tags": rng.sample(["vip", "new", "late", "eu", "us", "apac", "b2b", "trial"],
-                           rng.randint(0, 4)),
+        "tags": rng.sample(
+            ["vip", "new", "late", "eu", "us", "apac", "b2b", "trial"], rng.randint(0, 4)
+        ),
         "address": {
             "street": f"{rng.randint(1, 999)} {rng.choice(_WORDS).title()} Street",
             "city": rng.choice(_CITIES),
@@ -135,8 +274,11 @@ def _record(rng: random.Random, i: int) -> dict[str, Any]:
             "geo": {"lat": round(rng.uniform(-90, 90), 5), "lon": round(rng.uniform(-180, 180), 5)},
         },
         "orders": [
-            {"sku": f"SKU-{rng.randint(100, 999)}", "qty": rng.randint(1, 20),
-             "price": round(rng.uniform(1, 500), 2)}
+            {
+                "sku": f"SKU-{rng.randint(100, 999)}",
+                "qty": rng.randint(1, 20),
+                "price": round(rng.uniform(1, 500), 2),
+            }
             for _ in range(rng.randint(0, 3))
         ],
     }
@@ -145,8 +287,9 @@ def _record(rng: random.Random, i: int) -> dict[str, Any]:
         rec["notes"] = None
     elif roll < 0.5:
         # Escapes: quotes, backslashes, newlines, tabs, a \u escape from a control character.
-        rec["notes"] = (f'Said "{_sentence(rng, 2, 6)}"\n\tpath C:\\data\\{i}.csv'
-                        + ("\x01" if rng.random() < 0.2 else ""))
+        rec["notes"] = f'Said "{_sentence(rng, 2, 6)}"\n\tpath C:\\data\\{i}.csv' + (
+            "\x01" if rng.random() < 0.2 else ""
+        )
     else:
         rec["notes"] = _sentence(rng, 3, 12)
     return rec
@@ -174,11 +317,17 @@ def make_arguments(size: int, seed: int = SEED) -> str:
 def _small_arguments(rng: random.Random) -> str:
     kind = rng.random()
     if kind < 0.4:
-        return json.dumps({"city": rng.choice(_CITIES),
-                           "unit": rng.choice(["celsius", "fahrenheit"])})
+        return json.dumps(
+            {"city": rng.choice(_CITIES), "unit": rng.choice(["celsius", "fahrenheit"])}
+        )
     if kind < 0.8:
-        return json.dumps({"query": _sentence(rng, 3, 10), "limit": rng.randint(1, 50),
-                           "include_archived": rng.random() < 0.5})
+        return json.dumps(
+            {
+                "query": _sentence(rng, 3, 10),
+                "limit": rng.randint(1, 50),
+                "include_archived": rng.random() < 0.5,
+            }
+        )
     return json.dumps({"records": [_record(rng, i) for i in range(rng.randint(1, 2))]})
 
 
@@ -188,7 +337,7 @@ def _pieces(rng: random.Random, text: str, lo: int = 1, hi: int = 15) -> list[st
     i = 0
     while i < len(text):
         n = rng.randint(lo, hi)
-        out.append(text[i:i + n])
+        out.append(text[i : i + n])
         i += n
     return out
 
@@ -230,21 +379,30 @@ class Style:
     openrouter: bool = False
 
 
-_FILTER_OK = {"hate": {"filtered": False, "severity": "safe"},
-              "self_harm": {"filtered": False, "severity": "safe"},
-              "sexual": {"filtered": False, "severity": "safe"},
-              "violence": {"filtered": False, "severity": "safe"}}
+_FILTER_OK = {
+    "hate": {"filtered": False, "severity": "safe"},
+    "self_harm": {"filtered": False, "severity": "safe"},
+    "sexual": {"filtered": False, "severity": "safe"},
+    "violence": {"filtered": False, "severity": "safe"},
+}
 
 
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
-def render(truth: StreamTruth, style: Style, rng: random.Random, tokens: list[str] | None = None,
-           reasoning_tokens: list[str] | None = None) -> bytes:
+def render(
+    truth: StreamTruth,
+    style: Style,
+    rng: random.Random,
+    tokens: list[str] | None = None,
+    reasoning_tokens: list[str] | None = None,
+) -> bytes:
     """SSE bytes for ``truth`` in ``style``. ``tokens`` fix the content deltas if given."""
-    cid = "chatcmpl-" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                           "0123456789") for _ in range(29))
+    cid = "chatcmpl-" + "".join(
+        rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        for _ in range(29)
+    )
     created = 1_731_000_000 + rng.randint(0, 10_000_000)
     model = rng.choice(_MODELS)
     fingerprint = f"fp_{rng.getrandbits(40):010x}"
@@ -252,15 +410,22 @@ def render(truth: StreamTruth, style: Style, rng: random.Random, tokens: list[st
     lines: list[str] = []
 
     def envelope(choices: list[dict[str, Any]], usage: Any = None) -> dict[str, Any]:
-        chunk: dict[str, Any] = {"id": cid, "object": "chat.completion.chunk",
-                                 "created": created, "model": model}
+        chunk: dict[str, Any] = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+        }
         if style.openrouter:
             chunk["provider"] = "OpenAI"
         chunk["system_fingerprint"] = fingerprint
         chunk["choices"] = choices
         if style.usage_every_chunk:
-            chunk["usage"] = {"prompt_tokens": 42, "completion_tokens": completion_tokens,
-                              "total_tokens": 42 + completion_tokens}
+            chunk["usage"] = {
+                "prompt_tokens": 42,
+                "completion_tokens": completion_tokens,
+                "total_tokens": 42 + completion_tokens,
+            }
         elif style.include_usage:
             chunk["usage"] = usage
         return chunk
@@ -287,13 +452,28 @@ def render(truth: StreamTruth, style: Style, rng: random.Random, tokens: list[st
     if style.comments:
         lines.append(": OPENROUTER PROCESSING\n\n")
     if style.azure:
-        lines.append("data: " + _dumps({
-            "choices": [], "created": 0, "id": "", "model": "", "object": "",
-            "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": _FILTER_OK}],
-        }) + "\n\n")
+        lines.append(
+            "data: "
+            + _dumps(
+                {
+                    "choices": [],
+                    "created": 0,
+                    "id": "",
+                    "model": "",
+                    "object": "",
+                    "prompt_filter_results": [
+                        {"prompt_index": 0, "content_filter_results": _FILTER_OK}
+                    ],
+                }
+            )
+            + "\n\n"
+        )
 
-    first: dict[str, Any] = {"role": "assistant", "content": "" if not truth.calls or
-                             truth.content else None, "refusal": None}
+    first: dict[str, Any] = {
+        "role": "assistant",
+        "content": "" if not truth.calls or truth.content else None,
+        "refusal": None,
+    }
     emit(envelope([choice(first)]))
 
     if truth.reasoning:
@@ -307,25 +487,44 @@ def render(truth: StreamTruth, style: Style, rng: random.Random, tokens: list[st
             emit(envelope([choice(delta)]))
             if style.azure and n % 10 == 0:
                 # Azure's asynchronous content filter: a choice without a delta.
-                emit({"choices": [{"index": 0, "finish_reason": None,
-                                   "content_filter_offsets": {"check_offset": 0,
-                                                              "start_offset": 0,
-                                                              "end_offset": n * 4},
-                                   "content_filter_results": _FILTER_OK}],
-                      "created": 0, "id": "", "model": "", "object": ""})
+                emit(
+                    {
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": None,
+                                "content_filter_offsets": {
+                                    "check_offset": 0,
+                                    "start_offset": 0,
+                                    "end_offset": n * 4,
+                                },
+                                "content_filter_results": _FILTER_OK,
+                            }
+                        ],
+                        "created": 0,
+                        "id": "",
+                        "model": "",
+                        "object": "",
+                    }
+                )
 
     # Tool calls: per call, a header fragment then argument fragments.
     per_call: list[list[dict[str, Any]]] = []
     for i, call in enumerate(truth.calls):
         index = 0 if style.index_zero else i
-        head: dict[str, Any] = {"index": index, "id": call.id, "type": "function",
-                                "function": {"name": call.name, "arguments": ""}}
+        head: dict[str, Any] = {
+            "index": index,
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
         frags: list[dict[str, Any]] = []
         if call.as_object is not None:
             head["function"]["arguments"] = call.as_object
         else:
-            frags = [{"index": index, "function": {"arguments": p}}
-                     for p in _pieces(rng, call.arguments)]
+            frags = [
+                {"index": index, "function": {"arguments": p}} for p in _pieces(rng, call.arguments)
+            ]
         if style.no_index:
             del head["index"]
             for f in frags:
@@ -347,8 +546,11 @@ def render(truth: StreamTruth, style: Style, rng: random.Random, tokens: list[st
 
     emit(envelope([choice({}, truth.finish_reason)]))
     if style.include_usage and not style.usage_every_chunk:
-        usage = truth.usage or {"prompt_tokens": 42, "completion_tokens": completion_tokens,
-                                "total_tokens": 42 + completion_tokens}
+        usage = truth.usage or {
+            "prompt_tokens": 42,
+            "completion_tokens": completion_tokens,
+            "total_tokens": 42 + completion_tokens,
+        }
         lines.append("data: " + _dumps(envelope([], usage)) + "\n\n")
     if style.done:
         lines.append("data: [DONE]\n\n")
@@ -386,16 +588,18 @@ def split_reads(body: bytes, read: str, seed: int = 0) -> list[bytes]:
         out, i = [], 0
         while i < len(body):
             n = rng.randint(1024, 4096)
-            out.append(body[i:i + n])
+            out.append(body[i : i + n])
             i += n
         return out
     size = int(read)
-    return [body[i:i + size] for i in range(0, len(body), size)]
+    return [body[i : i + size] for i in range(0, len(body), size)]
 
 
 def _call_id(rng: random.Random) -> str:
-    return "call_" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                        "0123456789") for _ in range(24))
+    return "call_" + "".join(
+        rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        for _ in range(24)
+    )
 
 
 def _small_truth(rng: random.Random, kind: str) -> StreamTruth:
@@ -407,8 +611,13 @@ def _small_truth(rng: random.Random, kind: str) -> StreamTruth:
     return StreamTruth(content=content, calls=calls, finish_reason="tool_calls")
 
 
-def _small_mix(name: str, count: int, style_for: Any, kinds: tuple[str, ...] = ("text", "call",
-               "parallel"), weights: tuple[float, ...] = (0.40, 0.35, 0.25)) -> Workload:
+def _small_mix(
+    name: str,
+    count: int,
+    style_for: Any,
+    kinds: tuple[str, ...] = ("text", "call", "parallel"),
+    weights: tuple[float, ...] = (0.40, 0.35, 0.25),
+) -> Workload:
     rng = random.Random(f"{name}-{SEED}")
     bodies, expected = [], []
     for _ in range(count):
@@ -424,8 +633,9 @@ def _small_mix(name: str, count: int, style_for: Any, kinds: tuple[str, ...] = (
     return Workload(name, bodies, expected)
 
 
-def _single(name: str, truth: StreamTruth, style: Style, tokens: list[str] | None = None
-            ) -> Workload:
+def _single(
+    name: str, truth: StreamTruth, style: Style, tokens: list[str] | None = None
+) -> Workload:
     rng = random.Random(f"{name}-{SEED}")
     return Workload(name, [render(truth, style, rng, tokens)], [expected_message(truth)])
 
@@ -439,14 +649,18 @@ def _build(name: str) -> Workload:
         return wl
     if name in ("call-2k", "call-200k"):
         size = 2_000 if name == "call-2k" else 200_000
-        truth = StreamTruth(calls=[CallTruth(_call_id(rng), "search_records",
-                                             make_arguments(size))], finish_reason="tool_calls")
+        truth = StreamTruth(
+            calls=[CallTruth(_call_id(rng), "search_records", make_arguments(size))],
+            finish_reason="tool_calls",
+        )
         wl = _single(name, truth, Style(include_usage=True))
         wl.description = f"one call, {len(truth.calls[0].arguments):,} B of arguments"
         return wl
     if name == "parallel-4x1k":
-        truth = StreamTruth(calls=[CallTruth(_call_id(rng), _TOOLS[i], make_arguments(1_000, i))
-                                   for i in range(4)], finish_reason="tool_calls")
+        truth = StreamTruth(
+            calls=[CallTruth(_call_id(rng), _TOOLS[i], make_arguments(1_000, i)) for i in range(4)],
+            finish_reason="tool_calls",
+        )
         wl = _single(name, truth, Style(interleave=True, include_usage=True))
         wl.description = "four parallel calls of ~1 KB, fragments interleaved"
         return wl
@@ -490,8 +704,9 @@ def get(name: str) -> Workload:
 
 
 # --------------------------------------------------------------- gate-specific workloads
-def long_line_pair(events: int = 100, line: int = 300, factor: int = 10
-                   ) -> tuple[Workload, Workload]:
+def long_line_pair(
+    events: int = 100, line: int = 300, factor: int = 10
+) -> tuple[Workload, Workload]:
     """Two one-stream text workloads with the same number of events; the second's SSE lines are
     ``factor`` times longer (longer content deltas). For the 1-byte-read size-effect check."""
     rng = random.Random(f"long-lines-{SEED}")
@@ -508,22 +723,34 @@ def long_line_pair(events: int = 100, line: int = 300, factor: int = 10
                 length += len(words[-1]) + 1
             truth_tokens.append((" " + " ".join(words))[:want])
         truth = StreamTruth(content="".join(truth_tokens))
-        bodies.append(Workload(f"lines-{target}", [render(truth, Style(), rng, truth_tokens)],
-                               [expected_message(truth)]))
+        bodies.append(
+            Workload(
+                f"lines-{target}",
+                [render(truth, Style(), rng, truth_tokens)],
+                [expected_message(truth)],
+            )
+        )
     return bodies[0], bodies[1]
 
 
-def partial_call_chunks(fragments: list[str], call_id: str = "call_partial",
-                        name: str = "search_records") -> list[bytes]:
+def partial_call_chunks(
+    fragments: list[str], call_id: str = "call_partial", name: str = "search_records"
+) -> list[bytes]:
     """One SSE chunk per argument fragment (the first one also carries the call's id/name)."""
     out = []
-    env = ('data: {"id":"chatcmpl-partial","object":"chat.completion.chunk","created":1731000000,'
-           '"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_partial","choices":[{"index":0,'
-           '"delta":{"tool_calls":[%s]},"logprobs":null,"finish_reason":null}]}\n\n')
+    env = (
+        'data: {"id":"chatcmpl-partial","object":"chat.completion.chunk","created":1731000000,'
+        '"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_partial","choices":[{"index":0,'
+        '"delta":{"tool_calls":[%s]},"logprobs":null,"finish_reason":null}]}\n\n'
+    )
     for i, frag in enumerate(fragments):
         tc: dict[str, Any] = {"index": 0, "function": {"arguments": frag}}
         if i == 0:
-            tc = {"index": 0, "id": call_id, "type": "function",
-                  "function": {"name": name, "arguments": frag}}
+            tc = {
+                "index": 0,
+                "id": call_id,
+                "type": "function",
+                "function": {"name": name, "arguments": frag},
+            }
         out.append((env % _dumps(tc)).encode())
     return out

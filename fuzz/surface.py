@@ -51,16 +51,73 @@ Op = tuple[Any, ...]
 HUGE_DIGITS = 5000
 DEEP = 100_000
 SOUP = [
-    b"[", b"]", b"{", b"}", b'"', b"\\", b"\\u", b"\\ud800", b"\\udc00", b"\\ud83d\\ude00",
-    b"\\u00e9", b",", b":", b"null", b"true", b"fals", b"-", b"0", b"01", b"1e", b"1e400",
-    b"-0.0e-0", b"9" * 40, b"\n", b"\r", b"\r\n", b"\n\n", b"data:", b"data: ", b"event: ",
-    b"event: error", b"id: 7", b"retry: 5", b": ping\n", b"\xef\xbb\xbf", b"[DONE]", b"\x00",
-    b"\xff", b"\xe2\x82", b"\xf0\x9f\x98", b"\xc3", b"\xed\xa0\x80", b"\xc0\x80", b" ", b"\t",
-    b'"choices"', b'"tool_calls"', b'"index"', b'"arguments"', b'"usage"', b'"error"',
-    b'"delta"', b'"content"', b'"finish_reason"', b"\xe2\x80\xa8",
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b'"',
+    b"\\",
+    b"\\u",
+    b"\\ud800",
+    b"\\udc00",
+    b"\\ud83d\\ude00",
+    b"\\u00e9",
+    b",",
+    b":",
+    b"null",
+    b"true",
+    b"fals",
+    b"-",
+    b"0",
+    b"01",
+    b"1e",
+    b"1e400",
+    b"-0.0e-0",
+    b"9" * 40,
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b"\n\n",
+    b"data:",
+    b"data: ",
+    b"event: ",
+    b"event: error",
+    b"id: 7",
+    b"retry: 5",
+    b": ping\n",
+    b"\xef\xbb\xbf",
+    b"[DONE]",
+    b"\x00",
+    b"\xff",
+    b"\xe2\x82",
+    b"\xf0\x9f\x98",
+    b"\xc3",
+    b"\xed\xa0\x80",
+    b"\xc0\x80",
+    b" ",
+    b"\t",
+    b'"choices"',
+    b'"tool_calls"',
+    b'"index"',
+    b'"arguments"',
+    b'"usage"',
+    b'"error"',
+    b'"delta"',
+    b'"content"',
+    b'"finish_reason"',
+    b"\xe2\x80\xa8",
 ]
-FINISH_REASONS = ["stop", "tool_calls", "length", "content_filter", "function_call", "error",
-                  "", "STOP", "end_turn"]
+FINISH_REASONS = [
+    "stop",
+    "tool_calls",
+    "length",
+    "content_filter",
+    "function_call",
+    "error",
+    "",
+    "STOP",
+    "end_turn",
+]
 
 
 def huge_int(rng: random.Random) -> str:
@@ -68,8 +125,25 @@ def huge_int(rng: random.Random) -> str:
 
 
 def json_string(rng: random.Random) -> str:
-    pieces = ["a", "é", "\\n", "\\\"", "\\\\", "\\u00e9", "\\ud83d\\ude00", "😀", " ", "{", "[",
-              "\\ud800", "\\udc00", "\\u0000", "\\/", "\\t", "\u2028"]
+    pieces = [
+        "a",
+        "é",
+        "\\n",
+        '\\"',
+        "\\\\",
+        "\\u00e9",
+        "\\ud83d\\ude00",
+        "😀",
+        " ",
+        "{",
+        "[",
+        "\\ud800",
+        "\\udc00",
+        "\\u0000",
+        "\\/",
+        "\\t",
+        "\u2028",
+    ]
     return '"' + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) + '"'
 
 
@@ -77,14 +151,20 @@ def json_text(rng: random.Random, depth: int = 0) -> str:
     """A JSON document as text (written by hand: huge integers and odd spellings included)."""
     roll = rng.random()
     if depth > 4 or roll < 0.45:
-        return rng.choice([
-            lambda: str(rng.randint(-10**6, 10**6)),
-            lambda: repr(rng.uniform(-1e6, 1e6)),
-            lambda: rng.choice(["0", "-0", "1e400", "-1e-400", "1.5E+3", "0.0", "123456789" * 3]),
-            lambda: huge_int(rng) if rng.random() < 0.05 else "9" * rng.choice([19, 20, 40, 400]),
-            lambda: json_string(rng),
-            lambda: rng.choice(["true", "false", "null"]),
-        ])()
+        return rng.choice(
+            [
+                lambda: str(rng.randint(-(10**6), 10**6)),
+                lambda: repr(rng.uniform(-1e6, 1e6)),
+                lambda: rng.choice(
+                    ["0", "-0", "1e400", "-1e-400", "1.5E+3", "0.0", "123456789" * 3]
+                ),
+                lambda: (
+                    huge_int(rng) if rng.random() < 0.05 else "9" * rng.choice([19, 20, 40, 400])
+                ),
+                lambda: json_string(rng),
+                lambda: rng.choice(["true", "false", "null"]),
+            ]
+        )()
     if roll < 0.75:
         items = [json_text(rng, depth + 1) for _ in range(rng.randint(0, 4))]
         return "[" + ",".join(items) + "]"
@@ -113,22 +193,42 @@ def escape(text: str) -> str:
 
 
 def weird_index(rng: random.Random) -> str:
-    return rng.choice(["0", "1", "2", str(2**32), str(2**32 + 1), str(2**31), str(2**63),
-                       str(2**64), "-1", '"0"', "1.5", "null", huge_int(rng), "true"])
+    return rng.choice(
+        [
+            "0",
+            "1",
+            "2",
+            str(2**32),
+            str(2**32 + 1),
+            str(2**31),
+            str(2**63),
+            str(2**64),
+            "-1",
+            '"0"',
+            "1.5",
+            "null",
+            huge_int(rng),
+            "true",
+        ]
+    )
 
 
 def usage_text(rng: random.Random) -> str:
     roll = rng.random()
     if roll < 0.5:
         p, c = rng.randint(0, 10**5), rng.randint(0, 10**5)
-        return (f'{{"prompt_tokens":{p},"completion_tokens":{c},"total_tokens":{p + c},'
-                f'"completion_tokens_details":{{"reasoning_tokens":{rng.randint(0, 9)}}}}}')
-    return rng.choice([
-        lambda: f'{{"prompt_tokens":{huge_int(rng)},"completion_tokens":1}}',
-        lambda: rng.choice(["5", '"x"', "[]", "true", "null", "-1", "1e400", "{}"]),
-        lambda: '{"x":' + "[" * rng.choice([100, 1000]) + "]" * rng.randint(0, 3) + "}",
-        lambda: json_text(rng),
-    ])()
+        return (
+            f'{{"prompt_tokens":{p},"completion_tokens":{c},"total_tokens":{p + c},'
+            f'"completion_tokens_details":{{"reasoning_tokens":{rng.randint(0, 9)}}}}}'
+        )
+    return rng.choice(
+        [
+            lambda: f'{{"prompt_tokens":{huge_int(rng)},"completion_tokens":1}}',
+            lambda: rng.choice(["5", '"x"', "[]", "true", "null", "-1", "1e400", "{}"]),
+            lambda: '{"x":' + "[" * rng.choice([100, 1000]) + "]" * rng.randint(0, 3) + "}",
+            lambda: json_text(rng),
+        ]
+    )()
 
 
 def sse(payload: str, rng: random.Random, style: dict[str, Any]) -> str:
@@ -139,15 +239,27 @@ def sse(payload: str, rng: random.Random, style: dict[str, Any]) -> str:
     else:
         lines = f"data:{style['space']}{payload}{eol}"
     if style["extras"] and rng.random() < 0.1:
-        lines = rng.choice([f": keep-alive{eol}", f"id: {rng.randint(0, 99)}{eol}",
-                            f"event: {rng.choice(['message', 'error', 'x'])}{eol}"]) + lines
+        lines = (
+            rng.choice(
+                [
+                    f": keep-alive{eol}",
+                    f"id: {rng.randint(0, 99)}{eol}",
+                    f"event: {rng.choice(['message', 'error', 'x'])}{eol}",
+                ]
+            )
+            + lines
+        )
     return lines + eol
 
 
 def chat_stream(rng: random.Random) -> str:
     """A chat-completions stream: text, reasoning, tool calls, finish, usage, error, [DONE]."""
-    style = {"eol": rng.choice(["\n", "\n", "\r\n", "\r"]), "space": rng.choice([" ", " ", ""]),
-             "multiline": rng.random() < 0.2, "extras": rng.random() < 0.3}
+    style = {
+        "eol": rng.choice(["\n", "\n", "\r\n", "\r"]),
+        "space": rng.choice([" ", " ", ""]),
+        "multiline": rng.random() < 0.2,
+        "extras": rng.random() < 0.3,
+    }
     head = '"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m"'
     choices = rng.choice([1, 1, 1, 2, 3])
     out: list[str] = ["\ufeff"] if rng.random() < 0.05 else []
@@ -160,25 +272,38 @@ def chat_stream(rng: random.Random) -> str:
     for c in range(choices):
         idx = weird_index(rng) if rng.random() < 0.05 else str(c)
         chunk('{"role":"assistant","content":""}', idx)
-        for kind in rng.sample(["content", "reasoning_content", "reasoning", "refusal"],
-                               rng.randint(0, 2)):
+        for kind in rng.sample(
+            ["content", "reasoning_content", "reasoning", "refusal"], rng.randint(0, 2)
+        ):
             for piece in pieces(rng, json_string(rng)[1:-1] * rng.randint(1, 3)):
                 chunk(f'{{"{kind}":"{piece}"}}', idx)
         for call in range(rng.choice([0, 0, 1, 2, 3])):
             call_index = weird_index(rng) if rng.random() < 0.05 else str(call)
-            args = json_text(rng) if rng.random() < 0.9 else rng.choice(
-                ["[" * rng.choice([64, 600]), '{"n": ' + huge_int(rng) + "}", "", "{",
-                 '{"a": 1}}', "nul"])
-            opening = (f'{{"index":{call_index},"id":"call_{call}","type":"function",'
-                       f'"function":{{"name":"f{call}","arguments":""}}}}')
+            args = (
+                json_text(rng)
+                if rng.random() < 0.9
+                else rng.choice(
+                    [
+                        "[" * rng.choice([64, 600]),
+                        '{"n": ' + huge_int(rng) + "}",
+                        "",
+                        "{",
+                        '{"a": 1}}',
+                        "nul",
+                    ]
+                )
+            )
+            opening = (
+                f'{{"index":{call_index},"id":"call_{call}","type":"function",'
+                f'"function":{{"name":"f{call}","arguments":""}}}}'
+            )
             if rng.random() < 0.1:
                 opening = opening.replace(f'"index":{call_index},', "")
             chunk(f'{{"tool_calls":[{opening}]}}', idx)
             for frag in pieces(rng, escape(args), 12):
                 value = f'"{frag}"' if rng.random() < 0.97 else rng.choice(["null", "{}", "5"])
                 fragment = f'{{"index":{call_index},"function":{{"arguments":{value}}}}}'
-                chunk(f'{{"tool_calls":[{fragment}]}}',
-                      idx)
+                chunk(f'{{"tool_calls":[{fragment}]}}', idx)
         if rng.random() < 0.8:
             reason = rng.choice(FINISH_REASONS)
             chunk("{}", idx, rng.choice([f'"{reason}"', f'"{reason}"', "5", "null"]))
@@ -186,8 +311,9 @@ def chat_stream(rng: random.Random) -> str:
         out.append(sse(f'{{{head},"choices":[],"usage":{usage_text(rng)}}}', rng, style))
     if rng.random() < 0.1:
         code = rng.choice(['"overloaded"', huge_int(rng), "null", "[1,{}]", "500"])
-        out.append(sse(f'{{"error":{{"message":"boom","type":"server_error","code":{code}}}}}',
-                       rng, style))
+        out.append(
+            sse(f'{{"error":{{"message":"boom","type":"server_error","code":{code}}}}}', rng, style)
+        )
     if rng.random() < 0.8:
         out.append(sse("[DONE]", rng, style))
     return "".join(out)
@@ -202,26 +328,48 @@ def responses_stream(rng: random.Random) -> str:
     args = escape(json_text(rng))
     item = '{"type":"function_call","id":"fc_1","call_id":"call_1","name":"f","arguments":""}'
     events = [
-        ("response.created",
-         '{"type":"response.created","response":{"id":"resp_1","status":"in_progress"}}'),
-        ("response.output_item.added",
-         f'{{"type":"response.output_item.added","output_index":0,"item":{item}}}'),
+        (
+            "response.created",
+            '{"type":"response.created","response":{"id":"resp_1","status":"in_progress"}}',
+        ),
+        (
+            "response.output_item.added",
+            f'{{"type":"response.output_item.added","output_index":0,"item":{item}}}',
+        ),
     ]
     for frag in pieces(rng, args, 10):
         index = weird_index(rng) if rng.random() < 0.05 else "0"
-        events.append(("response.function_call_arguments.delta",
-                       (f'{{"type":"response.function_call_arguments.delta","item_id":"fc_1",'
-                       f'"output_index":{index},"delta":"{frag}"}}')))
+        events.append(
+            (
+                "response.function_call_arguments.delta",
+                (
+                    f'{{"type":"response.function_call_arguments.delta","item_id":"fc_1",'
+                    f'"output_index":{index},"delta":"{frag}"}}'
+                ),
+            )
+        )
     events += [
-        ("response.function_call_arguments.done",
-         (f'{{"type":"response.function_call_arguments.done","item_id":"fc_1","output_index":0,'
-         f'"arguments":"{args}"}}')),
-        ("response.output_text.delta",
-         ('{"type":"response.output_text.delta","item_id":"m","output_index":1,'
-         '"content_index":0,"delta":"hi"}')),
-        ("response.completed",
-         (f'{{"type":"response.completed","response":{{"id":"resp_1","status":"completed",'
-         f'"usage":{usage_text(rng)}}}}}')),
+        (
+            "response.function_call_arguments.done",
+            (
+                f'{{"type":"response.function_call_arguments.done","item_id":"fc_1","output_index":0,'
+                f'"arguments":"{args}"}}'
+            ),
+        ),
+        (
+            "response.output_text.delta",
+            (
+                '{"type":"response.output_text.delta","item_id":"m","output_index":1,'
+                '"content_index":0,"delta":"hi"}'
+            ),
+        ),
+        (
+            "response.completed",
+            (
+                f'{{"type":"response.completed","response":{{"id":"resp_1","status":"completed",'
+                f'"usage":{usage_text(rng)}}}}}'
+            ),
+        ),
     ]
     return named_events(events)
 
@@ -233,59 +381,97 @@ def anthropic_stream(rng: random.Random) -> str:
     text_block = '{"type":"text","text":""}'
     tool_block = '{"type":"tool_use","id":"toolu_1","name":"f","input":{}}'
     events = [
-        ("message_start",
-         (f'{{"type":"message_start","message":{{"id":"msg_1","role":"assistant","content":[],'
-         f'"usage":{usage_text(rng)}}}}}')),
-        ("content_block_start",
-         f'{{"type":"content_block_start","index":0,"content_block":{text_block}}}'),
-        ("content_block_delta",
-         '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}'),
+        (
+            "message_start",
+            (
+                f'{{"type":"message_start","message":{{"id":"msg_1","role":"assistant","content":[],'
+                f'"usage":{usage_text(rng)}}}}}'
+            ),
+        ),
+        (
+            "content_block_start",
+            f'{{"type":"content_block_start","index":0,"content_block":{text_block}}}',
+        ),
+        (
+            "content_block_delta",
+            '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}',
+        ),
         ("ping", '{"type": "ping"}'),
         ("content_block_stop", '{"type":"content_block_stop","index":0}'),
-        ("content_block_start",
-         f'{{"type":"content_block_start","index":{index},"content_block":{tool_block}}}'),
+        (
+            "content_block_start",
+            f'{{"type":"content_block_start","index":{index},"content_block":{tool_block}}}',
+        ),
     ]
     for frag in pieces(rng, args, 10):
-        events.append(("content_block_delta",
-                       (f'{{"type":"content_block_delta","index":{index},"delta":'
-                        f'{{"type":"input_json_delta","partial_json":"{frag}"}}}}')))
+        events.append(
+            (
+                "content_block_delta",
+                (
+                    f'{{"type":"content_block_delta","index":{index},"delta":'
+                    f'{{"type":"input_json_delta","partial_json":"{frag}"}}}}'
+                ),
+            )
+        )
     events += [
         ("content_block_stop", f'{{"type":"content_block_stop","index":{index}}}'),
-        ("message_delta",
-         (f'{{"type":"message_delta","delta":{{"stop_reason":"tool_use"}},'
-         f'"usage":{usage_text(rng)}}}')),
+        (
+            "message_delta",
+            (
+                f'{{"type":"message_delta","delta":{{"stop_reason":"tool_use"}},'
+                f'"usage":{usage_text(rng)}}}'
+            ),
+        ),
         ("message_stop", '{"type":"message_stop"}'),
     ]
     if rng.random() < 0.1:
-        events.insert(3, ("error", ('{"type":"error","error":{"type":"overloaded_error",'
-                                   '"message":"Overloaded"}}')))
+        events.insert(
+            3,
+            (
+                "error",
+                ('{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'),
+            ),
+        )
     return named_events(events)
 
 
 def gemini_stream(rng: random.Random) -> str:
     parts = [f'{{"text":"{escape(p)}"}}' for p in pieces(rng, "Hello there", 5)]
     parts.append(f'{{"functionCall":{{"name":"f","args":{json_text(rng)}}}}}')
-    chunks = [f'{{"candidates":[{{"content":{{"role":"model","parts":[{p}]}},"index":0}}]}}'
-              for p in parts]
-    chunks.append(f'{{"candidates":[{{"content":{{"parts":[]}},"finishReason":"STOP","index":0}}],'
-                  f'"usageMetadata":{usage_text(rng)}}}')
+    chunks = [
+        f'{{"candidates":[{{"content":{{"role":"model","parts":[{p}]}},"index":0}}]}}'
+        for p in parts
+    ]
+    chunks.append(
+        f'{{"candidates":[{{"content":{{"parts":[]}},"finishReason":"STOP","index":0}}],'
+        f'"usageMetadata":{usage_text(rng)}}}'
+    )
     return "".join(f"data: {c}\r\n\r\n" for c in chunks)
 
 
 def ollama_stream(rng: random.Random) -> str:
-    lines = [f'{{"model":"llama3","message":{{"role":"assistant","content":"{escape(p)}"}},'
-             '"done":false}'
-             for p in pieces(rng, "Hello there", 4)]
-    lines.append(f'{{"model":"llama3","message":{{"role":"assistant","content":"","tool_calls":'
-                 f'[{{"function":{{"name":"f","arguments":{json_text(rng)}}}}}]}},"done":false}}')
-    lines.append('{"model":"llama3","message":{"role":"assistant","content":""},"done":true,'
-                 f'"done_reason":"stop","prompt_eval_count":{rng.choice(["3", huge_int(rng)])}}}')
+    lines = [
+        f'{{"model":"llama3","message":{{"role":"assistant","content":"{escape(p)}"}},'
+        '"done":false}'
+        for p in pieces(rng, "Hello there", 4)
+    ]
+    lines.append(
+        f'{{"model":"llama3","message":{{"role":"assistant","content":"","tool_calls":'
+        f'[{{"function":{{"name":"f","arguments":{json_text(rng)}}}}}]}},"done":false}}'
+    )
+    lines.append(
+        '{"model":"llama3","message":{"role":"assistant","content":""},"done":true,'
+        f'"done_reason":"stop","prompt_eval_count":{rng.choice(["3", huge_int(rng)])}}}'
+    )
     return "\n".join(lines) + "\n"
 
 
 STREAMS: list[tuple[float, Callable[[random.Random], str]]] = [
-    (0.7, chat_stream), (0.08, responses_stream), (0.08, anthropic_stream),
-    (0.07, gemini_stream), (0.07, ollama_stream),
+    (0.7, chat_stream),
+    (0.08, responses_stream),
+    (0.08, anthropic_stream),
+    (0.07, gemini_stream),
+    (0.07, ollama_stream),
 ]
 
 
@@ -343,8 +529,10 @@ def special_stream(rng: random.Random) -> bytes:
     text_chunk = '{"choices":[{"index":0,"delta":{"content":"hi"}}]}'
     which = rng.randrange(10)
     if which == 0:  # deep nesting in the arguments
-        body = ('{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":'
-                '{"name":"f","arguments":"' + "[" * DEEP + '"}}]}}]}')
+        body = (
+            '{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":'
+            '{"name":"f","arguments":"' + "[" * DEEP + '"}}]}}]}'
+        )
         return f"data: {text_chunk}\n\ndata: {body}\n\ndata: [DONE]\n\n".encode()
     if which == 1:  # deep nesting as a chunk
         return f"data: {text_chunk}\n\ndata: {'[' * DEEP}\n\ndata: [DONE]\n\n".encode()
@@ -353,12 +541,17 @@ def special_stream(rng: random.Random) -> bytes:
         n = "9" * HUGE_DIGITS
         body = {
             "usage": f'{{"choices":[],"usage":{{"prompt_tokens":{n}}}}}',
-            "args": ('{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":'
-                     f'{{"name":"f","arguments":"{{\\"n\\": {n}}}"}}}}]}}}}]}}'),
+            "args": (
+                '{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":'
+                f'{{"name":"f","arguments":"{{\\"n\\": {n}}}"}}}}]}}}}]}}'
+            ),
             "code": f'{{"error":{{"message":"x","code":{n}}}}}',
             "index": f'{{"choices":[{{"index":{n},"delta":{{"content":"x"}}}}]}}',
-            "call_index": ('{"choices":[{"index":0,"delta":{"tool_calls":[{"index":' + n +
-                           ',"id":"c","function":{"name":"f","arguments":"{}"}}]}}]}'),
+            "call_index": (
+                '{"choices":[{"index":0,"delta":{"tool_calls":[{"index":'
+                + n
+                + ',"id":"c","function":{"name":"f","arguments":"{}"}}]}}]}'
+            ),
         }[spot]
         return f"data: {text_chunk}\n\ndata: {body}\n\ndata: [DONE]\n\n".encode()
     if which == 3:
@@ -367,28 +560,39 @@ def special_stream(rng: random.Random) -> bytes:
     if which == 4:  # invalid UTF-8 cut at the end
         tail = rng.choice([b"\xe2", b"\xe2\x82", b"\xf0\x9f\x98", b"\xc3", b"\xff"])
         inside = rng.random() < 0.5
-        head = b'data: {"choices":[{"index":0,"delta":{"content":"h' if inside else (
-            f"data: {text_chunk}\n\n".encode())
+        head = (
+            b'data: {"choices":[{"index":0,"delta":{"content":"h'
+            if inside
+            else (f"data: {text_chunk}\n\n".encode())
+        )
         return head + tail
     if which == 5:  # choice index 2**32 and friends
         index = rng.choice([2**32, 2**32 + 1, 2**31, 2**63, 2**64, -1, 4294967295])
-        return (f"data: {text_chunk}\n\n"
-                f'data: {{"choices":[{{"index":{index},"delta":{{"content":"x"}},'
-                '"finish_reason":"stop"}]}\n\n'
-                "data: [DONE]\n\n").encode()
+        return (
+            f"data: {text_chunk}\n\n"
+            f'data: {{"choices":[{{"index":{index},"delta":{{"content":"x"}},'
+            '"finish_reason":"stop"}]}\n\n'
+            "data: [DONE]\n\n"
+        ).encode()
     if which == 6:  # big content, in one chunk or many
         size = rng.choice([1 << 12, 1 << 16, 1 << 16, 1 << 16, 1 << 20])
         size <<= 2 if rng.random() < 0.02 else 0
         if rng.random() < 0.5:
-            return (f'data: {{"choices":[{{"index":0,"delta":{{"content":"{"x" * size}"}}}}]}}\n\n'
-                    "data: [DONE]\n\n").encode()
+            return (
+                f'data: {{"choices":[{{"index":0,"delta":{{"content":"{"x" * size}"}}}}]}}\n\n'
+                "data: [DONE]\n\n"
+            ).encode()
         return (f"data: {text_chunk}\n\n" * (size // 64)).encode()
     if which == 7:  # big arguments
         size = rng.choice([1 << 12, 1 << 16, 1 << 16, 1 << 20])
-        frag = ('{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":'
-                '{"arguments":"xxxxxxxxxxxxxxxx"}}]}}]}')
-        opening = ('{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":'
-                   '{"name":"f","arguments":"{\\"a\\": \\""}}]}}]}')
+        frag = (
+            '{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":'
+            '{"arguments":"xxxxxxxxxxxxxxxx"}}]}}]}'
+        )
+        opening = (
+            '{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":'
+            '{"name":"f","arguments":"{\\"a\\": \\""}}]}}]}'
+        )
         return (f"data: {opening}\n\n" + f"data: {frag}\n\n" * (size // 16)).encode()
     if which == 8:  # a very long line, no newline
         return b"data: " + b"x" * rng.choice([1 << 12, 1 << 16, 1 << 20])
@@ -398,9 +602,20 @@ def special_stream(rng: random.Random) -> bytes:
 def json_input(rng: random.Random) -> bytes:
     roll = rng.random()
     if roll < 0.1:
-        return rng.choice([b"[" * DEEP, b'{"a":' * (DEEP // 5), b"9" * HUGE_DIGITS,
-                           b"[" + b"9" * HUGE_DIGITS + b",", b'{"a": -' + b"9" * HUGE_DIGITS,
-                           b'"' + b"\\u" * 1000, b"1e99999999999", b"-", b"", b"\xe2\x82"])
+        return rng.choice(
+            [
+                b"[" * DEEP,
+                b'{"a":' * (DEEP // 5),
+                b"9" * HUGE_DIGITS,
+                b"[" + b"9" * HUGE_DIGITS + b",",
+                b'{"a": -' + b"9" * HUGE_DIGITS,
+                b'"' + b"\\u" * 1000,
+                b"1e99999999999",
+                b"-",
+                b"",
+                b"\xe2\x82",
+            ]
+        )
     text = json_text(rng).encode("utf-8", "surrogatepass")
     if roll < 0.6:
         text = text[: rng.randint(0, len(text))]
@@ -408,8 +623,15 @@ def json_input(rng: random.Random) -> bytes:
 
 
 WRONG_TYPES: list[Callable[[random.Random], Any]] = [
-    lambda r: 5, lambda r: r.randint(0, 4096), lambda r: None, lambda r: 1.5, lambda r: True,
-    lambda r: [1, 2], lambda r: object(), lambda r: {"a": 1}, lambda r: (b"x",),
+    lambda r: 5,
+    lambda r: r.randint(0, 4096),
+    lambda r: None,
+    lambda r: 1.5,
+    lambda r: True,
+    lambda r: [1, 2],
+    lambda r: object(),
+    lambda r: {"a": 1},
+    lambda r: (b"x",),
 ]
 
 
@@ -491,8 +713,13 @@ def make_case(seed: int, index: int, corpus: Sequence[bytes]) -> Case:
         options["format"] = rng.choice(formats + (["xml", 5] if rng.random() < 0.1 else []))
     if rng.random() < 0.1:
         options["events"] = rng.choice([True, False, "no"])
-    for name in ("max_line_bytes", "max_event_bytes", "max_arguments_bytes", "max_tool_calls",
-                 "max_choices"):
+    for name in (
+        "max_line_bytes",
+        "max_event_bytes",
+        "max_arguments_bytes",
+        "max_tool_calls",
+        "max_choices",
+    ):
         if rng.random() < 0.12:
             options[name] = limit(rng)
     data = special_stream(rng) if rng.random() < 0.08 else stream_bytes(rng, corpus, seed, index)
@@ -569,9 +796,17 @@ class Runner:
         self.heartbeat: Callable[[], None] = lambda: None
         self.lazy_left = self.touch_left = 0
 
-    def call(self, where: str, op: int, fn: Callable[[], Any], *, allowed: tuple[type, ...] = (),
-             require: type | None = None, note_ok: str = "",
-             tolerate: Callable[[BaseException], bool] | None = None) -> Any:
+    def call(
+        self,
+        where: str,
+        op: int,
+        fn: Callable[[], Any],
+        *,
+        allowed: tuple[type, ...] = (),
+        require: type | None = None,
+        note_ok: str = "",
+        tolerate: Callable[[BaseException], bool] | None = None,
+    ) -> Any:
         """``fn()``; a typed error (checked) or an ``allowed`` one is returned, anything else
         raises ``Found``. With ``require``, only that class may come out (returning fails)."""
         try:
@@ -595,8 +830,10 @@ class Runner:
 
     def check_error(self, where: str, op: int, exc: BaseException) -> None:
         """A typed error carries its fields; its events are valid events."""
-        names = {"ParseError": ("kind", "position", "events"),
-                 "LimitExceeded": ("limit", "value", "position", "events")}
+        names = {
+            "ParseError": ("kind", "position", "events"),
+            "LimitExceeded": ("limit", "value", "position", "events"),
+        }
         for attr in names.get(type(exc).__name__, ()):
             if not hasattr(exc, attr):
                 raise Found(where, op, None, f"{type(exc).__name__} without .{attr}")
@@ -627,13 +864,23 @@ class Runner:
             for attr in (*getattr(cls, "__match_args__", ()), "error", *lazy):
                 if hasattr(cls, attr):
                     self.call(f"{where}[{i}].{attr}", op, lambda ev=ev, a=attr: getattr(ev, a))
-            self.call(f"repr({where}[{i}])", op, lambda ev=ev: repr(ev),
-                      tolerate=int_too_long)
+            self.call(f"repr({where}[{i}])", op, lambda ev=ev: repr(ev), tolerate=int_too_long)
             self.call(f"{where}[{i}] == {where}[{i}]", op, lambda ev=ev: ev.__eq__(ev))
 
     def touch_acc(self, op: int, acc: Any) -> None:
-        for attr in ("finish_reason", "finish_reasons", "choices", "usage", "truncated", "done",
-                     "finished", "error", "format", "outcome", "token_usage"):
+        for attr in (
+            "finish_reason",
+            "finish_reasons",
+            "choices",
+            "usage",
+            "truncated",
+            "done",
+            "finished",
+            "error",
+            "format",
+            "outcome",
+            "token_usage",
+        ):
             if hasattr(type(acc), attr):
                 self.call(f"acc.{attr}", op, lambda a=attr: getattr(acc, a))
         choices = self.call("acc.choices", op, lambda: list(acc.choices))
@@ -649,8 +896,17 @@ class Runner:
 
     def touch_calls(self, where: str, op: int, calls: list[Any]) -> None:
         for i, tc in enumerate(calls[:16]):
-            for attr in ("index", "id", "name", "arguments", "ready", "finished", "error",
-                         "partial", "parsed"):
+            for attr in (
+                "index",
+                "id",
+                "name",
+                "arguments",
+                "ready",
+                "finished",
+                "error",
+                "partial",
+                "parsed",
+            ):
                 self.call(f"{where}[{i}].{attr}", op, lambda tc=tc, a=attr: getattr(tc, a))
 
     def run(self, case: Case) -> None:
@@ -670,13 +926,20 @@ class Runner:
             self.call("inject", 0, panic)
             return
         if case.kind == "parse":
-            (_, data), = case.ops
+            ((_, data),) = case.ops
             if is_wrong_type(data):
-                self.call("toolwire.parse_partial(data)", 0,
-                          lambda: tw.parse_partial(data, **case.options), require=TypeError)
+                self.call(
+                    "toolwire.parse_partial(data)",
+                    0,
+                    lambda: tw.parse_partial(data, **case.options),
+                    require=TypeError,
+                )
             else:
-                self.call("toolwire.parse_partial(data)", 0,
-                          lambda: tw.parse_partial(data, **case.options))
+                self.call(
+                    "toolwire.parse_partial(data)",
+                    0,
+                    lambda: tw.parse_partial(data, **case.options),
+                )
             return
         if case.kind == "partial":
             p = tw.PartialJSON(**case.options)
@@ -692,9 +955,12 @@ class Runner:
                     self.call("p.complete", n, lambda: p.complete)
                     self.call("p.text", n, lambda: p.text)
             return
-        acc = self.call("toolwire.StreamAccumulator(**options)", -1,
-                        lambda: tw.StreamAccumulator(**case.options),
-                        allowed=(TypeError, ValueError, OverflowError))
+        acc = self.call(
+            "toolwire.StreamAccumulator(**options)",
+            -1,
+            lambda: tw.StreamAccumulator(**case.options),
+            allowed=(TypeError, ValueError, OverflowError),
+        )
         if isinstance(acc, BaseException):
             return
         finished = False
@@ -704,11 +970,20 @@ class Runner:
                 data, events = op[1], op[2]
                 kwargs = {} if events is None else {"events": events}
                 if is_wrong_type(data):
-                    self.call("acc.feed(data)", n, lambda d=data, k=kwargs: acc.feed(d, **k),
-                              require=TypeError, note_ok=f"accepted {type(data).__name__} data")
+                    self.call(
+                        "acc.feed(data)",
+                        n,
+                        lambda d=data, k=kwargs: acc.feed(d, **k),
+                        require=TypeError,
+                        note_ok=f"accepted {type(data).__name__} data",
+                    )
                     continue
-                got = self.call("acc.feed(data)", n, lambda d=data, k=kwargs: acc.feed(d, **k),
-                                allowed=(RuntimeError,) if finished else ())
+                got = self.call(
+                    "acc.feed(data)",
+                    n,
+                    lambda d=data, k=kwargs: acc.feed(d, **k),
+                    allowed=(RuntimeError,) if finished else (),
+                )
                 if not isinstance(got, BaseException):
                     self.touch_events("events", n, got)
             elif name == "finish":
@@ -717,8 +992,12 @@ class Runner:
                 if not isinstance(got, BaseException):
                     self.touch_events("events", n, got)
             elif name == "message":
-                self.call(f"acc.message({op[1]!r})", n, lambda c=op[1]: acc.message(c),
-                          allowed=(TypeError, ValueError, OverflowError))
+                self.call(
+                    f"acc.message({op[1]!r})",
+                    n,
+                    lambda c=op[1]: acc.message(c),
+                    allowed=(TypeError, ValueError, OverflowError),
+                )
             else:
                 self.touch_acc(n, acc)
 
@@ -781,8 +1060,9 @@ def shrink(runner: Runner, case: Case, signature: str, budget: float) -> Case:
                 start = 0
                 while start < len(data) and time.monotonic() < deadline:
                     smaller = data[:start] + data[start + chunk :]
-                    candidate = replace(best, ops=[*best.ops[:i], (op[0], smaller, *op[2:]),
-                                                   *best.ops[i + 1 :]])
+                    candidate = replace(
+                        best, ops=[*best.ops[:i], (op[0], smaller, *op[2:]), *best.ops[i + 1 :]]
+                    )
                     if same(candidate):
                         best, data, changed = candidate, smaller, True
                     else:
@@ -819,8 +1099,11 @@ def statement(op: Op) -> str | None:
             return f"p.feed({show(op[1])})"
         kw = f", events={op[2]!r}" if op[2] is not None else ""
         return f"events = acc.feed({show(op[1])}{kw})"
-    return {"finish": "events = acc.finish()", "value": "p.value()",
-            "message": f"acc.message({op[-1]!r})"}.get(op[0])
+    return {
+        "finish": "events = acc.finish()",
+        "value": "p.value()",
+        "message": f"acc.message({op[-1]!r})",
+    }.get(op[0])
 
 
 def render(case: Case, found: Found | None) -> str:
@@ -830,8 +1113,11 @@ def render(case: Case, found: Found | None) -> str:
     if case.kind == "parse":
         sep = ", " if opts else ""
         return f"import toolwire\ntoolwire.parse_partial({show(case.ops[0][1])}{sep}{opts}){note}"
-    made = f"toolwire.PartialJSON({opts})" if case.kind == "partial" else (
-        f"toolwire.StreamAccumulator({opts})")
+    made = (
+        f"toolwire.PartialJSON({opts})"
+        if case.kind == "partial"
+        else (f"toolwire.StreamAccumulator({opts})")
+    )
     lines = ["import toolwire", ("p = " if case.kind == "partial" else "acc = ") + made]
     if found is not None and found.op < 0:
         lines[-1] += note
@@ -845,8 +1131,9 @@ def render(case: Case, found: Found | None) -> str:
             continue
         where = found.where
         if where.startswith("exc."):
-            lines.append(f"try:\n    {stmt}\nexcept toolwire.ToolwireError as exc:\n"
-                         f"    {where}{note}")
+            lines.append(
+                f"try:\n    {stmt}\nexcept toolwire.ToolwireError as exc:\n    {where}{note}"
+            )
         elif where.startswith(("acc.feed(", "acc.finish(", "p.feed(")) or op[0] == "message":
             lines.append(f"{stmt}{note}")
         else:
@@ -870,9 +1157,19 @@ def load_corpus(paths: Sequence[str]) -> list[bytes]:
     return out
 
 
-def worker(seed: int, start: int, deadline: float, shrink_budget: float, corpus_paths: list[str],
-           known: list[str], progress: Any, beat: Any, conn: Any, memory_mb: int,
-           inject: dict[int, str]) -> None:
+def worker(
+    seed: int,
+    start: int,
+    deadline: float,
+    shrink_budget: float,
+    corpus_paths: list[str],
+    known: list[str],
+    progress: Any,
+    beat: Any,
+    conn: Any,
+    memory_mb: int,
+    inject: dict[int, str],
+) -> None:
     INJECT.update(inject)
     if memory_mb:
         try:
@@ -926,17 +1223,22 @@ def fuzz(args: argparse.Namespace) -> int:
     index = 0
     restarts = 0
     slowest = (0.0, -1)
-    print(f"toolwire surface fuzz: seed={args.seed} (reproduce: python {sys.argv[0]} "
-          f"--seed {args.seed} --case N), {args.seconds:g} s, hang after {args.hang_seconds:g} s",
-          flush=True)
+    print(
+        f"toolwire surface fuzz: seed={args.seed} (reproduce: python {sys.argv[0]} "
+        f"--seed {args.seed} --case N), {args.seconds:g} s, hang after {args.hang_seconds:g} s",
+        flush=True,
+    )
 
     def record(kind: str, case: int, signature: str, details: str = "", repro: str = "") -> None:
         if signature in failures:
             failures[signature].count += 1
             return
         failures[signature] = Failure(signature, case, details, repro)
-        print(f"\nFAILURE #{len(failures)} at case {case}: {signature}\n{indent(details)}\n"
-              f"  reproducer:\n{indent(repro, 4)}", flush=True)
+        print(
+            f"\nFAILURE #{len(failures)} at case {case}: {signature}\n{indent(details)}\n"
+            f"  reproducer:\n{indent(repro, 4)}",
+            flush=True,
+        )
 
     while time.time() < deadline:
         progress = ctx.RawValue("q", index)
@@ -944,8 +1246,19 @@ def fuzz(args: argparse.Namespace) -> int:
         parent, child = ctx.Pipe(duplex=False)
         proc = ctx.Process(
             target=worker,
-            args=(args.seed, index, deadline, args.shrink_seconds, args.corpus, list(failures),
-                  progress, beat, child, args.memory_mb, INJECT),
+            args=(
+                args.seed,
+                index,
+                deadline,
+                args.shrink_seconds,
+                args.corpus,
+                list(failures),
+                progress,
+                beat,
+                child,
+                args.memory_mb,
+                INJECT,
+            ),
             daemon=True,
         )
         proc.start()
@@ -980,9 +1293,13 @@ def fuzz(args: argparse.Namespace) -> int:
                 proc.kill()
                 proc.join()
                 case = make_case(args.seed, current, load_corpus(args.corpus))
-                record("hang", current, f"hang: case runs over {args.hang_seconds:g} s",
-                       f"no progress for {args.hang_seconds:g} s ({case.kind} case)",
-                       render(case, None))
+                record(
+                    "hang",
+                    current,
+                    f"hang: case runs over {args.hang_seconds:g} s",
+                    f"no progress for {args.hang_seconds:g} s ({case.kind} case)",
+                    render(case, None),
+                )
                 index = current + 1
                 break
             if time.time() > deadline + args.hang_seconds + args.shrink_seconds + 5:
@@ -994,9 +1311,13 @@ def fuzz(args: argparse.Namespace) -> int:
         if not done and proc.exitcode not in (0, None, -9):
             current = progress.value
             case = make_case(args.seed, current, load_corpus(args.corpus))
-            record("crash", current, f"crash: worker exit code {proc.exitcode}",
-                   f"the worker died with exit code {proc.exitcode} ({case.kind} case)",
-                   render(case, None))
+            record(
+                "crash",
+                current,
+                f"crash: worker exit code {proc.exitcode}",
+                f"the worker died with exit code {proc.exitcode} ({case.kind} case)",
+                render(case, None),
+            )
             index = current + 1
         if not done:
             restarts += 1
@@ -1004,8 +1325,10 @@ def fuzz(args: argparse.Namespace) -> int:
             break
     elapsed = time.time() - started
     rate = index / elapsed if elapsed else 0.0
-    print(f"\n{index} cases in {elapsed:.1f} s: {rate:.0f} cases/s; {restarts} worker restarts; "
-          f"slowest case {slowest[0]:.2f} s (case {slowest[1]}); seed {args.seed}")
+    print(
+        f"\n{index} cases in {elapsed:.1f} s: {rate:.0f} cases/s; {restarts} worker restarts; "
+        f"slowest case {slowest[0]:.2f} s (case {slowest[1]}); seed {args.seed}"
+    )
     if failures:
         print(f"{len(failures)} distinct failure(s):")
         for n, f in enumerate(failures.values(), 1):
@@ -1039,20 +1362,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="time budget (default 60)")
-    parser.add_argument("--seed", type=int,
-                        default=int(os.environ.get("TOOLWIRE_FUZZ_SEED") or time.time_ns() % 2**31))
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=int(os.environ.get("TOOLWIRE_FUZZ_SEED") or time.time_ns() % 2**31),
+    )
     parser.add_argument("--case", type=int, help="run this one case in-process and show it")
-    parser.add_argument("--hang-seconds", type=float, default=10.0,
-                        help="a case running longer than this is a hang (default 10)")
-    parser.add_argument("--shrink-seconds", type=float, default=3.0,
-                        help="time spent shrinking each distinct failure (default 3)")
-    parser.add_argument("--memory-mb", type=int, default=4096,
-                        help="address-space limit of the worker, 0 for none (default 4096)")
-    parser.add_argument("--corpus", action="append",
-                        default=[os.path.join(here, "..", "tests", "fixtures", "chat")],
-                        help="directory of .sse files to mutate (repeatable)")
-    parser.add_argument("--inject", action="append", default=[], metavar="KIND@CASE",
-                        help="for testing the driver: make case CASE a hang, crash or panic")
+    parser.add_argument(
+        "--hang-seconds",
+        type=float,
+        default=10.0,
+        help="a case running longer than this is a hang (default 10)",
+    )
+    parser.add_argument(
+        "--shrink-seconds",
+        type=float,
+        default=3.0,
+        help="time spent shrinking each distinct failure (default 3)",
+    )
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        default=4096,
+        help="address-space limit of the worker, 0 for none (default 4096)",
+    )
+    parser.add_argument(
+        "--corpus",
+        action="append",
+        default=[os.path.join(here, "..", "tests", "fixtures", "chat")],
+        help="directory of .sse files to mutate (repeatable)",
+    )
+    parser.add_argument(
+        "--inject",
+        action="append",
+        default=[],
+        metavar="KIND@CASE",
+        help="for testing the driver: make case CASE a hang, crash or panic",
+    )
     args = parser.parse_args(argv)
     for spec in args.inject:
         kind, _, case = spec.partition("@")

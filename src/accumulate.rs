@@ -23,18 +23,43 @@ use crate::sse::{SseDecoder, SseEvent};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// `range` of the choice's `content`.
-    Text { choice: u32, range: Range<usize> },
+    Text {
+        choice: u32,
+        range: Range<usize>,
+    },
     /// `range` of the choice's `reasoning`.
-    Reasoning { choice: u32, range: Range<usize> },
-    CallStarted { choice: u32, call: usize },
+    Reasoning {
+        choice: u32,
+        range: Range<usize>,
+    },
+    CallStarted {
+        choice: u32,
+        call: usize,
+    },
     /// `range` of the call's arguments text.
-    CallDelta { choice: u32, call: usize, range: Range<usize> },
+    CallDelta {
+        choice: u32,
+        call: usize,
+        range: Range<usize>,
+    },
     /// `len`: the arguments' length at that moment (later fragments of the read may follow).
-    CallReady { choice: u32, call: usize, len: usize },
-    CallFinished { choice: u32, call: usize },
+    CallReady {
+        choice: u32,
+        call: usize,
+        len: usize,
+    },
+    CallFinished {
+        choice: u32,
+        call: usize,
+    },
     /// The raw JSON of the usage object reported, and the stream offset of its chunk.
-    Usage { raw: String, at: u64 },
-    Finish { choice: u32 },
+    Usage {
+        raw: String,
+        at: u64,
+    },
+    Finish {
+        choice: u32,
+    },
     ProviderError(ProviderError),
 }
 
@@ -189,7 +214,8 @@ impl Accumulator {
         }
         let mut errors = ErrorSlot::default();
         let state = &mut self.state;
-        self.sse.feed(data, &mut errors, &mut |ev, errors| state.on_event(ev, errors, sink));
+        self.sse
+            .feed(data, &mut errors, &mut |ev, errors| state.on_event(ev, errors, sink));
         errors.take().map_or(Ok(()), Err)
     }
 
@@ -202,12 +228,13 @@ impl Accumulator {
         let mut errors = ErrorSlot::default();
         let state = &mut self.state;
         state.at_eof = true;
-        self.sse.finish(&mut errors, &mut |ev, errors| state.on_event(ev, errors, sink));
+        self.sse
+            .finish(&mut errors, &mut |ev, errors| state.on_event(ev, errors, sink));
         for slot in 0..state.choices.len() {
             state.finish_calls(slot, sink);
         }
-        self.truncated = !state.done
-            && (state.choices.is_empty() || state.choices.iter().any(|c| c.finish_reason.is_none()));
+        self.truncated =
+            !state.done && (state.choices.is_empty() || state.choices.iter().any(|c| c.finish_reason.is_none()));
         errors.take().map_or(Ok(()), Err)
     }
 
@@ -270,7 +297,6 @@ impl Accumulator {
     pub fn error(&self) -> Option<&ProviderError> {
         self.state.error.as_ref()
     }
-
 }
 
 fn set_once(field: &mut String, value: &LenientStr<'_>) {
@@ -283,7 +309,14 @@ fn set_once(field: &mut String, value: &LenientStr<'_>) {
 
 impl ChoiceState {
     /// Appends `text` to a bounded text field; the range it took, or `None` when it was dropped.
-    fn append(&mut self, field: TextField, text: &str, max: usize, at: u64, errors: &mut ErrorSlot) -> Option<Range<usize>> {
+    fn append(
+        &mut self,
+        field: TextField,
+        text: &str,
+        max: usize,
+        at: u64,
+        errors: &mut ErrorSlot,
+    ) -> Option<Range<usize>> {
         let over = &mut self.over_limit[field as usize];
         let target = match field {
             TextField::Content => &mut self.content,
@@ -332,9 +365,20 @@ impl ChatState {
             Ok(Obj(chunk)) => chunk,
             // The stream was cut inside its last event (a valid JSON prefix): truncation, not a
             // malformed chunk.
-            Err(_) if self.at_eof && PartialJson::from_text(data).end().is_err_and(|e| e.kind == ParseKind::Incomplete) => return,
+            Err(_)
+                if self.at_eof
+                    && PartialJson::from_text(data)
+                        .end()
+                        .is_err_and(|e| e.kind == ParseKind::Incomplete) =>
+            {
+                return
+            }
             Err(err) => {
-                errors.note(CoreError::parse(ParseKind::InvalidChunk, ev.data_offset, format!("invalid chunk: {err}")));
+                errors.note(CoreError::parse(
+                    ParseKind::InvalidChunk,
+                    ev.data_offset,
+                    format!("invalid chunk: {err}"),
+                ));
                 return;
             }
         };
@@ -372,13 +416,20 @@ impl ChatState {
         let mut check = PartialJson::validating().with_max_depth(self.limits.max_depth);
         if let Err(err) = check.feed(raw) {
             if err.kind == ParseKind::TooDeep {
-                errors.note(CoreError::limit("max_depth", self.limits.max_depth, at + err.position as u64));
+                errors.note(CoreError::limit(
+                    "max_depth",
+                    self.limits.max_depth,
+                    at + err.position as u64,
+                ));
             }
             return;
         }
         self.usage = Some((raw.to_owned(), at));
         self.usage_count += 1;
-        sink.push(Event::Usage { raw: raw.to_owned(), at });
+        sink.push(Event::Usage {
+            raw: raw.to_owned(),
+            at,
+        });
     }
 
     fn provider_error_event<S: EventSink>(&mut self, data: &str, sink: &mut S) {
@@ -415,7 +466,9 @@ impl ChatState {
                 ),
                 // `"error": "text"` and other shapes: the text, or the raw JSON, is the message.
                 Err(_) => (
-                    serde_json::from_str::<String>(raw.get()).ok().or_else(|| Some(raw.get().to_owned())),
+                    serde_json::from_str::<String>(raw.get())
+                        .ok()
+                        .or_else(|| Some(raw.get().to_owned())),
                     None,
                     None,
                 ),
@@ -480,7 +533,18 @@ impl ChatState {
         }
         if let Some(Obj(function)) = delta.function_call {
             let existing = choice.calls.iter().position(|c| c.legacy);
-            self.apply(slot, existing, None, &LenientStr::default(), &LenientStr::default(), &function, true, at, errors, sink);
+            self.apply(
+                slot,
+                existing,
+                None,
+                &LenientStr::default(),
+                &LenientStr::default(),
+                &function,
+                true,
+                at,
+                errors,
+                sink,
+            );
         }
         for Obj(frag) in delta.tool_calls.into_iter().flatten() {
             let ToolCallDelta {
@@ -492,7 +556,18 @@ impl ChatState {
             let calls = &self.choices[slot].calls;
             let existing = locate(calls, frag_index.0, id.non_empty());
             let function = function.map(|Obj(f)| f).unwrap_or_default();
-            self.apply(slot, existing, frag_index.0, &id, &kind, &function, false, at, errors, sink);
+            self.apply(
+                slot,
+                existing,
+                frag_index.0,
+                &id,
+                &kind,
+                &function,
+                false,
+                at,
+                errors,
+                sink,
+            );
         }
     }
 
@@ -514,7 +589,9 @@ impl ChatState {
         let max_calls = self.limits.max_tool_calls;
         let choice = &mut self.choices[slot];
         let index = choice.index;
-        let (pos, started) = if let Some(pos) = existing { (pos, false) } else {
+        let (pos, started) = if let Some(pos) = existing {
+            (pos, false)
+        } else {
             if choice.calls.len() >= max_calls {
                 errors.note(CoreError::limit("max_tool_calls", max_calls, at));
                 return;
@@ -544,7 +621,10 @@ impl ChatState {
         set_once(&mut call.kind, kind);
         set_once(&mut call.name, &function.name);
         if started {
-            sink.push(Event::CallStarted { choice: index, call: pos });
+            sink.push(Event::CallStarted {
+                choice: index,
+                call: pos,
+            });
         }
         let Some(raw) = function.arguments else { return };
         let raw = raw.get();
@@ -634,7 +714,9 @@ fn locate(calls: &[Call], index: Option<u32>, id: Option<&str>) -> Option<usize>
             return Some(pos);
         }
         let p = index?;
-        return calls.iter().rposition(|c| !c.legacy && c.provider_index == Some(p) && c.id.is_empty());
+        return calls
+            .iter()
+            .rposition(|c| !c.legacy && c.provider_index == Some(p) && c.id.is_empty());
     }
     if let Some(p) = index {
         return calls.iter().rposition(|c| !c.legacy && c.provider_index == Some(p));

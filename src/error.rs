@@ -67,11 +67,7 @@ impl CoreError {
     #[cold]
     #[must_use]
     pub fn limit(limit: &'static str, value: usize, position: u64) -> Self {
-        Self::Limit {
-            limit,
-            value,
-            position,
-        }
+        Self::Limit { limit, value, position }
     }
 }
 
@@ -83,11 +79,7 @@ impl fmt::Display for CoreError {
                 position,
                 message,
             } => write!(f, "{}: {message} at byte {position}", kind.as_str()),
-            Self::Limit {
-                limit,
-                value,
-                position,
-            } => write!(f, "limit exceeded: {limit} = {value} at byte {position}"),
+            Self::Limit { limit, value, position } => write!(f, "limit exceeded: {limit} = {value} at byte {position}"),
         }
     }
 }

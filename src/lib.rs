@@ -8,8 +8,8 @@
 pub mod accumulate;
 pub mod error;
 pub mod formats;
-pub mod partial_json;
 pub mod limits;
+pub mod partial_json;
 pub mod sse;
 
 #[cfg(feature = "python")]

@@ -31,11 +31,20 @@ pub enum Node {
     Null,
     Bool(bool),
     /// A number token, `start..end` in the text.
-    Num { start: u32, end: u32 },
+    Num {
+        start: u32,
+        end: u32,
+    },
     Str(StrSpan),
     /// `id` is the id of the frame the array had while it was open.
-    Arr { id: u32, items: Box<[Node]> },
-    Obj { id: u32, entries: Box<[(StrSpan, Node)]> },
+    Arr {
+        id: u32,
+        items: Box<[Node]>,
+    },
+    Obj {
+        id: u32,
+        entries: Box<[(StrSpan, Node)]>,
+    },
 }
 
 /// Whether an open container is an array or an object.
@@ -164,8 +173,15 @@ enum Lex {
         key: bool,
         esc: Esc,
     },
-    Number { start: u32, state: Num },
-    Literal { start: u32, word: &'static [u8], matched: u8 },
+    Number {
+        start: u32,
+        state: Num,
+    },
+    Literal {
+        start: u32,
+        word: &'static [u8],
+        matched: u8,
+    },
 }
 
 /// A resumable JSON parser over a growing text it owns.
@@ -284,7 +300,9 @@ impl PartialJson {
     pub fn feed(&mut self, fragment: &str) -> Result<(), JsonError> {
         if !self.utf8_tail.is_empty() {
             // A character split across byte feeds cannot be followed by a str fragment.
-            return Err(self.scan.fail(ParseKind::InvalidUtf8, self.text.len(), "invalid utf-8 sequence"));
+            return Err(self
+                .scan
+                .fail(ParseKind::InvalidUtf8, self.text.len(), "invalid utf-8 sequence"));
         }
         if self.text.len() + fragment.len() >= u32::MAX as usize {
             return Err(self.scan.fail(ParseKind::Malformed, self.text.len(), "text too long"));
@@ -394,7 +412,10 @@ impl Scan {
     /// A scan that only tracks completeness and errors, not the structure.
     #[must_use]
     pub fn validating() -> Self {
-        Self { keep: false, ..Self::new() }
+        Self {
+            keep: false,
+            ..Self::new()
+        }
     }
 
     /// The same scan with another nesting limit (clamped to `1..=MAX_DEPTH_CAP`).
@@ -466,7 +487,11 @@ impl Scan {
     pub fn leaf(&self) -> Leaf {
         match self.lex {
             Lex::Str {
-                start, safe, escaped, key: false, ..
+                start,
+                safe,
+                escaped,
+                key: false,
+                ..
             } => Leaf::Str(StrSpan {
                 start,
                 end: safe,
@@ -634,19 +659,12 @@ impl Scan {
                         self.lex = Lex::Number { start, state: next };
                     }
                     None if state.complete() => {
-                        self.push_value(Node::Num {
-                            start,
-                            end: at(i),
-                        });
+                        self.push_value(Node::Num { start, end: at(i) });
                         continue;
                     }
                     None => return Err(self.fail(ParseKind::Malformed, i, "invalid number")),
                 },
-                Lex::Literal {
-                    start,
-                    word,
-                    matched,
-                } => {
+                Lex::Literal { start, word, matched } => {
                     if word[matched as usize] != b {
                         return Err(self.fail(ParseKind::Malformed, i, "expected ident"));
                     }

@@ -159,7 +159,11 @@ impl SseDecoder {
                 }
             } else if self.line.len() + piece.len() > self.max_line_bytes {
                 self.line.clear();
-                errors.note(CoreError::limit("max_line_bytes", self.max_line_bytes, self.line_offset));
+                errors.note(CoreError::limit(
+                    "max_line_bytes",
+                    self.max_line_bytes,
+                    self.line_offset,
+                ));
             } else {
                 let mut line = std::mem::take(&mut self.line);
                 line.extend_from_slice(piece);
@@ -184,7 +188,11 @@ impl SseDecoder {
         if self.skipping_line {
             // The oversized line is being dropped without being stored.
         } else if self.line.len() + rest.len() > self.max_line_bytes {
-            let start = if self.line.is_empty() { self.offset } else { self.line_offset };
+            let start = if self.line.is_empty() {
+                self.offset
+            } else {
+                self.line_offset
+            };
             self.line.clear();
             self.line.shrink_to(4096);
             self.skipping_line = true;
@@ -267,7 +275,11 @@ impl SseDecoder {
         if !self.data.is_empty() && !overflow {
             self.data.pop();
             let event = SseEvent {
-                event: if self.event_type.is_empty() { "message" } else { &self.event_type },
+                event: if self.event_type.is_empty() {
+                    "message"
+                } else {
+                    &self.event_type
+                },
                 data: &self.data,
                 id: self.last_id.as_deref(),
                 data_offset: self.data_offset.unwrap_or(self.offset),
@@ -371,8 +383,16 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                Owned { event: "error".into(), data: "x".into(), id: Some("7".into()) },
-                Owned { event: "message".into(), data: "y".into(), id: Some("7".into()) },
+                Owned {
+                    event: "error".into(),
+                    data: "x".into(),
+                    id: Some("7".into())
+                },
+                Owned {
+                    event: "message".into(),
+                    data: "y".into(),
+                    id: Some("7".into())
+                },
             ]
         );
     }
@@ -409,7 +429,13 @@ mod tests {
         assert_eq!((events, err), (vec![], None));
         // A bad byte that no continuation can fix is still an error.
         let (_, err) = decode_chunks(&[b"data: \xFF"]);
-        assert!(matches!(err, Some(CoreError::Parse { kind: ParseKind::InvalidUtf8, .. })));
+        assert!(matches!(
+            err,
+            Some(CoreError::Parse {
+                kind: ParseKind::InvalidUtf8,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -425,7 +451,13 @@ mod tests {
         }
         dec.feed(b"\n\ndata: ok\n\n", &mut errors, &mut sink);
         assert_eq!(out, vec!["ok".to_owned()]);
-        assert!(matches!(errors.take(), Some(CoreError::Limit { limit: "max_line_bytes", .. })));
+        assert!(matches!(
+            errors.take(),
+            Some(CoreError::Limit {
+                limit: "max_line_bytes",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -436,7 +468,13 @@ mod tests {
         let mut sink = |ev: SseEvent<'_>, _: &mut ErrorSlot| out.push(ev.data.to_owned());
         dec.feed(b"data: 12345\ndata: 67890\n\ndata: ok\n\n", &mut errors, &mut sink);
         assert_eq!(out, vec!["ok".to_owned()]);
-        assert!(matches!(errors.take(), Some(CoreError::Limit { limit: "max_event_bytes", .. })));
+        assert!(matches!(
+            errors.take(),
+            Some(CoreError::Limit {
+                limit: "max_event_bytes",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -444,7 +482,9 @@ mod tests {
         let mut dec = SseDecoder::new(1024, 1024);
         let mut errors = ErrorSlot::default();
         let mut offsets = Vec::new();
-        dec.feed(b": c\ndata: ab\n\ndata:x\n\n", &mut errors, &mut |ev, _| offsets.push(ev.data_offset));
+        dec.feed(b": c\ndata: ab\n\ndata:x\n\n", &mut errors, &mut |ev, _| {
+            offsets.push(ev.data_offset)
+        });
         assert_eq!(offsets, vec![10, 19]);
     }
 }

@@ -15,14 +15,20 @@ from reference.convert import error_to_dict, event_to_tuple
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chat"
 
+
 def reads(data: bytes, points: Sequence[int]) -> list[bytes]:
     """``data`` cut at the sorted offsets ``points``."""
     bounds = [0, *points, len(data)]
     return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def _drive(acc: Any, chunks: Sequence[bytes], convert: Any, error_types: tuple[type, ...],
-           choices: int | None) -> dict[str, Any]:
+def _drive(
+    acc: Any,
+    chunks: Sequence[bytes],
+    convert: Any,
+    error_types: tuple[type, ...],
+    choices: int | None,
+) -> dict[str, Any]:
     events: list[tuple[Any, ...]] = []
     errors: list[dict[str, Any]] = []
     steps = [*((acc.feed, c) for c in chunks), (acc.finish, None)]
@@ -48,8 +54,9 @@ def _drive(acc: Any, chunks: Sequence[bytes], convert: Any, error_types: tuple[t
     }
 
 
-def run_reference(chunks: Sequence[bytes], choices: int | None = None,
-                  **kwargs: Any) -> dict[str, Any]:
+def run_reference(
+    chunks: Sequence[bytes], choices: int | None = None, **kwargs: Any
+) -> dict[str, Any]:
     """Feed the reads to a fresh ReferenceAccumulator, then finish(); collect the outcome."""
     from reference import RefLimitExceeded, RefParseError
 
@@ -62,8 +69,9 @@ def run_rust(chunks: Sequence[bytes], choices: int, **kwargs: Any) -> dict[str, 
     import toolwire
 
     acc = toolwire.StreamAccumulator(**kwargs)
-    return _drive(acc, chunks, event_to_tuple, (toolwire.ParseError, toolwire.LimitExceeded),
-                  choices)
+    return _drive(
+        acc, chunks, event_to_tuple, (toolwire.ParseError, toolwire.LimitExceeded), choices
+    )
 
 
 def as_json(value: Any) -> Any:
@@ -99,4 +107,3 @@ def normalize_events(events: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
                 continue
         out.append(ev)
     return out
-

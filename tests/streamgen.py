@@ -136,13 +136,17 @@ _small_text = st.text(max_size=12)
 def json_objects(max_leaves: int = 12) -> st.SearchStrategy[dict[str, Any]]:
     """Random JSON objects: unicode keys/strings (escapes), nesting, ints, floats, bools, null."""
     scalars = st.one_of(
-        st.none(), st.booleans(), st.integers(-(2**63), 2**64),
-        st.floats(allow_nan=False, allow_infinity=False), _small_text,
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**63), 2**64),
+        st.floats(allow_nan=False, allow_infinity=False),
+        _small_text,
     )
     values = st.recursive(
         scalars,
-        lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                st.dictionaries(_small_text, inner, max_size=4)),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4), st.dictionaries(_small_text, inner, max_size=4)
+        ),
         max_leaves=max_leaves,
     )
     return st.dictionaries(_small_text, values, max_size=5)
@@ -155,8 +159,9 @@ def simple_json_objects() -> st.SearchStrategy[dict[str, Any]]:
     scalars = st.one_of(st.none(), st.booleans(), st.integers(-(10**12), 10**12), plain)
     values = st.recursive(
         scalars,
-        lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                st.dictionaries(plain, inner, max_size=3)),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3), st.dictionaries(plain, inner, max_size=3)
+        ),
         max_leaves=8,
     )
     return st.dictionaries(plain, values, max_size=4)
@@ -185,8 +190,9 @@ def _call_truth(draw: st.DrawFn, ids: bool, trailing_whitespace: bool = True) ->
     kind = draw(st.sampled_from(["text", "text", "text", "object", "empty"]))
     if kind == "object":
         obj = draw(simple_json_objects())
-        return CallTruth(name, call_id, json.dumps(obj, separators=(",", ":"),
-                                                   ensure_ascii=False), as_object=obj)
+        return CallTruth(
+            name, call_id, json.dumps(obj, separators=(",", ":"), ensure_ascii=False), as_object=obj
+        )
     if kind == "empty":
         return CallTruth(name, call_id, "")
     return CallTruth(name, call_id, draw(_arguments_text(trailing_whitespace)))
@@ -208,8 +214,9 @@ def _choice(
         role_first=draw(st.booleans()),
         empty_deltas=draw(st.sampled_from([0, 0, 1, 3])),
         content_null=draw(st.booleans()),
-        reasoning_key=draw(st.sampled_from(
-            ["reasoning_content", "reasoning", "null_then_reasoning", "both"])),
+        reasoning_key=draw(
+            st.sampled_from(["reasoning_content", "reasoning", "null_then_reasoning", "both"])
+        ),
         finish_with_last=draw(st.booleans()),
         finish_intermediate=draw(st.sampled_from(["absent", "null"])),
     )
@@ -234,7 +241,8 @@ def _choice(
             seen.add(call.id)
             calls.append(call)
         q.interleave = (q.call_index == "indexed" or q.id_repeat == "repeat") and draw(
-            st.booleans())
+            st.booleans()
+        )
     truth = ChoiceTruth(
         index=index,
         reasoning=draw(st.one_of(st.just(""), _text)),
@@ -251,8 +259,11 @@ def _choice(
 def _usage(draw: st.DrawFn) -> dict[str, Any]:
     prompt = draw(st.integers(0, 10**6))
     completion = draw(st.integers(0, 10**6))
-    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
-                             "total_tokens": prompt + completion}
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
     if draw(st.booleans()):
         usage["prompt_tokens_details"] = {"cached_tokens": draw(st.integers(0, prompt))}
     if draw(st.booleans()):
@@ -279,12 +290,20 @@ def _extras(draw: st.DrawFn, enabled: bool, options: dict[str, Any]) -> dict[str
 
 
 _CHUNK_EXTRAS = {
-    "system_fingerprint": "fp_44709d6fcb", "service_tier": "default", "obfuscation": "kX9",
-    "x_groq": {"id": "req_01j"}, "provider": "Together", "timings": {"predicted_ms": 12.5},
+    "system_fingerprint": "fp_44709d6fcb",
+    "service_tier": "default",
+    "obfuscation": "kX9",
+    "x_groq": {"id": "req_01j"},
+    "provider": "Together",
+    "timings": {"predicted_ms": 12.5},
     "prompt_filter_results": [],
 }
-_CHOICE_EXTRAS = {"logprobs": None, "native_finish_reason": None, "stop_reason": None,
-                  "matched_stop": None}
+_CHOICE_EXTRAS = {
+    "logprobs": None,
+    "native_finish_reason": None,
+    "stop_reason": None,
+    "matched_stop": None,
+}
 _DELTA_EXTRAS = {"annotations": [], "audio": None, "images": None}
 _CALL_EXTRAS = {"extra_content": {"google": {"thought_signature": "c2ln"}}}
 
@@ -309,8 +328,7 @@ def _choice_entries(
     for piece in draw(pieces(truth.content)):
         deltas.append({"content": piece})
     for piece in draw(pieces(truth.refusal)):
-        deltas.append({"refusal": piece, "content": None} if q.content_null else
-                      {"refusal": piece})
+        deltas.append({"refusal": piece, "content": None} if q.content_null else {"refusal": piece})
     if truth.legacy:
         deltas.extend(draw(_legacy_deltas(truth.calls[0], q)))
     elif truth.calls:
@@ -472,9 +490,7 @@ def _call_deltas(
 
 
 @st.composite
-def streams(
-    draw: st.DrawFn, max_choices: int = 3, trailing_whitespace: bool = True
-) -> Stream:
+def streams(draw: st.DrawFn, max_choices: int = 3, trailing_whitespace: bool = True) -> Stream:
     """A random truth rendered as an SSE byte stream (see the module docstring).
 
     ``trailing_whitespace``: arguments text may end with whitespace after the JSON value (so a
@@ -512,8 +528,9 @@ def streams(
 def _chunks(
     draw: st.DrawFn, truth: Truth, quirks: Quirks, choice_quirks: list[ChoiceQuirks]
 ) -> list[dict[str, Any]]:
-    per_choice = [draw(_choice_entries(c, q, quirks.extras))
-                  for c, q in zip(truth.choices, choice_quirks)]
+    per_choice = [
+        draw(_choice_entries(c, q, quirks.extras)) for c, q in zip(truth.choices, choice_quirks)
+    ]
     # Interleave the choices, keeping each choice's order.
     positions = [0] * len(per_choice)
     groups: list[list[dict[str, Any]]] = []
@@ -525,19 +542,38 @@ def _chunks(
         entry = per_choice[i][positions[i]]
         positions[i] += 1
         last = groups[-1] if groups else None
-        if (quirks.combine_choices and last is not None
-                and all(e.get("index") != entry.get("index") for e in last)
-                and draw(st.booleans())):
+        if (
+            quirks.combine_choices
+            and last is not None
+            and all(e.get("index") != entry.get("index") for e in last)
+            and draw(st.booleans())
+        ):
             last.append(entry)
         else:
             groups.append([entry])
-    base = {"id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "object": "chat.completion.chunk",
-            "created": 1741570283, "model": "gpt-4o-2024-08-06"}
+    base = {
+        "id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG",
+        "object": "chat.completion.chunk",
+        "created": 1741570283,
+        "model": "gpt-4o-2024-08-06",
+    }
     chunks: list[dict[str, Any]] = []
     if quirks.azure_prefilter:
-        chunks.append({"choices": [], "created": 0, "id": "", "model": "", "object": "",
-                       "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {
-                           "hate": {"filtered": False, "severity": "safe"}}}]})
+        chunks.append(
+            {
+                "choices": [],
+                "created": 0,
+                "id": "",
+                "model": "",
+                "object": "",
+                "prompt_filter_results": [
+                    {
+                        "prompt_index": 0,
+                        "content_filter_results": {"hate": {"filtered": False, "severity": "safe"}},
+                    }
+                ],
+            }
+        )
     for group in groups:
         chunk = dict(base)
         chunk.update(_extras(draw, quirks.extras, _CHUNK_EXTRAS))
@@ -545,10 +581,22 @@ def _chunks(
         chunks.append(chunk)
     if quirks.azure_postfilter:
         for c in truth.choices:
-            chunks.append({"choices": [{"index": c.index, "finish_reason": None,
-                                        "content_filter_offsets": {"check_offset": 35},
-                                        "content_filter_results": {}}],
-                           "created": 0, "id": "", "model": "", "object": ""})
+            chunks.append(
+                {
+                    "choices": [
+                        {
+                            "index": c.index,
+                            "finish_reason": None,
+                            "content_filter_offsets": {"check_offset": 35},
+                            "content_filter_results": {},
+                        }
+                    ],
+                    "created": 0,
+                    "id": "",
+                    "model": "",
+                    "object": "",
+                }
+            )
     usage = truth.usage
     if quirks.usage_mode == "null":
         for chunk in chunks:
@@ -559,8 +607,9 @@ def _chunks(
         chunks.append(chunk)
     elif quirks.usage_mode == "finish":
         assert usage is not None
-        last_finish = max(i for i, ch in enumerate(chunks)
-                          if any(e.get("finish_reason") for e in ch["choices"]))
+        last_finish = max(
+            i for i, ch in enumerate(chunks) if any(e.get("finish_reason") for e in ch["choices"])
+        )
         chunks[last_finish]["usage"] = usage
     elif quirks.usage_mode == "cumulative":
         assert usage is not None
@@ -570,9 +619,11 @@ def _chunks(
                 chunk["usage"] = usage
             else:
                 done = usage["completion_tokens"] * k // total
-                chunk["usage"] = {"prompt_tokens": usage["prompt_tokens"],
-                                  "completion_tokens": done,
-                                  "total_tokens": usage["prompt_tokens"] + done}
+                chunk["usage"] = {
+                    "prompt_tokens": usage["prompt_tokens"],
+                    "completion_tokens": done,
+                    "total_tokens": usage["prompt_tokens"] + done,
+                }
     return chunks
 
 
@@ -587,8 +638,9 @@ def _sse(draw: st.DrawFn, chunks: list[dict[str, Any]], quirks: Quirks) -> bytes
         if quirks.comments and draw(st.integers(0, 3)) == 0:
             lines.append(draw(st.sampled_from([": OPENROUTER PROCESSING", ":", ": keep-alive"])))
         if quirks.event_lines:
-            extra = draw(st.sampled_from(["", "event: message", f"id: {k}", "retry: 3000",
-                                          "event:message"]))
+            extra = draw(
+                st.sampled_from(["", "event: message", f"id: {k}", "retry: 3000", "event:message"])
+            )
             if extra:
                 lines.append(extra)
         if quirks.ping_events and draw(st.integers(0, 3)) == 0:
@@ -667,8 +719,11 @@ def expected_message(truth: Truth, choice: int) -> dict[str, Any]:
         msg["function_call"] = {"name": call.name, "arguments": call.arguments or "{}"}
     elif c.calls:
         msg["tool_calls"] = [
-            {"id": call.id or f"call_{ordinal}", "type": "function",
-             "function": {"name": call.name, "arguments": call.arguments or "{}"}}
+            {
+                "id": call.id or f"call_{ordinal}",
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments or "{}"},
+            }
             for ordinal, call in enumerate(c.calls)
         ]
     return msg

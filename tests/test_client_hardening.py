@@ -262,8 +262,14 @@ def test_key_from_the_environment_is_stripped(monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.mark.parametrize(
-    "bad", ["sk-SECRET\n0123456789", "sk-SECRET\x000123456789", "sk-SECRET 0123456789",
-            "sk-SECRET\u00e90123456789", "sk-SECRET\x7f0123456789"],
+    "bad",
+    [
+        "sk-SECRET\n0123456789",
+        "sk-SECRET\x000123456789",
+        "sk-SECRET 0123456789",
+        "sk-SECRET\u00e90123456789",
+        "sk-SECRET\x7f0123456789",
+    ],
 )
 def test_key_with_inner_control_characters_is_refused_without_echo(
     bad: str, monkeypatch: pytest.MonkeyPatch
@@ -304,9 +310,12 @@ def test_echoed_key_is_redacted_in_every_form(caplog: pytest.LogCaptureFixture) 
     body = {"error": {"message": f"Bad key: {echoes}", "type": "invalid_request_error"}}
     caplog.set_level(logging.DEBUG)
     with ScriptedServer(
-        [Fault.status_code(401, body=body), Fault.status_code(400, f"echo {echoes}"),
-         Turn("abcd", fault=Fault.malformed(after=2)),
-         Turn("x", fault=Fault.error_event(after=1, message=f"leak {echoes}"))]
+        [
+            Fault.status_code(401, body=body),
+            Fault.status_code(400, f"echo {echoes}"),
+            Turn("abcd", fault=Fault.malformed(after=2)),
+            Turn("x", fault=Fault.error_event(after=1, message=f"leak {echoes}")),
+        ]
     ) as server:
         with Client(base_url=server.url, api_key=ODD_KEY, max_retries=0) as client:
             errors: list[BaseException] = []
@@ -318,7 +327,10 @@ def test_echoed_key_is_redacted_in_every_form(caplog: pytest.LogCaptureFixture) 
             texts += [json.dumps(getattr(e, "body", None)) for e in errors]
             texts += [repr(client), caplog.text]
     assert [type(e).__name__ for e in errors] == [
-        "AuthenticationError", "APIStatusError", "MalformedStream", "StreamProviderError"
+        "AuthenticationError",
+        "APIStatusError",
+        "MalformedStream",
+        "StreamProviderError",
     ]
     assert "***" in str(errors[0])
     assert_hidden(ODD_KEY, *texts)
@@ -331,8 +343,11 @@ def test_key_with_newline_never_reaches_errors_logs_or_tracebacks(
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
     with ScriptedServer(
-        [Fault.status_code(401, f"no: {SECRET}"), Fault.disconnect(),
-         Turn("abcdef", fault=Fault.cut(after=2))],
+        [
+            Fault.status_code(401, f"no: {SECRET}"),
+            Fault.disconnect(),
+            Turn("abcdef", fault=Fault.cut(after=2)),
+        ],
         api_key=None,
     ) as server:
         with Client(base_url=server.url, api_key=SECRET + "\n", max_retries=0) as client:
@@ -387,9 +402,22 @@ def test_demo_stderr_and_stdout_hide_the_key_and_password() -> None:
                 env["OPENAI_API_KEY"] = env_key
             env["NO_COLOR"] = "1"
             proc = subprocess.run(
-                [sys.executable, "-m", "toolwire", "demo", "--base-url", url, "--model", "m",
-                 "--no-color", *argv],
-                capture_output=True, text=True, timeout=60, env=env,
+                [
+                    sys.executable,
+                    "-m",
+                    "toolwire",
+                    "demo",
+                    "--base-url",
+                    url,
+                    "--model",
+                    "m",
+                    "--no-color",
+                    *argv,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=env,
             )
             assert proc.returncode == 1, proc.stderr
             assert "AuthenticationError" in proc.stderr, proc.stderr
@@ -465,9 +493,12 @@ def test_gzip_flushed_per_event_and_multi_member() -> None:
 def test_from_response_decodes_httpx_and_openai_sdk_responses() -> None:
     body = pieces(_gzip(b"".join(chat_events(TEXT))), 11)
     with RawServer(serve_body(body, headers={"Content-Encoding": "gzip"})) as server:
-        with httpx.Client(trust_env=False) as http, http.stream(
-            "POST", server.url + "/chat/completions", json={"model": "m", "stream": True}
-        ) as response:
+        with (
+            httpx.Client(trust_env=False) as http,
+            http.stream(
+                "POST", server.url + "/chat/completions", json={"model": "m", "stream": True}
+            ) as response,
+        ):
             assert ChatStream.from_response(response).until_done().message()["content"] == TEXT
 
         async def via_async() -> str:
@@ -558,8 +589,10 @@ def test_compression_bomb_ends_quickly_in_bounded_memory(name: str) -> None:
             grown = peak() - before
     assert isinstance(info.value.__cause__, LimitExceeded), info.value
     assert info.value.__cause__.limit in ("max_line_bytes", "max_event_bytes")
-    print(f"\n{name}: {wire / 1e6:.2f} MB -> {decoded / GIB:.2f} GiB, "
-          f"peak RSS +{grown / 1e6:.1f} MB, {elapsed:.2f} s")
+    print(
+        f"\n{name}: {wire / 1e6:.2f} MB -> {decoded / GIB:.2f} GiB, "
+        f"peak RSS +{grown / 1e6:.1f} MB, {elapsed:.2f} s"
+    )
     assert grown < 120e6, f"peak RSS grew by {grown / 1e6:.0f} MB"
     assert elapsed < 10.0
 
@@ -615,9 +648,13 @@ JSON_ERROR = json.dumps(
     {"error": {"message": "Model overloaded, try later", "type": "server_error"}}
 ).encode()
 COMPLETION = json.dumps(
-    {"id": "c", "object": "chat.completion", "choices": [
-        {"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}
-    ]}
+    {
+        "id": "c",
+        "object": "chat.completion",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}
+        ],
+    }
 ).encode()
 
 
@@ -650,9 +687,10 @@ def test_non_event_stream_200_is_a_typed_error(
 
 def test_non_event_stream_via_from_response() -> None:
     with RawServer(_one_shot(JSON_ERROR, "application/json")) as server:
-        with httpx.Client(trust_env=False) as http, http.stream(
-            "POST", server.url + "/chat/completions", json={}
-        ) as response:
+        with (
+            httpx.Client(trust_env=False) as http,
+            http.stream("POST", server.url + "/chat/completions", json={}) as response,
+        ):
             with pytest.raises(toolwire.UnexpectedContentType, match="Model overloaded"):
                 ChatStream.from_response(response).until_done()
 
@@ -689,8 +727,10 @@ def test_150_concurrent_streams_on_one_async_client() -> None:
     async def handler(request: RawRequest, writer: asyncio.StreamWriter) -> None:
         nonlocal arrived
         events = chat_events(f"stream {request.body.decode()[-8:]}")
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                     b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        )
         first = events[0]
         writer.write(b"%x\r\n%s\r\n" % (len(first), first))
         await writer.drain()
@@ -746,8 +786,11 @@ def test_pool_exhaustion_is_its_own_error() -> None:
 
         async def main() -> list[Any]:
             async with AsyncClient(
-                base_url=server.url, api_key="k", max_retries=3,
-                limits=httpx.Limits(max_connections=2), pool_timeout=0.2,
+                base_url=server.url,
+                api_key="k",
+                max_retries=3,
+                limits=httpx.Limits(max_connections=2),
+                pool_timeout=0.2,
             ) as client:
 
                 async def one() -> Any:
@@ -769,7 +812,9 @@ def test_pool_exhaustion_is_its_own_error() -> None:
         assert len(server.requests) == 2  # the third never left: not retried either
 
         with Client(
-            base_url=server.url, api_key="k", limits=httpx.Limits(max_connections=1),
+            base_url=server.url,
+            api_key="k",
+            limits=httpx.Limits(max_connections=1),
             pool_timeout=0.1,
         ) as client:
             with client.stream_chat(model="m", messages=MESSAGES) as first:
@@ -807,14 +852,18 @@ def test_deadline_ends_a_trickling_stream(kind: str, side: str) -> None:
     prefix, tick, every = TRICKLES[kind]
     with RawServer(_trickle(prefix, tick, every)) as server:
         options: dict[str, Any] = {
-            "base_url": server.url, "api_key": "k", "max_retries": 0,
-            "stall_timeout": 10.0, "deadline": 0.6,
+            "base_url": server.url,
+            "api_key": "k",
+            "max_retries": 0,
+            "stall_timeout": 10.0,
+            "deadline": 0.6,
         }
         start = time.monotonic()
         if side == "sync":
-            with Client(**options) as client, pytest.raises(
-                toolwire.StreamDeadlineExceeded
-            ) as info:
+            with (
+                Client(**options) as client,
+                pytest.raises(toolwire.StreamDeadlineExceeded) as info,
+            ):
                 stream_text(client)
         else:
             with pytest.raises(toolwire.StreamDeadlineExceeded) as info:
@@ -843,7 +892,10 @@ def test_deadline_interrupts_a_read_in_progress(side: str) -> None:
     # would end at ~3.9 s; the deadline's interruption ends at 2 s.
     with RawServer(handler) as server:
         options: dict[str, Any] = {
-            "base_url": server.url, "api_key": "k", "max_retries": 0, "deadline": 2.0
+            "base_url": server.url,
+            "api_key": "k",
+            "max_retries": 0,
+            "deadline": 2.0,
         }
         start = time.monotonic()
         with pytest.raises(toolwire.StreamDeadlineExceeded) as info:
@@ -871,8 +923,9 @@ def test_deadline_before_the_first_byte_and_per_call() -> None:
             assert stream_text(client, deadline=5.0) == "late"
         start = time.monotonic()
         with pytest.raises(APITimeoutError, match="deadline"):
-            astream_text({"base_url": server.url, "api_key": "k", "max_retries": 2,
-                          "deadline": 0.4})
+            astream_text(
+                {"base_url": server.url, "api_key": "k", "max_retries": 2, "deadline": 0.4}
+            )
         assert time.monotonic() - start < 1.2
 
 

@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def chunk(delta: dict | None = None, finish: str | None = None, **extra: object) -> bytes:
-    body: dict[str, object] = {"choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish}]}
+    body: dict[str, object] = {
+        "choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish}]
+    }
     body.update(extra)
     return b"data: " + json.dumps(body).encode() + b"\n\n"
 
@@ -55,7 +57,9 @@ STREAM = (
 
 
 def test_all_is_complete_and_sorted() -> None:
-    public = {name for name in dir(toolwire) if not name.startswith("_") and name not in {"errors", "cli"}}
+    public = {
+        name for name in dir(toolwire) if not name.startswith("_") and name not in {"errors", "cli"}
+    }
     exported = set(toolwire.__all__)
     modules = {name for name in public if type(getattr(toolwire, name)).__name__ == "module"}
     assert public - modules <= exported
@@ -73,14 +77,24 @@ def test_events_and_message() -> None:
     kinds = [type(e).__name__ for e in events]
     # Usage comes before the choices of its chunk (docs/semantics.md section 2).
     assert kinds == [
-        "TextDelta", "ToolCallStarted", "ToolCallDelta", "ToolCallDelta", "ToolCallReady",
-        "Usage", "ToolCallFinished", "Finish",
+        "TextDelta",
+        "ToolCallStarted",
+        "ToolCallDelta",
+        "ToolCallDelta",
+        "ToolCallReady",
+        "Usage",
+        "ToolCallFinished",
+        "Finish",
     ]
     assert acc.message() == {
         "role": "assistant",
         "content": "Let me check.",
         "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+            {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+            }
         ],
     }
     assert acc.finish_reason == "tool_calls"
@@ -225,7 +239,10 @@ def test_old_delta_partial_reads_its_own_prefix() -> None:
 
 def test_provider_error_event() -> None:
     acc = StreamAccumulator()
-    events = acc.feed(chunk({"content": "a"}) + b'data: {"error": {"message": "boom", "type": "server_error", "code": 500}}\n\n')
+    events = acc.feed(
+        chunk({"content": "a"})
+        + b'data: {"error": {"message": "boom", "type": "server_error", "code": 500}}\n\n'
+    )
     err = events[-1]
     assert type(err).__name__ == "ProviderError"
     assert (err.message, err.type, err.code) == ("boom", "server_error", 500)
@@ -297,7 +314,14 @@ def test_format_option() -> None:
 def test_stubs_match_the_binary() -> None:
     pytest.importorskip("mypy")
     result = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "toolwire._core", "--allowlist", str(ROOT / "tests" / "stubtest_allowlist.txt")],
+        [
+            sys.executable,
+            "-m",
+            "mypy.stubtest",
+            "toolwire._core",
+            "--allowlist",
+            str(ROOT / "tests" / "stubtest_allowlist.txt"),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT / "tests",
@@ -317,7 +341,9 @@ def test_finish_event_order_and_ready() -> None:
 def test_partials_of_many_fragments_in_one_read() -> None:
     """Several deltas of one call in one read: each .partial is the value of its own prefix,
     read in order (cheap, lagging scan) or out of order (a prefix parse)."""
-    args = json.dumps({"rows": [{"id": i, "name": f"r{i}", "tags": ["x"] * (i % 3)} for i in range(40)]})
+    args = json.dumps(
+        {"rows": [{"id": i, "name": f"r{i}", "tags": ["x"] * (i % 3)} for i in range(40)]}
+    )
     fragments = [args[i : i + 7] for i in range(0, len(args), 7)]
     body = chunk(call(0, "", "c1", "f")) + b"".join(chunk(call(0, f)) for f in fragments)
     for read_size in (len(body), 4096, 333):
@@ -327,5 +353,7 @@ def test_partials_of_many_fragments_in_one_read() -> None:
             deltas += [e for e in acc.feed(body[i : i + read_size]) if isinstance(e, ToolCallDelta)]
         prefixes = [args[: len("".join(fragments[: k + 1]))] for k in range(len(fragments))]
         assert [d.partial for d in deltas] == [toolwire.parse_partial(p) for p in prefixes]
-        assert [d.partial for d in reversed(deltas)][-3:] == [toolwire.parse_partial(p) for p in reversed(prefixes)][-3:]
+        assert [d.partial for d in reversed(deltas)][-3:] == [
+            toolwire.parse_partial(p) for p in reversed(prefixes)
+        ][-3:]
         assert deltas[-1].partial == json.loads(args)

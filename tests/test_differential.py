@@ -31,8 +31,7 @@ LIGHT = settings(max_examples=settings().max_examples * 2 // 3)
 def check_against_truth(stream: streamgen.Stream, result: dict[str, Any]) -> None:
     truth = stream.truth
     for choice in truth.choices:
-        assert result["messages"][choice.index] == streamgen.expected_message(truth,
-                                                                              choice.index)
+        assert result["messages"][choice.index] == streamgen.expected_message(truth, choice.index)
     assert result["finish_reason"] == truth.choices[0].finish_reason
     assert result["usage"] == truth.usage
     assert result["truncated"] is False

@@ -109,8 +109,9 @@ def test_every_pair_of_splits(path: Path) -> None:
 def test_one_byte_reads(path: Path) -> None:
     data = path.read_bytes()
     expected = summary(load(path))
-    got = as_json(run_rust(reads(data, range(1, len(data))), len(expected["messages"]),
-                           format="chat"))
+    got = as_json(
+        run_rust(reads(data, range(1, len(data))), len(expected["messages"]), format="chat")
+    )
     assert summary(got) == expected
 
 
@@ -130,12 +131,18 @@ def test_events_false(path: Path) -> None:
     got = as_json(run_rust([path.read_bytes()], n, format="chat", events=False))
     assert got["events"] == []
     assert {k: v for k, v in got.items() if k != "events"} == {
-        k: v for k, v in expected.items() if k != "events"}
+        k: v for k, v in expected.items() if k != "events"
+    }
 
 
 def test_rust_events_convert_to_reference_shapes() -> None:
     acc = toolwire.StreamAccumulator(format="chat")
     events = acc.feed((FIXTURES / "one_call.sse").read_bytes()) + acc.finish()
     kinds = {type(ev).__name__ for ev in events}
-    assert kinds == {"ToolCallStarted", "ToolCallDelta", "ToolCallReady", "ToolCallFinished",
-                     "Finish"}
+    assert kinds == {
+        "ToolCallStarted",
+        "ToolCallDelta",
+        "ToolCallReady",
+        "ToolCallFinished",
+        "Finish",
+    }

@@ -13,8 +13,13 @@ DRIVER = Path(__file__).parent.parent / "fuzz" / "surface.py"
 
 
 def fuzz(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(DRIVER), *args], capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, str(DRIVER), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_short_run_finds_nothing() -> None:
@@ -25,8 +30,20 @@ def test_short_run_finds_nothing() -> None:
 
 
 def test_watchdog_reports_hang_crash_and_panic() -> None:
-    done = fuzz("--seconds", "4", "--seed", "1", "--hang-seconds", "1",
-                "--inject", "hang@5", "--inject", "crash@10", "--inject", "panic@15")
+    done = fuzz(
+        "--seconds",
+        "4",
+        "--seed",
+        "1",
+        "--hang-seconds",
+        "1",
+        "--inject",
+        "hang@5",
+        "--inject",
+        "crash@10",
+        "--inject",
+        "panic@15",
+    )
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     out = done.stdout
     assert "at case 5: hang: case runs over 1 s" in out

@@ -16,7 +16,9 @@ from toolwire import LimitExceeded, ParseError, StreamAccumulator, ToolwireError
 
 
 def d(obj: Any) -> bytes:
-    return ("data: " + (obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)) + "\n\n").encode()
+    return (
+        "data: " + (obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)) + "\n\n"
+    ).encode()
 
 
 def text(t: str, index: int = 0) -> bytes:
@@ -40,7 +42,10 @@ BIG_INT = "1" * 5000
 def test_usage_with_a_huge_integer_is_a_typed_error_that_keeps_the_read() -> None:
     acc = StreamAccumulator()
     acc.feed(d({"choices": [], "usage": {"total_tokens": 7}}))
-    data = text("before") + f'data: {{"choices": [], "usage": {{"total_tokens": {BIG_INT}}}}}\n\n'.encode()
+    data = (
+        text("before")
+        + f'data: {{"choices": [], "usage": {{"total_tokens": {BIG_INT}}}}}\n\n'.encode()
+    )
     data += text(" after") + FINISH
     with pytest.raises(ParseError, match="usage: integer of 5000 digits") as info:
         acc.feed(data)
@@ -76,7 +81,9 @@ def test_usage_nested_100000_deep_is_a_limit_not_a_recursion_error() -> None:
 @pytest.mark.parametrize("usage", [5, "x", [1, 2], True, None])
 def test_usage_that_is_not_an_object_counts_as_absent(usage: Any) -> None:
     acc = StreamAccumulator()
-    events = acc.feed(d({"choices": [], "usage": {"total_tokens": 3}}) + d({"choices": [], "usage": usage}))
+    events = acc.feed(
+        d({"choices": [], "usage": {"total_tokens": 3}}) + d({"choices": [], "usage": usage})
+    )
     assert [type(e).__name__ for e in events] == ["Usage"]
     assert acc.usage == {"total_tokens": 3}
 

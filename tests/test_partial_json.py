@@ -26,18 +26,26 @@ scalars = (
 )
 documents = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=6), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=6), children, max_size=5)
+    ),
     max_leaves=25,
 )
 renderings = st.fixed_dictionaries(
-    {"indent": st.sampled_from([None, 0, 2]), "ensure_ascii": st.booleans(), "compact": st.booleans()}
+    {
+        "indent": st.sampled_from([None, 0, 2]),
+        "ensure_ascii": st.booleans(),
+        "compact": st.booleans(),
+    }
 )
 
 
 def render(value: Any, opts: dict[str, Any]) -> str:
     """JSON text of `value`; lone surrogates are always escaped (a raw one is not UTF-8)."""
     separators = (",", ":") if opts["compact"] and opts["indent"] is None else None
-    text = json.dumps(value, indent=opts["indent"], ensure_ascii=opts["ensure_ascii"], separators=separators)
+    text = json.dumps(
+        value, indent=opts["indent"], ensure_ascii=opts["ensure_ascii"], separators=separators
+    )
     try:
         text.encode()
     except UnicodeEncodeError:
@@ -66,9 +74,14 @@ def partial_of(part: Any, whole: Any) -> bool:
     if isinstance(whole, list):
         if not isinstance(part, list) or len(part) > len(whole):
             return False
-        return all(same(p, w) if i < len(part) - 1 else partial_of(p, w) for i, (p, w) in enumerate(zip(part, whole)))
+        return all(
+            same(p, w) if i < len(part) - 1 else partial_of(p, w)
+            for i, (p, w) in enumerate(zip(part, whole))
+        )
     if isinstance(whole, dict):
-        return isinstance(part, dict) and all(k in whole and partial_of(v, whole[k]) for k, v in part.items())
+        return isinstance(part, dict) and all(
+            k in whole and partial_of(v, whole[k]) for k, v in part.items()
+        )
     return same(part, whole)
 
 
@@ -97,7 +110,9 @@ def test_every_prefix_is_partial_of_the_whole(value: Any, opts: dict[str, Any]) 
 
 
 @SETTINGS
-@given(documents, renderings, st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=40))
+@given(
+    documents, renderings, st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=40)
+)
 def test_incremental_equals_one_shot(value: Any, opts: dict[str, Any], sizes: list[int]) -> None:
     text = render(value, opts)
     p = PartialJSON()
@@ -320,8 +335,12 @@ def test_values_reuse_closed_subtrees_but_return_fresh_containers() -> None:
 
 
 @SETTINGS
-@given(documents, st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=30), st.data())
-def test_values_kept_by_the_caller_never_change(value: Any, sizes: list[int], data: st.DataObject) -> None:
+@given(
+    documents, st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=30), st.data()
+)
+def test_values_kept_by_the_caller_never_change(
+    value: Any, sizes: list[int], data: st.DataObject
+) -> None:
     """Live objects are updated in place only when nobody else holds them (copy-on-write)."""
     import copy
 
@@ -352,10 +371,22 @@ def test_accumulator_partials_kept_in_events_never_change() -> None:
 
     args = json.dumps({"rows": [{"id": i, "tags": ["a", "b"], "s": "x" * i} for i in range(30)]})
     acc = StreamAccumulator()
-    acc.feed(b'data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f"}}]}}]}\n\n')
+    acc.feed(
+        b'data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f"}}]}}]}\n\n'
+    )
     seen: list[tuple[Any, str]] = []
     for i in range(0, len(args), 5):
-        frag = json.dumps({"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 5]}}]}}]})
+        frag = json.dumps(
+            {
+                "choices": [
+                    {
+                        "delta": {
+                            "tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 5]}}]
+                        }
+                    }
+                ]
+            }
+        )
         for ev in acc.feed(f"data: {frag}\n\n".encode()):
             if isinstance(ev, ToolCallDelta):
                 seen.append((ev.partial, json.dumps(ev.partial)))

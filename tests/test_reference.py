@@ -94,8 +94,7 @@ def test_sse_event_type_reset_and_no_empty_dispatch() -> None:
 def test_sse_id_and_retry() -> None:
     decoder = SSEDecoder()
     body = b"id: 1\ndata: a\n\ndata: b\n\nid: x\x00y\ndata: c\n\nid\ndata: d\n\nretry: 15\n"
-    assert decoder.feed(body) == [ev("a", id="1"), ev("b", id="1"), ev("c", id="1"),
-                                  ev("d", id="")]
+    assert decoder.feed(body) == [ev("a", id="1"), ev("b", id="1"), ev("c", id="1"), ev("d", id="")]
     assert decoder.retry == 15
     decoder.feed(b"retry: 1a\nretry: -3\nretry:\n")
     assert decoder.retry == 15
@@ -109,7 +108,7 @@ def test_sse_unicode_line_separators_are_not_line_breaks() -> None:
 
 def test_sse_utf8_split_across_reads() -> None:
     body = "data: é😀\n\n".encode()
-    assert sse(*[body[i:i + 1] for i in range(len(body))]) == [ev("é😀")]
+    assert sse(*[body[i : i + 1] for i in range(len(body))]) == [ev("é😀")]
 
 
 def test_sse_finish_deviation() -> None:
@@ -166,7 +165,7 @@ def test_sse_long_line_in_small_reads_is_linear() -> None:
     line = b"data: " + b"x" * 2_000_000 + b"\n\n"
     events: list[SSEEvent] = []
     for i in range(0, len(line), 1024):
-        events += decoder.feed(line[i:i + 1024])
+        events += decoder.feed(line[i : i + 1024])
     assert len(events) == 1 and len(events[0].data) == 2_000_000
 
 
@@ -174,11 +173,31 @@ def test_sse_long_line_in_small_reads_is_linear() -> None:
 # (a second opinion; known differences: httpx-sse keeps a BOM, dispatches events that have no
 # data line, parses retry with int(), never dispatches at end of input, and says "" where
 # WHATWG says "message"/no id). Lines without a BOM, without retry, ending with a blank line.
-_LINES = st.sampled_from([
-    "data: x", "data:y", "data", "data:", "data:  z", "data: é\u2028😀", "event: e", "event",
-    "event: message", "id: 1", "id", "id: a\x00b", ": c", ":", "", "", "", "foo: bar",
-    "data: a:b", " data: lead", "data: \x0bv",
-])
+_LINES = st.sampled_from(
+    [
+        "data: x",
+        "data:y",
+        "data",
+        "data:",
+        "data:  z",
+        "data: é\u2028😀",
+        "event: e",
+        "event",
+        "event: message",
+        "id: 1",
+        "id",
+        "id: a\x00b",
+        ": c",
+        ":",
+        "",
+        "",
+        "",
+        "foo: bar",
+        "data: a:b",
+        " data: lead",
+        "data: \x0bv",
+    ]
+)
 _EOLS = st.sampled_from(["\n", "\r", "\r\n"])
 
 
@@ -211,7 +230,8 @@ def test_sse_against_httpx_sse_and_splits(text: str, data: st.DataObject) -> Non
     hx_decoder = HxDecoder()
     theirs = [e for e in map(hx_decoder.decode, hx_lines) if e is not None]
     assert [(e.event or "message", e.data, e.id) for e in theirs if e.data] == [
-        (e.event, e.data, e.id or "") for e in ours if e.data]
+        (e.event, e.data, e.id or "") for e in ours if e.data
+    ]
 
 
 # ---------------------------------------------------------------------------------- partial JSON
@@ -266,11 +286,34 @@ PARTIAL_TABLE: list[tuple[str, Any, str]] = [
 ]
 
 MALFORMED_TABLE: list[tuple[str, int]] = [
-    ("x", 0), ("NaN", 0), ("-Infinity", 1), ("[Infinity]", 1), ("01", 1), ("[01]", 2),
-    ("-a", 1), ("1.e", 2), ("1e+x", 3), ("trux", 3), ("{,", 1), ("{1", 1), ('{"a" 1', 5),
-    ('{"a": 1,}', 8), ("[1,]", 3), ("[1 2", 3), ("{} x", 3), ("{}{}", 2), ("1 2", 2),
-    ('"a\tb"', 2), ('"\x00"', 1), ('"\\x"', 2), ('"\\u12G4"', 5), ('"\\ud800\\u12G4"', 11),
-    ("\u00a0{}", 0), ("]", 0), ('{"a": 1]', 7), ("[1}", 2),
+    ("x", 0),
+    ("NaN", 0),
+    ("-Infinity", 1),
+    ("[Infinity]", 1),
+    ("01", 1),
+    ("[01]", 2),
+    ("-a", 1),
+    ("1.e", 2),
+    ("1e+x", 3),
+    ("trux", 3),
+    ("{,", 1),
+    ("{1", 1),
+    ('{"a" 1', 5),
+    ('{"a": 1,}', 8),
+    ("[1,]", 3),
+    ("[1 2", 3),
+    ("{} x", 3),
+    ("{}{}", 2),
+    ("1 2", 2),
+    ('"a\tb"', 2),
+    ('"\x00"', 1),
+    ('"\\x"', 2),
+    ('"\\u12G4"', 5),
+    ('"\\ud800\\u12G4"', 11),
+    ("\u00a0{}", 0),
+    ("]", 0),
+    ('{"a": 1]', 7),
+    ("[1}", 2),
 ]
 
 
@@ -301,14 +344,19 @@ def test_partial_duplicate_keys_like_json_loads() -> None:
 
 
 _scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(-(10**30), 10**30),
-    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=10),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(-(10**30), 10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=10),
     st.sampled_from(["é", "😀", "\u2028", "\\", '"', "\x00\x1f", "/"]),
 )
 _documents = st.recursive(
     _scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.text(max_size=5), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -318,8 +366,7 @@ def _rendered(draw: st.DrawFn) -> str:
     value = draw(_documents)
     indent = draw(st.sampled_from([None, 0, 2]))
     separators = (",", ":") if draw(st.booleans()) and indent is None else None
-    return json.dumps(value, indent=indent, separators=separators,
-                      ensure_ascii=draw(st.booleans()))
+    return json.dumps(value, indent=indent, separators=separators, ensure_ascii=draw(st.booleans()))
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -362,8 +409,7 @@ def test_partial_prefixes(text: str) -> None:
 
 
 # ---------------------------------------------------------------------------------- chat
-def chunk(delta: dict[str, Any] | None = None, finish: str | None = None,
-          **top: Any) -> bytes:
+def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **top: Any) -> bytes:
     choice: dict[str, Any] = {"index": 0}
     if delta is not None:
         choice["delta"] = delta
@@ -401,18 +447,24 @@ def test_chat_event_ids_are_those_at_end_of_read() -> None:
         ("ToolCallReady", 0, 0, "late", "f", "{}"),
     ]
     acc = ReferenceAccumulator()
-    assert acc.feed(first) == [("ToolCallStarted", 0, 0, "", ""),
-                               ("ToolCallDelta", 0, 0, "", "", "{")]
+    assert acc.feed(first) == [
+        ("ToolCallStarted", 0, 0, "", ""),
+        ("ToolCallDelta", 0, 0, "", "", "{"),
+    ]
     assert acc.feed(second + chunk(finish="stop"))[-2:] == [
-        ("ToolCallFinished", 0, 0, "late", "f", "{}", None), ("Finish", 0, "stop")]
+        ("ToolCallFinished", 0, 0, "late", "f", "{}", None),
+        ("Finish", 0, "stop"),
+    ]
 
 
 def test_chat_ready_once_at_first_completion() -> None:
     acc = ReferenceAccumulator()
-    events = acc.feed(chunk(frag(index=0, id="a", function={"arguments": "[1"}))
-                      + chunk(frag(index=0, function={"arguments": "]"}))
-                      + chunk(frag(index=0, function={"arguments": " "}))
-                      + chunk(frag(index=0, function={"arguments": "x"})))
+    events = acc.feed(
+        chunk(frag(index=0, id="a", function={"arguments": "[1"}))
+        + chunk(frag(index=0, function={"arguments": "]"}))
+        + chunk(frag(index=0, function={"arguments": " "}))
+        + chunk(frag(index=0, function={"arguments": "x"}))
+    )
     assert [e[0] for e in events].count("ToolCallReady") == 1
     assert ("ToolCallReady", 0, 0, "a", "", "[1]") in events
     events = acc.finish()
@@ -425,7 +477,8 @@ def test_chat_finish_defaults() -> None:
     acc = ReferenceAccumulator()
     acc.feed(chunk(frag(index=0)) + chunk(finish="tool_calls"))
     assert acc.message()["tool_calls"] == [
-        {"id": "call_0", "type": "function", "function": {"name": "", "arguments": "{}"}}]
+        {"id": "call_0", "type": "function", "function": {"name": "", "arguments": "{}"}}
+    ]
     assert acc.tool_calls[0]["parsed"] == {}
 
 
@@ -433,7 +486,8 @@ def test_chat_message_before_finish_shows_fields_as_they_are() -> None:
     acc = ReferenceAccumulator()
     acc.feed(chunk(frag(index=0, function={"arguments": '{"a'})))
     assert acc.message()["tool_calls"] == [
-        {"id": "", "type": "", "function": {"name": "", "arguments": '{"a'}}]
+        {"id": "", "type": "", "function": {"name": "", "arguments": '{"a'}}
+    ]
 
 
 def test_chat_errors_are_raised_after_the_read() -> None:
@@ -458,11 +512,16 @@ def test_chat_cut_json_dropped_at_finish_only() -> None:
 
 def test_chat_provider_errors() -> None:
     acc = ReferenceAccumulator()
-    events = acc.feed(b'data: {"error": {"message": "m", "code": 429, "type": "t"}}\n\n'
-                      b'data: {"object": "error", "message": "v", "code": 400}\n\n'
-                      b"event: error\ndata: not json\n\n")
-    assert events == [("ProviderError", "m", 429, "t"), ("ProviderError", "v", 400, None),
-                      ("ProviderError", "not json", None, None)]
+    events = acc.feed(
+        b'data: {"error": {"message": "m", "code": 429, "type": "t"}}\n\n'
+        b'data: {"object": "error", "message": "v", "code": 400}\n\n'
+        b"event: error\ndata: not json\n\n"
+    )
+    assert events == [
+        ("ProviderError", "m", 429, "t"),
+        ("ProviderError", "v", 400, None),
+        ("ProviderError", "not json", None, None),
+    ]
     assert acc.error is not None and acc.error["message"] == "not json"
 
 
@@ -480,9 +539,11 @@ def test_chat_limits() -> None:
     assert len(acc.message()["tool_calls"]) == 1
     acc = ReferenceAccumulator(max_arguments_bytes=4)
     with pytest.raises(RefLimitExceeded):
-        acc.feed(chunk(frag(index=0, id="a", function={"arguments": "[1,"}))
-                 + chunk(frag(index=0, function={"arguments": "22]"}))
-                 + chunk(frag(index=0, function={"arguments": "]"})))
+        acc.feed(
+            chunk(frag(index=0, id="a", function={"arguments": "[1,"}))
+            + chunk(frag(index=0, function={"arguments": "22]"}))
+            + chunk(frag(index=0, function={"arguments": "]"}))
+        )
     assert acc.message()["tool_calls"][0]["function"]["arguments"] == "[1,"  # further dropped
     acc = ReferenceAccumulator(max_choices=1)
     with pytest.raises(RefLimitExceeded):
@@ -498,8 +559,9 @@ def test_reference_equals_truth(stream: streamgen.Stream, data: st.DataObject) -
     n = len(stream.truth.choices)
     result = as_json(run_reference(reads(stream.data, points), n))
     for choice in stream.truth.choices:
-        assert result["messages"][choice.index] == streamgen.expected_message(stream.truth,
-                                                                              choice.index)
+        assert result["messages"][choice.index] == streamgen.expected_message(
+            stream.truth, choice.index
+        )
     assert result["finish_reason"] == stream.truth.choices[0].finish_reason
     assert result["usage"] == stream.truth.usage
     assert (result["truncated"], result["errors"]) == (False, [])

@@ -36,11 +36,12 @@ MEASURED = (
 )
 
 
-def run(*args: str, stdin: bytes | None = None, code: str | None = None,
-        timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    command = [sys.executable, "-c", code, *args] if code else [
-        sys.executable, "-m", "toolwire", *args
-    ]
+def run(
+    *args: str, stdin: bytes | None = None, code: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
+    command = (
+        [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "toolwire", *args]
+    )
     return subprocess.run(command, input=stdin, capture_output=True, timeout=timeout, check=False)
 
 
@@ -67,8 +68,9 @@ def expected(name: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("read_size", [None, "1", "7", "4096"])
-def test_replay_fixture_at_any_read_size(read_size: str | None,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_replay_fixture_at_any_read_size(
+    read_size: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
     extra = ["--read-size", read_size] if read_size else []
     assert cli.main(["replay", str(FIXTURES / "parallel_calls.sse"), *extra]) == 0
     out, err = capsys.readouterr()
@@ -108,8 +110,9 @@ def test_replay_does_not_import_the_demo_or_the_test_server() -> None:
         "loaded = sorted(m for m in ('toolwire.demo', 'toolwire.testing') if m in sys.modules)\n"
         "sys.stderr.write(f'loaded={loaded}\\n')\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr.decode().strip() == "loaded=[]"
 
@@ -138,7 +141,9 @@ def test_missing_file_is_one_line() -> None:
 def test_huge_integer_in_usage_is_a_clear_error(read_size: str) -> None:
     data = (
         b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
-        + b'data: {"choices":[],"usage":{"prompt_tokens":' + HUGE.encode() + b"}}\n\n"
+        + b'data: {"choices":[],"usage":{"prompt_tokens":'
+        + HUGE.encode()
+        + b"}}\n\n"
         + b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
     )
     done = run("replay", "--read-size", read_size, "-", stdin=data)
@@ -155,7 +160,9 @@ def test_huge_integer_in_usage_is_a_clear_error(read_size: str) -> None:
 def test_huge_integer_in_error_code_is_a_clear_error() -> None:
     data = (
         b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
-        + b'data: {"error":{"message":"overloaded","code":' + HUGE.encode() + b"}}\n\n"
+        + b'data: {"error":{"message":"overloaded","code":'
+        + HUGE.encode()
+        + b"}}\n\n"
     )
     done = run("replay", "--read-size", "16", "-", stdin=data)
     assert done.returncode in (0, 1)  # the core may keep such a code (as text) or refuse it
@@ -207,7 +214,10 @@ def test_unprintable_event_is_reported(capsys: pytest.CaptureFixture[str]) -> No
 def test_deep_nesting_in_usage_does_not_crash() -> None:
     data = (
         b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
-        + b'data: {"choices":[],"usage":{"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}}\n\n"
+        + b'data: {"choices":[],"usage":{"x":'
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}}\n\n"
         + b"data: [DONE]\n\n"
     )
     done = run("replay", "--read-size", "16", "-", stdin=data)
@@ -222,7 +232,9 @@ def test_deep_nesting_in_usage_does_not_crash() -> None:
 def test_events_are_printed_as_input_arrives() -> None:
     with subprocess.Popen(
         [sys.executable, "-m", "toolwire", "replay", "-"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     ) as proc:
         assert proc.stdin is not None and proc.stdout is not None
         try:
@@ -263,7 +275,9 @@ def test_bounded_memory_on_a_200_mb_stream() -> None:
     start = time.monotonic()
     with subprocess.Popen(
         [sys.executable, "-c", MEASURED, "replay", "-"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     ) as proc:
         assert proc.stdin is not None and proc.stderr is not None
         reader = threading.Thread(target=drain, args=(proc.stdout,))
@@ -284,8 +298,10 @@ def test_bounded_memory_on_a_200_mb_stream() -> None:
     assert lines >= sent // len(TEXT_CHUNK)  # one TextDelta line per chunk, then the summary
     assert b'"finish_reason": "stop"' in tail
     growth_mib = (peak_kib - base_kib) / 1024
-    print(f"200 MiB in {elapsed:.1f} s; peak RSS {peak_kib // 1024} MiB, baseline "
-          f"{base_kib // 1024} MiB, growth {growth_mib:.1f} MiB")
+    print(
+        f"200 MiB in {elapsed:.1f} s; peak RSS {peak_kib // 1024} MiB, baseline "
+        f"{base_kib // 1024} MiB, growth {growth_mib:.1f} MiB"
+    )
     assert growth_mib < 48, growth_mib  # the input is 200 MiB; the message alone is ~2 MiB
 
 
@@ -295,7 +311,8 @@ def test_reader_going_away_is_quiet(tmp_path: Path) -> None:
     path.write_bytes(TEXT_CHUNK * 50_000 + END)
     with subprocess.Popen(
         [sys.executable, "-m", "toolwire", "replay", str(path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     ) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         assert proc.stdout.readline().startswith(b"TextDelta(")

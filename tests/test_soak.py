@@ -60,8 +60,24 @@ SEED = int(os.environ.get("TOOLWIRE_SOAK_SEED") or random.randrange(2**31))
 STALL_TIMEOUT = 1.0  # generous: 64 streams share 2 cores, a busy loop must not look stalled
 RSS_MARGIN_MIB = 24  # allowed RSS growth over the post-warm-up baseline (allocator slack)
 KEY = "sk-soak"
-WORDS = ["the", "order", "é", "ünïcode", "😀", '"quoted"', "back\\slash", "new\nline", "tab\t",
-         "{brace}", "[1, 2]", "ok", "日本語", "\u2028", "</script>", "null"]
+WORDS = [
+    "the",
+    "order",
+    "é",
+    "ünïcode",
+    "😀",
+    '"quoted"',
+    "back\\slash",
+    "new\nline",
+    "tab\t",
+    "{brace}",
+    "[1, 2]",
+    "ok",
+    "日本語",
+    "\u2028",
+    "</script>",
+    "null",
+]
 
 
 # -- plans ---------------------------------------------------------------------------------------
@@ -101,8 +117,11 @@ def message_of(turn: Turn) -> dict[str, Any]:
         message["reasoning_content"] = turn.reasoning
     if turn.tool_calls:
         message["tool_calls"] = [
-            {"id": c.id, "type": "function",
-             "function": {"name": c.name, "arguments": c.arguments_text}}
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments_text},
+            }
             for c in turn.tool_calls
         ]
     return message
@@ -143,8 +162,13 @@ def make_plan(rng: random.Random, key: str) -> Plan:
     elif roll < 0.52:
         fault, error = Fault.error_event(after=after), StreamProviderError
     turn = Turn(
-        content, tool_calls=calls, reasoning=reasoning, fault=fault, text_piece=piece,
-        args_piece=rng.randint(1, 12), chunking=rng.choice(["event", "event", "random"]),
+        content,
+        tool_calls=calls,
+        reasoning=reasoning,
+        fault=fault,
+        text_piece=piece,
+        args_piece=rng.randint(1, 12),
+        chunking=rng.choice(["event", "event", "random"]),
         first_byte_delay=rng.choice([0.0, 0.0, 0.0, 0.02]),
     )
     plan = Plan(key, turn, before, message_of(turn), error)
@@ -187,7 +211,9 @@ def assert_prefix_of(partial: dict[str, Any], plan: Plan) -> None:
         # A call cut before its first argument byte reads "{}" (DESIGN: empty arguments finish
         # as {}), not a prefix of its real arguments.
         assert arguments == "{}" or expected["function"]["arguments"].startswith(arguments), (
-            plan.key, arguments)
+            plan.key,
+            arguments,
+        )
 
 
 def assert_events_match(events: list[Any], message: dict[str, Any], key: str) -> None:
@@ -242,8 +268,10 @@ class Soak:
         makes the agent raise TurnFailed; the test then retries from err.messages)."""
         rng = self.rng
         keys = [f"{name}-order{j}" for j in range(rng.randint(1, 3))]
-        calls = [call("place_order", {"key": k, "quantity": rng.randint(1, 9)}, id=f"call_{k}")
-                 for k in keys]
+        calls = [
+            call("place_order", {"key": k, "quantity": rng.randint(1, 9)}, id=f"call_{k}")
+            for k in keys
+        ]
         for phase, clean in ((1, Turn("Placing.", tool_calls=calls)), (2, Turn(f"Done {name}."))):
             entries: list[ScriptEntry] = []
             for _ in range(rng.choice([0, 0, 1, 2])):
@@ -252,8 +280,9 @@ class Soak:
                 if kind == "429":
                     entries.append(Fault.rate_limit(retry_after=0.01))
                 elif kind == "length":
-                    entries.append(Turn(clean.text, tool_calls=clean.tool_calls,
-                                        finish_reason="length"))
+                    entries.append(
+                        Turn(clean.text, tool_calls=clean.tool_calls, finish_reason="length")
+                    )
                 else:
                     fault = {
                         "cut": Fault.cut(after=rng.randint(0, 6)),
@@ -317,8 +346,9 @@ async def one_stream(client: AsyncClient, soak: Soak, plan: Plan, tally: Counter
     del soak.plans[key]  # the test keeps nothing per stream, so RSS can settle
 
 
-async def one_agent(client: AsyncClient, soak: Soak, name: str, keys: list[str],
-                    tally: Counter[str]) -> None:
+async def one_agent(
+    client: AsyncClient, soak: Soak, name: str, keys: list[str], tally: Counter[str]
+) -> None:
     agent = Agent(client, model="m", tools=soak.registry)
     messages: Any = name
     for _ in range(8):
@@ -342,8 +372,14 @@ async def one_agent(client: AsyncClient, soak: Soak, name: str, keys: list[str],
     tally["agent ok"] += 1
 
 
-async def drive(server: ScriptedServer, soak: Soak, prefix: str, streams: int, agents: int,
-                peaks: dict[str, int]) -> Counter[str]:
+async def drive(
+    server: ScriptedServer,
+    soak: Soak,
+    prefix: str,
+    streams: int,
+    agents: int,
+    peaks: dict[str, int],
+) -> Counter[str]:
     tally: Counter[str] = Counter()
     gate = asyncio.Semaphore(CONCURRENCY)
     stop = asyncio.Event()
@@ -357,19 +393,26 @@ async def drive(server: ScriptedServer, soak: Soak, prefix: str, streams: int, a
             # The server records every request: forget them, so RSS measures the client.
             del server.requests[:]
             peaks["fds"] = max(peaks.get("fds", 0), len(os.listdir("/proc/self/fd")))
-            peaks["server connections"] = max(peaks.get("server connections", 0),
-                                              server_connections())
+            peaks["server connections"] = max(
+                peaks.get("server connections", 0), server_connections()
+            )
             await asyncio.sleep(0.2)
 
     async with AsyncClient(
-        base_url=server.url, api_key=KEY, backoff=0.01, max_backoff=0.05, max_retries=3,
-        stall_timeout=STALL_TIMEOUT, connect_timeout=10,
+        base_url=server.url,
+        api_key=KEY,
+        backoff=0.01,
+        max_backoff=0.05,
+        max_retries=3,
+        stall_timeout=STALL_TIMEOUT,
+        connect_timeout=10,
     ) as client:
         sampler = asyncio.create_task(sample())
         # Plans are drawn before anything runs, so a seed gives the same plans every time.
         plans = [soak.plan(f"{prefix}s{i}") for i in range(streams)]
-        scripts = [(f"agent-{prefix}{i}", soak.agent_script(f"agent-{prefix}{i}"))
-                   for i in range(agents)]
+        scripts = [
+            (f"agent-{prefix}{i}", soak.agent_script(f"agent-{prefix}{i}")) for i in range(agents)
+        ]
         jobs = [one_stream(client, soak, plan, tally) for plan in plans]
         jobs += [one_agent(client, soak, name, keys, tally) for name, keys in scripts]
         random.Random(SEED).shuffle(jobs)

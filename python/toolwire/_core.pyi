@@ -235,7 +235,9 @@ class StreamAccumulator:
         max_choices: int | None = None,
         max_depth: int | None = None,
     ) -> StreamAccumulator: ...
-    def feed(self, data: bytes | bytearray | memoryview | str, /, *, events: bool | None = None) -> list[Event]:
+    def feed(
+        self, data: bytes | bytearray | memoryview | str, /, *, events: bool | None = None
+    ) -> list[Event]:
         """Feeds one network read; returns the events it produced."""
     def finish(self) -> list[Event]:
         """End of input: flushes the last event, finishes open calls; returns the last events."""
@@ -266,7 +268,9 @@ class StreamAccumulator:
 class PartialJSON:
     """An incremental JSON parser: ``feed`` fragments, read ``value()`` at any time."""
 
-    def __new__(cls, *, partial_strings: bool = True, max_depth: int | None = None) -> PartialJSON: ...
+    def __new__(
+        cls, *, partial_strings: bool = True, max_depth: int | None = None
+    ) -> PartialJSON: ...
     def feed(self, data: str | bytes | bytearray | memoryview, /) -> None:
         """Feeds a fragment (a UTF-8 sequence split across byte feeds waits)."""
     def value(self) -> Any:
@@ -277,6 +281,10 @@ class PartialJSON:
     def text(self) -> str: ...
 
 def parse_partial(
-    text: str | bytes | bytearray | memoryview, /, *, partial_strings: bool = True, max_depth: int | None = None
+    text: str | bytes | bytearray | memoryview,
+    /,
+    *,
+    partial_strings: bool = True,
+    max_depth: int | None = None,
 ) -> Any:
     """The value a JSON prefix proves, in one call."""

@@ -187,8 +187,11 @@ def _one(coding: str) -> Decoder:
                 coding,
             )
         return _ZstdDecoder()
-    raise UnsupportedEncoding(f"the body is compressed with {coding!r}, which toolwire cannot "
-                              "decode (gzip, deflate and zstd are supported)", coding)
+    raise UnsupportedEncoding(
+        f"the body is compressed with {coding!r}, which toolwire cannot "
+        "decode (gzip, deflate and zstd are supported)",
+        coding,
+    )
 
 
 def decoder_for(content_encoding: str | None) -> Decoder | None:

@@ -208,8 +208,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     else:
         script = demo.shop_responder
     server = testing.ScriptedServer(
-        script, port=args.port, delay=args.delay, chunking=args.chunking,
-        loop=not args.once, api_key=args.api_key, raise_on_exit=False,
+        script,
+        port=args.port,
+        delay=args.delay,
+        chunking=args.chunking,
+        loop=not args.once,
+        api_key=args.api_key,
+        raise_on_exit=False,
     )
     server.start()
     print(f"toolwire test server on {server.url}  (Ctrl-C to stop)", flush=True)
@@ -241,7 +246,9 @@ def _add_python_layer_commands(
     serve.add_argument("--script", help="JSON list of turns (default: the demo's shop assistant)")
     serve.add_argument("--delay", type=float, default=0.01, help="seconds between writes")
     serve.add_argument(
-        "--chunking", choices=["event", "random", "net"], default="event",
+        "--chunking",
+        choices=["event", "random", "net"],
+        default="event",
         help="how bytes are grouped into writes (see toolwire.testing)",
     )
     serve.add_argument("--once", action="store_true", help="play the script once, do not loop")

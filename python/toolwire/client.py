@@ -378,7 +378,7 @@ def _content_type_error(
         or (isinstance(body.get("choices"), list) and "error" not in body)
     ):
         detail = (
-            "the server sent a complete non-streaming completion: it ignored \"stream\": true "
+            'the server sent a complete non-streaming completion: it ignored "stream": true '
             "(check that the endpoint supports streaming)"
         )
     elif isinstance(body, (dict, list)):
@@ -759,9 +759,7 @@ class ChatStream(_StreamBase):
         stall_timeout: float | None = None,
         deadline: float | None = None,
     ) -> None:
-        super().__init__(
-            accumulator, secret=secret, stall_timeout=stall_timeout, deadline=deadline
-        )
+        super().__init__(accumulator, secret=secret, stall_timeout=stall_timeout, deadline=deadline)
         self._opener = opener
         self._chunks = chunks
         self._first = b""
@@ -922,9 +920,7 @@ class AsyncChatStream(_StreamBase):
         stall_timeout: float | None = None,
         deadline: float | None = None,
     ) -> None:
-        super().__init__(
-            accumulator, secret=secret, stall_timeout=stall_timeout, deadline=deadline
-        )
+        super().__init__(accumulator, secret=secret, stall_timeout=stall_timeout, deadline=deadline)
         self._opener = opener
         self._chunks = chunks
         self._first = b""
@@ -1254,7 +1250,11 @@ class _ClientBase:
 
     def _unexpected(self, response: httpx.Response, media: str, data: bytes) -> APIError:
         return _content_type_error(
-            media, response.status_code, response.headers, data, f"POST {self._url()}",
+            media,
+            response.status_code,
+            response.headers,
+            data,
+            f"POST {self._url()}",
             self._secret,
         )
 
@@ -1341,11 +1341,7 @@ class _ClientBase:
         # switches from the headers' read timeout to the stall timeout for every body read
         # (no longer than the deadline leaves).
         remaining = stream._remaining()
-        if (
-            self.stall_timeout is not None
-            or self.read_timeout is not None
-            or remaining is not None
-        ):
+        if self.stall_timeout is not None or self.read_timeout is not None or remaining is not None:
             timeouts = response.request.extensions.get("timeout")
             if isinstance(timeouts, dict):
                 timeouts["read"] = _capped(self.stall_timeout, remaining)

@@ -89,6 +89,7 @@ __all__ = [
 
 # Python layer: HTTP client and agent errors (see the tree in the module docstring).
 
+
 class APIError(ToolwireError):
     """Base class of the errors met while talking to an OpenAI-compatible server.
 

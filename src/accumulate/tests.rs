@@ -98,7 +98,10 @@ fn text_and_one_call() {
     ]) + "data: [DONE]\n\n";
     let (acc, events, err) = run(&stream);
     assert!(err.is_none());
-    assert_eq!(kinds(&events), vec!["text", "text", "started", "delta", "delta", "ready", "finished", "finish"]);
+    assert_eq!(
+        kinds(&events),
+        vec!["text", "text", "started", "delta", "delta", "ready", "finished", "finish"]
+    );
     assert_eq!(
         message(&acc, 0),
         json!({"role": "assistant", "content": "Hello", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get", "arguments": "{\"a\": 1}"}}]})
@@ -125,8 +128,12 @@ fn index_zero_for_every_parallel_call_with_new_ids() {
 #[test]
 fn set_once_fields_and_flush_chunk() {
     let stream = sse(&[
-        delta(json!({"tool_calls": [{"index": 0, "id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\""}}]})),
-        delta(json!({"tool_calls": [{"index": 0, "id": "", "type": null, "function": {"name": "", "arguments": ": \"Paris\"}"}}]})),
+        delta(
+            json!({"tool_calls": [{"index": 0, "id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\""}}]}),
+        ),
+        delta(
+            json!({"tool_calls": [{"index": 0, "id": "", "type": null, "function": {"name": "", "arguments": ": \"Paris\"}"}}]}),
+        ),
         delta(json!({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "get_weather"}}]})),
         json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"name": "get_weather"}}]}, "finish_reason": "tool_calls"}]}),
     ]);
@@ -192,7 +199,10 @@ fn error_object_mid_stream_keeps_state() {
     ]);
     let (acc, events, err) = run(&stream);
     assert!(err.is_none());
-    let errs: Vec<&ProviderError> = events.iter().filter_map(|e| if let Event::ProviderError(p) = e { Some(p) } else { None }).collect();
+    let errs: Vec<&ProviderError> = events
+        .iter()
+        .filter_map(|e| if let Event::ProviderError(p) = e { Some(p) } else { None })
+        .collect();
     assert_eq!(errs[0].message, "overloaded");
     assert_eq!(errs[0].code.as_deref(), Some("529"));
     assert_eq!(errs[1].kind.as_deref(), Some("BadRequestError"));
@@ -206,7 +216,9 @@ fn malformed_chunk_is_typed_and_loses_nothing() {
     let mut acc = Accumulator::default();
     let mut events = Vec::new();
     let err = acc.feed(stream.as_bytes(), &mut events).unwrap_err();
-    let CoreError::Parse { kind, position, .. } = err else { panic!() };
+    let CoreError::Parse { kind, position, .. } = err else {
+        panic!()
+    };
     assert_eq!(kind, ParseKind::InvalidChunk);
     // The position is the event's first data byte; the message says where inside it.
     assert!(stream[position as usize..].starts_with("{\"choices\": [}"));
@@ -215,21 +227,35 @@ fn malformed_chunk_is_typed_and_loses_nothing() {
 
 #[test]
 fn cut_mid_call_is_truncated_with_incomplete_error() {
-    let stream = sse(&[delta(json!({"tool_calls": [tc(Some(0), Some("c"), Some("f"), json!("{\"a\": [1, 2"))]}))]) + "data: {\"choices\": [{\"delta\": {\"tool";
+    let stream = sse(&[delta(
+        json!({"tool_calls": [tc(Some(0), Some("c"), Some("f"), json!("{\"a\": [1, 2"))]}),
+    )]) + "data: {\"choices\": [{\"delta\": {\"tool";
     let (acc, events, err) = run(&stream);
-    assert!(err.is_none(), "a cut last chunk is truncation, not malformation: {err:?}");
+    assert!(
+        err.is_none(),
+        "a cut last chunk is truncation, not malformation: {err:?}"
+    );
     assert!(acc.truncated());
     let call = &acc.choice(0).unwrap().calls[0];
-    assert_eq!(call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind, ParseKind::Incomplete);
+    assert_eq!(
+        call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind,
+        ParseKind::Incomplete
+    );
     assert_eq!(kinds(&events).last(), Some(&"finished"));
 }
 
 #[test]
 fn malformed_arguments_finish_with_error() {
-    let stream = sse(&[delta(json!({"tool_calls": [tc(Some(0), Some("c"), Some("f"), json!("{\"a\" 1}"))]})), finish("tool_calls")]);
+    let stream = sse(&[
+        delta(json!({"tool_calls": [tc(Some(0), Some("c"), Some("f"), json!("{\"a\" 1}"))]})),
+        finish("tool_calls"),
+    ]);
     let (acc, _, _) = run(&stream);
     let call = &acc.choice(0).unwrap().calls[0];
-    assert_eq!(call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind, ParseKind::Malformed);
+    assert_eq!(
+        call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind,
+        ParseKind::Malformed
+    );
 }
 
 #[test]
@@ -240,7 +266,10 @@ fn legacy_function_call() {
         finish("function_call"),
     ]);
     let (acc, _, _) = run(&stream);
-    assert_eq!(message(&acc, 0)["function_call"], json!({"name": "lookup", "arguments": "{\"id\": 3}"}));
+    assert_eq!(
+        message(&acc, 0)["function_call"],
+        json!({"name": "lookup", "arguments": "{\"id\": 3}"})
+    );
 }
 
 #[test]
@@ -250,7 +279,10 @@ fn reasoning_and_multiple_choices() {
         json!({"choices": [{"index": 0, "delta": {"content": "A"}, "finish_reason": "stop"}, {"index": 1, "delta": {}, "finish_reason": "length"}]}),
     ]);
     let (acc, _, _) = run(&stream);
-    assert_eq!(message(&acc, 0), json!({"role": "assistant", "content": "A", "reasoning_content": "think"}));
+    assert_eq!(
+        message(&acc, 0),
+        json!({"role": "assistant", "content": "A", "reasoning_content": "think"})
+    );
     assert_eq!(message(&acc, 1), json!({"role": "assistant", "content": "B"}));
     assert_eq!(acc.choice(1).unwrap().finish_reason.as_deref(), Some("length"));
 }
@@ -292,14 +324,23 @@ fn limits_are_enforced_and_keep_state() {
     let mut acc = Accumulator::new(limits);
     let mut events = Vec::new();
     let err = acc.feed(stream.as_bytes(), &mut events).unwrap_err();
-    assert!(matches!(err, CoreError::Limit { limit: "max_arguments_bytes", .. }));
+    assert!(matches!(
+        err,
+        CoreError::Limit {
+            limit: "max_arguments_bytes",
+            ..
+        }
+    ));
     assert_eq!(acc.choice(0).unwrap().calls.len(), 1);
     assert_eq!(acc.choice(0).unwrap().calls[0].arguments(), "{\"k\":1}");
 }
 
 #[test]
 fn no_events_sink_builds_the_same_state() {
-    let stream = sse(&[delta(json!({"content": "x"})), delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("{}"))]}))]);
+    let stream = sse(&[
+        delta(json!({"content": "x"})),
+        delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("{}"))]})),
+    ]);
     let mut acc = Accumulator::default();
     acc.feed(stream.as_bytes(), &mut NoEvents).unwrap();
     acc.finish(&mut NoEvents).unwrap();
@@ -314,7 +355,11 @@ fn ready_keeps_its_moment_within_a_read() {
         delta(json!({"tool_calls": [tc(Some(0), None, None, json!("x"))]})),
     ]);
     let (_, events, _) = run(&stream);
-    assert!(events.contains(&Event::CallReady { choice: 0, call: 0, len: 2 }));
+    assert!(events.contains(&Event::CallReady {
+        choice: 0,
+        call: 0,
+        len: 2
+    }));
 }
 
 #[test]
@@ -334,16 +379,25 @@ fn over_limit_call_drops_later_fragments_and_finishes_with_error() {
     assert!(acc.feed(stream.as_bytes(), &mut events).is_err());
     let call = &acc.choice(0).unwrap().calls[0];
     assert_eq!(call.arguments(), "{\"a\":");
-    assert_eq!(call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind, ParseKind::Incomplete);
+    assert_eq!(
+        call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind,
+        ParseKind::Incomplete
+    );
 }
 
 #[test]
 fn whitespace_only_arguments_are_incomplete_not_empty() {
-    let stream = sse(&[delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("  "))]})), finish("stop")]);
+    let stream = sse(&[
+        delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("  "))]})),
+        finish("stop"),
+    ]);
     let (acc, _, _) = run(&stream);
     let call = &acc.choice(0).unwrap().calls[0];
     assert_eq!(call.arguments(), "  ");
-    assert_eq!(call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind, ParseKind::Incomplete);
+    assert_eq!(
+        call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind,
+        ParseKind::Incomplete
+    );
 }
 
 #[test]
@@ -359,7 +413,9 @@ fn cut_inside_a_number_at_the_end_is_truncation() {
 #[test]
 fn provider_error_message_falls_back_to_top_level() {
     let (_, events, _) = run("data: {\"error\": {\"code\": \"c\"}, \"message\": \"top\"}\n\n");
-    let Some(Event::ProviderError(err)) = events.first() else { panic!() };
+    let Some(Event::ProviderError(err)) = events.first() else {
+        panic!()
+    };
     assert_eq!(err.message, "top");
     assert_eq!(err.code.as_deref(), Some("\"c\""));
 }
@@ -398,7 +454,17 @@ mod fuzz_lite {
     fn state(acc: &Accumulator) -> Vec<(u32, String, Calls, Option<String>)> {
         acc.choices()
             .iter()
-            .map(|c| (c.index, c.content.clone(), c.calls.iter().map(|k| (k.id.clone(), k.name.clone(), k.arguments().to_owned())).collect(), c.finish_reason.clone()))
+            .map(|c| {
+                (
+                    c.index,
+                    c.content.clone(),
+                    c.calls
+                        .iter()
+                        .map(|k| (k.id.clone(), k.name.clone(), k.arguments().to_owned()))
+                        .collect(),
+                    c.finish_reason.clone(),
+                )
+            })
             .collect()
     }
 
@@ -456,10 +522,27 @@ fn content_limit_keeps_a_prefix_of_each_field() {
     let mut acc = Accumulator::new(limits);
     let mut events = Vec::new();
     let err = acc.feed(stream.as_bytes(), &mut events).unwrap_err();
-    assert!(matches!(err, CoreError::Limit { limit: "max_content_bytes", value: 5, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            CoreError::Limit {
+                limit: "max_content_bytes",
+                value: 5,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let choice = acc.choice(0).unwrap();
     // "g" would fit after "abc" but "def" was dropped: later text of the field is dropped too.
-    assert_eq!((choice.content.as_str(), choice.reasoning.as_str(), choice.refusal.as_str()), ("abc", "r1234", "no"));
+    assert_eq!(
+        (
+            choice.content.as_str(),
+            choice.reasoning.as_str(),
+            choice.refusal.as_str()
+        ),
+        ("abc", "r1234", "no")
+    );
     assert_eq!(kinds(&events), vec!["reasoning", "text", "reasoning", "finish"]);
     assert_eq!(choice.finish_reason.as_deref(), Some("stop"));
 }
@@ -474,7 +557,17 @@ fn usage_must_be_an_object_within_max_depth() {
     let mut acc = Accumulator::default();
     let mut events = Vec::new();
     let err = acc.feed(stream.as_bytes(), &mut events).unwrap_err();
-    assert!(matches!(err, CoreError::Limit { limit: "max_depth", value: 512, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            CoreError::Limit {
+                limit: "max_depth",
+                value: 512,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(kinds(&events), vec!["usage"]);
     assert_eq!(acc.usage(), Some("{\"total_tokens\":3}"));
     assert_eq!(acc.usage_count(), 1);
@@ -488,7 +581,16 @@ fn index_out_of_u32_range_is_an_invalid_chunk() {
         json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 4_294_967_296_u64, "function": {"arguments": "{}"}}]}}]}),
     ] {
         let (acc, events, err) = run(&sse(&[delta(json!({"content": "a"})), chunk.clone()]));
-        assert!(matches!(err, Some(CoreError::Parse { kind: ParseKind::InvalidChunk, .. })), "{chunk}: {err:?}");
+        assert!(
+            matches!(
+                err,
+                Some(CoreError::Parse {
+                    kind: ParseKind::InvalidChunk,
+                    ..
+                })
+            ),
+            "{chunk}: {err:?}"
+        );
         assert_eq!(acc.choice(0).unwrap().content, "a", "{chunk}");
         assert_eq!(kinds(&events), vec!["text"], "{chunk}");
     }
@@ -508,11 +610,24 @@ fn arguments_deeper_than_max_depth_raise_once_and_finish_with_the_limit() {
     let mut acc = Accumulator::new(limits);
     let mut events = Vec::new();
     let err = acc.feed(stream.as_bytes(), &mut events).unwrap_err();
-    assert!(matches!(err, CoreError::Limit { limit: "max_depth", value: 4, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            CoreError::Limit {
+                limit: "max_depth",
+                value: 4,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let call = &acc.choice(0).unwrap().calls[0];
     assert!(!call.ready);
     assert_eq!(call.arguments(), "{\"a\": [[[[1]]]]}");
-    assert_eq!(call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind, ParseKind::TooDeep);
+    assert_eq!(
+        call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind,
+        ParseKind::TooDeep
+    );
     assert_eq!(kinds(&events), vec!["started", "delta", "delta", "finished", "finish"]);
 }
 

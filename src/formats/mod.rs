@@ -131,11 +131,15 @@ impl<'de> Deserialize<'de> for LenientIndex {
             }
 
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                u32::try_from(v).map(|i| LenientIndex(Some(i))).map_err(|_| out_of_range())
+                u32::try_from(v)
+                    .map(|i| LenientIndex(Some(i)))
+                    .map_err(|_| out_of_range())
             }
 
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                u32::try_from(v).map(|i| LenientIndex(Some(i))).map_err(|_| out_of_range())
+                u32::try_from(v)
+                    .map(|i| LenientIndex(Some(i)))
+                    .map_err(|_| out_of_range())
             }
 
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
@@ -211,7 +215,10 @@ mod tests {
 
     #[test]
     fn minify_keeps_strings() {
-        assert_eq!(minify("{ \"a b\" : [1, 2.50e1, \"x \\\" y\" ] }"), "{\"a b\":[1,2.50e1,\"x \\\" y\"]}");
+        assert_eq!(
+            minify("{ \"a b\" : [1, 2.50e1, \"x \\\" y\" ] }"),
+            "{\"a b\":[1,2.50e1,\"x \\\" y\"]}"
+        );
     }
 
     #[test]

@@ -89,8 +89,14 @@ malformed_cases! {
 
 #[test]
 fn incomplete_vs_malformed_at_end() {
-    assert_eq!(PartialJson::from_text("{\"a\": [1").end().unwrap_err().kind, ParseKind::Incomplete);
-    assert_eq!(PartialJson::from_text("{\"a\" 1").end().unwrap_err().kind, ParseKind::Malformed);
+    assert_eq!(
+        PartialJson::from_text("{\"a\": [1").end().unwrap_err().kind,
+        ParseKind::Incomplete
+    );
+    assert_eq!(
+        PartialJson::from_text("{\"a\" 1").end().unwrap_err().kind,
+        ParseKind::Malformed
+    );
     assert!(PartialJson::from_text(" {\"a\": [1]} \n").end().is_ok());
     assert!(PartialJson::from_text("42").end().is_ok());
     assert!(PartialJson::from_text("4.").end().is_err());
@@ -132,14 +138,22 @@ fn deep_nesting_is_a_limit_not_malformed() {
     let mut p = PartialJson::new().with_max_depth(3);
     assert!(p.feed("[[[").is_ok());
     assert_eq!(p.feed("{").unwrap_err().kind, ParseKind::TooDeep);
-    assert_eq!(PartialJson::new().with_max_depth(usize::MAX).scan().max_depth(), MAX_DEPTH_CAP);
+    assert_eq!(
+        PartialJson::new().with_max_depth(usize::MAX).scan().max_depth(),
+        MAX_DEPTH_CAP
+    );
     assert_eq!(PartialJson::new().with_max_depth(0).scan().max_depth(), 1);
 }
 
 #[test]
 fn non_ascii_outside_a_string_fails_at_once() {
     // A lone lead byte can only start a character, and no character is valid outside strings.
-    for (input, pos) in [(&b"\xE9"[..], 0), (b"[1, \xC3", 4), (b"{\"a\": 1 \xF0\x9F", 8), (b"1\xE2\x82", 1)] {
+    for (input, pos) in [
+        (&b"\xE9"[..], 0),
+        (b"[1, \xC3", 4),
+        (b"{\"a\": 1 \xF0\x9F", 8),
+        (b"1\xE2\x82", 1),
+    ] {
         let mut p = PartialJson::new();
         let err = p.feed_bytes(input).unwrap_err();
         assert_eq!((err.kind, err.position), (ParseKind::Malformed, pos), "{input:?}");
@@ -156,8 +170,13 @@ fn non_ascii_outside_a_string_fails_at_once() {
 #[test]
 fn frame_ids_are_unique_and_kept_on_close() {
     let p = PartialJson::from_text("[[1], [2], [3");
-    let Some(Frame { items, .. }) = p.frames().first() else { panic!() };
-    let ids: Vec<u32> = items.iter().map(|n| if let Node::Arr { id, .. } = n { *id } else { 99 }).collect();
+    let Some(Frame { items, .. }) = p.frames().first() else {
+        panic!()
+    };
+    let ids: Vec<u32> = items
+        .iter()
+        .map(|n| if let Node::Arr { id, .. } = n { *id } else { 99 })
+        .collect();
     assert_eq!(ids, vec![1, 2]);
     assert_eq!(p.frames()[1].id, 3);
 }
@@ -199,8 +218,7 @@ fn tv() -> impl Strategy<Value = Tv> {
     leaf.prop_recursive(6, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Tv::Arr),
-            prop::collection::btree_map(text_str(), inner, 0..6)
-                .prop_map(|m| Tv::Obj(m.into_iter().collect())),
+            prop::collection::btree_map(text_str(), inner, 0..6).prop_map(|m| Tv::Obj(m.into_iter().collect())),
         ]
     })
 }
@@ -287,9 +305,15 @@ fn partial_of(part: &Value, whole: &Value) -> bool {
     match (part, whole) {
         (Value::Str(p), Value::Str(w)) => w.starts_with(p.as_str()),
         (Value::Array(p), Value::Array(w)) => {
-            p.len() <= w.len() && p.iter().zip(w).enumerate().all(|(i, (a, b))| if i + 1 == p.len() { partial_of(a, b) } else { a == b })
+            p.len() <= w.len()
+                && p.iter()
+                    .zip(w)
+                    .enumerate()
+                    .all(|(i, (a, b))| if i + 1 == p.len() { partial_of(a, b) } else { a == b })
         }
-        (Value::Object(p), Value::Object(w)) => p.iter().all(|(k, pv)| w.iter().any(|(wk, wv)| wk == k && partial_of(pv, wv))),
+        (Value::Object(p), Value::Object(w)) => p
+            .iter()
+            .all(|(k, pv)| w.iter().any(|(wk, wv)| wk == k && partial_of(pv, wv))),
         (a, b) => a == b,
     }
 }
@@ -337,7 +361,13 @@ proptest! {
 
 #[test]
 fn validating_scan_agrees_without_keeping_structure() {
-    for text in ["{\"a\": [1, {\"b\": \"x\"}], \"c\": null}", "[1, 2", "{\"a\" 1}", "\"\\ud83d", "12"] {
+    for text in [
+        "{\"a\": [1, {\"b\": \"x\"}], \"c\": null}",
+        "[1, 2",
+        "{\"a\" 1}",
+        "\"\\ud83d",
+        "12",
+    ] {
         let keep = PartialJson::from_text(text);
         let mut check = PartialJson::validating();
         let _ = check.feed(text);

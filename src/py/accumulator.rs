@@ -11,8 +11,8 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString};
 
 use super::errors::{call_error_instance, core_error, parse_error};
 use super::events::{
-    Finish, LazyArgs, ProviderError, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, ToolCallFinished, ToolCallReady,
-    ToolCallStarted, Usage,
+    Finish, LazyArgs, ProviderError, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, ToolCallFinished,
+    ToolCallReady, ToolCallStarted, Usage,
 };
 use super::value::{build_json, build_prefix_value, build_value, ValueCache};
 use crate::accumulate::{Accumulator, Call, Event, NoEvents};
@@ -33,7 +33,12 @@ struct CallCache {
 
 impl CallCache {
     fn new(max_depth: usize) -> Self {
-        Self { id: None, name: None, scan: Scan::new().with_max_depth(max_depth), value: ValueCache::default() }
+        Self {
+            id: None,
+            name: None,
+            scan: Scan::new().with_max_depth(max_depth),
+            value: ValueCache::default(),
+        }
     }
 }
 
@@ -129,7 +134,10 @@ impl PyStreamAccumulator {
             Err(TryLockError::WouldBlock) => self.inner.lock_py_attached(py).unwrap_or_else(PoisonError::into_inner),
         };
         self.holder.store(me, Ordering::Release);
-        Ok(Locked { guard, holder: &self.holder })
+        Ok(Locked {
+            guard,
+            holder: &self.holder,
+        })
     }
 }
 
@@ -145,7 +153,6 @@ fn call_cache(caches: &mut Vec<Vec<CallCache>>, max_depth: usize, slot: usize, c
 }
 
 impl Inner {
-
     fn slot_of(&self, choice: u32) -> usize {
         self.core.choices().iter().position(|c| c.index == choice).unwrap_or(0)
     }
@@ -155,7 +162,10 @@ impl Inner {
         let Self { core, calls, .. } = self;
         let call: &Call = &core.choices()[slot].calls[ordinal];
         let cache = call_cache(calls, core.limits().max_depth, slot, ordinal);
-        (cached_str(py, &mut cache.id, &call.id), cached_str(py, &mut cache.name, &call.name))
+        (
+            cached_str(py, &mut cache.id, &call.id),
+            cached_str(py, &mut cache.name, &call.name),
+        )
     }
 
     /// The Python value of a call's arguments as they were at `len` bytes.
@@ -179,7 +189,9 @@ impl Inner {
 
     fn call_error(&self, py: Python<'_>, call: &Call) -> PyResult<Option<Py<PyAny>>> {
         match &call.outcome {
-            Some(Err(err)) => Ok(Some(call_error_instance(py, err, self.core.limits().max_depth)?.unbind())),
+            Some(Err(err)) => Ok(Some(
+                call_error_instance(py, err, self.core.limits().max_depth)?.unbind(),
+            )),
             _ => Ok(None),
         }
     }
@@ -201,7 +213,12 @@ impl Inner {
                 None
             }
             Ok(None) => None,
-            Err(err) => Some(parse_error(py, ParseKind::InvalidChunk, at, &format!("usage: {}", err.value(py)))),
+            Err(err) => Some(parse_error(
+                py,
+                ParseKind::InvalidChunk,
+                at,
+                &format!("usage: {}", err.value(py)),
+            )),
         }
     }
 
@@ -212,7 +229,10 @@ impl Inner {
                 return Some(value.clone_ref(py));
             }
         }
-        build_json(py, raw, self.core.limits().max_depth).ok().flatten().map(Bound::unbind)
+        build_json(py, raw, self.core.limits().max_depth)
+            .ok()
+            .flatten()
+            .map(Bound::unbind)
     }
 
     fn provider_error(&self, py: Python<'_>, err: &crate::accumulate::ProviderError) -> ProviderError {
@@ -227,12 +247,21 @@ impl Inner {
         ProviderError {
             message: PyString::new(py, &err.message).unbind(),
             code,
-            kind: err.kind.as_deref().map_or_else(|| py.None(), |k| PyString::new(py, k).into_any().unbind()),
+            kind: err
+                .kind
+                .as_deref()
+                .map_or_else(|| py.None(), |k| PyString::new(py, k).into_any().unbind()),
             body,
         }
     }
 
-    fn convert(&mut self, slf: &Py<PyStreamAccumulator>, py: Python<'_>, events: &[Event], out: &Bound<'_, PyList>) -> PyResult<()> {
+    fn convert(
+        &mut self,
+        slf: &Py<PyStreamAccumulator>,
+        py: Python<'_>,
+        events: &[Event],
+        out: &Bound<'_, PyList>,
+    ) -> PyResult<()> {
         for event in events {
             let obj: Py<PyAny> = match event {
                 Event::Text { choice, range } => {
@@ -248,14 +277,35 @@ impl Inner {
                 Event::CallStarted { choice, call } => {
                     let slot = self.slot_of(*choice);
                     let (id, name) = self.id_name(py, slot, *call);
-                    Py::new(py, ToolCallStarted { index: *call, id, name, choice: *choice })?.into_any()
+                    Py::new(
+                        py,
+                        ToolCallStarted {
+                            index: *call,
+                            id,
+                            name,
+                            choice: *choice,
+                        },
+                    )?
+                    .into_any()
                 }
                 Event::CallDelta { choice, call, range } => {
                     let slot = self.slot_of(*choice);
                     let (id, name) = self.id_name(py, slot, *call);
-                    let fragment = PyString::new(py, &self.core.choices()[slot].calls[*call].arguments()[range.clone()]).unbind();
+                    let fragment =
+                        PyString::new(py, &self.core.choices()[slot].calls[*call].arguments()[range.clone()]).unbind();
                     let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, range.end);
-                    Py::new(py, ToolCallDelta { index: *call, id, name, fragment, choice: *choice, lazy })?.into_any()
+                    Py::new(
+                        py,
+                        ToolCallDelta {
+                            index: *call,
+                            id,
+                            name,
+                            fragment,
+                            choice: *choice,
+                            lazy,
+                        },
+                    )?
+                    .into_any()
                 }
                 Event::CallReady { choice, call, len } => {
                     let slot = self.slot_of(*choice);
@@ -263,7 +313,18 @@ impl Inner {
                     let args = &self.core.choices()[slot].calls[*call].arguments()[..*len];
                     let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, *len);
                     let arguments = PyString::new(py, args).unbind();
-                    Py::new(py, ToolCallReady { index: *call, id, name, arguments, choice: *choice, lazy })?.into_any()
+                    Py::new(
+                        py,
+                        ToolCallReady {
+                            index: *call,
+                            id,
+                            name,
+                            arguments,
+                            choice: *choice,
+                            lazy,
+                        },
+                    )?
+                    .into_any()
                 }
                 Event::CallFinished { choice, call } => {
                     let slot = self.slot_of(*choice);
@@ -273,17 +334,38 @@ impl Inner {
                     let args = core_call.arguments();
                     let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, args.len());
                     let arguments = PyString::new(py, args).unbind();
-                    Py::new(py, ToolCallFinished { index: *call, id, name, arguments, choice: *choice, error, lazy })?.into_any()
+                    Py::new(
+                        py,
+                        ToolCallFinished {
+                            index: *call,
+                            id,
+                            name,
+                            arguments,
+                            choice: *choice,
+                            error,
+                            lazy,
+                        },
+                    )?
+                    .into_any()
                 }
                 Event::Usage { raw, .. } => {
                     // One that cannot be built is reported as the read's error by `sync_usage`.
-                    let Some(usage) = self.usage_value(py, raw) else { continue };
+                    let Some(usage) = self.usage_value(py, raw) else {
+                        continue;
+                    };
                     Py::new(py, Usage { usage })?.into_any()
                 }
                 Event::Finish { choice } => {
                     let slot = self.slot_of(*choice);
                     let reason = self.core.choices()[slot].finish_reason.as_deref().unwrap_or("");
-                    Py::new(py, Finish { reason: PyString::new(py, reason).unbind(), choice: *choice })?.into_any()
+                    Py::new(
+                        py,
+                        Finish {
+                            reason: PyString::new(py, reason).unbind(),
+                            choice: *choice,
+                        },
+                    )?
+                    .into_any()
                 }
                 Event::ProviderError(err) => Py::new(py, self.provider_error(py, err))?.into_any(),
             };
@@ -292,7 +374,12 @@ impl Inner {
         Ok(())
     }
 
-    fn run<'py>(&mut self, slf: &Bound<'py, PyStreamAccumulator>, data: Option<&[u8]>, events: Option<bool>) -> PyResult<Bound<'py, PyList>> {
+    fn run<'py>(
+        &mut self,
+        slf: &Bound<'py, PyStreamAccumulator>,
+        data: Option<&[u8]>,
+        events: Option<bool>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
         let handle = slf.clone().unbind();
         let this = self;
@@ -354,7 +441,14 @@ impl Inner {
             }
             let entry = PyDict::new(py);
             entry.set_item(intern!(py, "id"), id)?;
-            entry.set_item(intern!(py, "type"), if core_call.kind.is_empty() { "function" } else { &core_call.kind })?;
+            entry.set_item(
+                intern!(py, "type"),
+                if core_call.kind.is_empty() {
+                    "function"
+                } else {
+                    &core_call.kind
+                },
+            )?;
             entry.set_item(intern!(py, "function"), function)?;
             calls.append(entry)?;
         }
@@ -368,7 +462,11 @@ impl Inner {
 /// The bytes of a read: `bytes` and `str` in place, other buffers (bytearray, memoryview) copied
 /// once, since their contents may change while the lock is awaited. `feed(5)` is a TypeError,
 /// not five zero bytes.
-pub fn input_bytes<'a, 'py>(data: &'a Bound<'py, PyAny>, owned: &'a mut Option<Bound<'py, PyBytes>>, what: &str) -> PyResult<&'a [u8]> {
+pub fn input_bytes<'a, 'py>(
+    data: &'a Bound<'py, PyAny>,
+    owned: &'a mut Option<Bound<'py, PyBytes>>,
+    what: &str,
+) -> PyResult<&'a [u8]> {
     if let Ok(bytes) = data.cast::<PyBytes>() {
         return Ok(bytes.as_bytes());
     }
@@ -380,7 +478,10 @@ pub fn input_bytes<'a, 'py>(data: &'a Bound<'py, PyAny>, owned: &'a mut Option<B
         PyMemoryView::from(data)?
     } else {
         PyMemoryView::from(data).map_err(|_| {
-            let kind = data.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string());
+            let kind = data
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".to_owned(), |n| n.to_string());
             PyTypeError::new_err(format!("{what} takes bytes, bytearray, memoryview or str, not {kind}"))
         })?
     };
@@ -393,10 +494,19 @@ pub fn input_bytes<'a, 'py>(data: &'a Bound<'py, PyAny>, owned: &'a mut Option<B
 pub fn str_utf8<'a>(text: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
     text.to_str().map_err(|err| {
         let py = text.py();
-        let start: usize = err.value(py).getattr(intern!(py, "start")).and_then(|s| s.extract()).unwrap_or(0);
+        let start: usize = err
+            .value(py)
+            .getattr(intern!(py, "start"))
+            .and_then(|s| s.extract())
+            .unwrap_or(0);
         // The characters before the first surrogate are all encodable: their UTF-8 length.
         let at: usize = text.to_string_lossy().chars().take(start).map(char::len_utf8).sum();
-        parse_error(py, ParseKind::InvalidUtf8, at as u64, "str holds a lone surrogate (no UTF-8 form)")
+        parse_error(
+            py,
+            ParseKind::InvalidUtf8,
+            at as u64,
+            "str holds a lone surrogate (no UTF-8 form)",
+        )
     })
 }
 
@@ -405,16 +515,24 @@ fn limit(name: &str, value: Option<&Bound<'_, PyAny>>, default: usize, max: usiz
     let Some(value) = value else { return Ok(default) };
     match value.extract::<i64>().map(usize::try_from) {
         Ok(Ok(v)) if (1..=max).contains(&v) => Ok(v),
-        _ if value.is_instance_of::<pyo3::types::PyInt>() && !value.is_instance_of::<pyo3::types::PyBool>() => {
-            Err(PyValueError::new_err(format!("{name} must be between 1 and {max}, not {value}")))
-        }
-        _ => Err(PyTypeError::new_err(format!("{name} must be an int or None, not {}", value.get_type().name()?))),
+        _ if value.is_instance_of::<pyo3::types::PyInt>() && !value.is_instance_of::<pyo3::types::PyBool>() => Err(
+            PyValueError::new_err(format!("{name} must be between 1 and {max}, not {value}")),
+        ),
+        _ => Err(PyTypeError::new_err(format!(
+            "{name} must be an int or None, not {}",
+            value.get_type().name()?
+        ))),
     }
 }
 
 /// `max_depth` as a keyword: 1 to `MAX_DEPTH_CAP` (values are built recursively).
 pub fn max_depth_option(value: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
-    limit("max_depth", value, crate::partial_json::DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP)
+    limit(
+        "max_depth",
+        value,
+        crate::partial_json::DEFAULT_MAX_DEPTH,
+        MAX_DEPTH_CAP,
+    )
 }
 
 #[pymethods]
@@ -456,17 +574,26 @@ impl PyStreamAccumulator {
             usage: None,
             usage_seen: 0,
         };
-        Ok(Self { inner: Mutex::new(inner), holder: AtomicUsize::new(0) })
+        Ok(Self {
+            inner: Mutex::new(inner),
+            holder: AtomicUsize::new(0),
+        })
     }
 
     /// Feeds one network read (bytes, bytearray, memoryview or str); returns its events.
     #[pyo3(signature = (data, /, *, events = None))]
-    fn feed<'py>(slf: &Bound<'py, Self>, data: &Bound<'py, PyAny>, events: Option<bool>) -> PyResult<Bound<'py, PyList>> {
+    fn feed<'py>(
+        slf: &Bound<'py, Self>,
+        data: &Bound<'py, PyAny>,
+        events: Option<bool>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let mut owned = None;
         let bytes = input_bytes(data, &mut owned, "feed()")?;
         let mut this = slf.get().lock(slf.py())?;
         if this.core.is_finished() {
-            return Err(PyRuntimeError::new_err("feed() after finish(): make a new StreamAccumulator per stream"));
+            return Err(PyRuntimeError::new_err(
+                "feed() after finish(): make a new StreamAccumulator per stream",
+            ));
         }
         this.run(slf, Some(bytes), events)
     }
@@ -492,7 +619,13 @@ impl PyStreamAccumulator {
     /// Finish reasons of every choice seen, by choice index.
     #[getter]
     fn finish_reasons(&self, py: Python<'_>) -> PyResult<Vec<(u32, Option<String>)>> {
-        Ok(self.lock(py)?.core.choices().iter().map(|c| (c.index, c.finish_reason.clone())).collect())
+        Ok(self
+            .lock(py)?
+            .core
+            .choices()
+            .iter()
+            .map(|c| (c.index, c.finish_reason.clone()))
+            .collect())
     }
 
     /// The indices of the choices seen, in the order first seen.
@@ -530,7 +663,10 @@ impl PyStreamAccumulator {
     #[getter]
     fn error(&self, py: Python<'_>) -> PyResult<Option<Py<ProviderError>>> {
         let this = self.lock(py)?;
-        this.core.error().map(|e| Py::new(py, this.provider_error(py, e))).transpose()
+        this.core
+            .error()
+            .map(|e| Py::new(py, this.provider_error(py, e)))
+            .transpose()
     }
 
     /// Tool calls of choice 0, finished and in flight, in reported order.
@@ -548,7 +684,12 @@ impl PyStreamAccumulator {
         let Some(slot) = this.core.choices().iter().position(|c| c.index == choice) else {
             return Ok(Vec::new());
         };
-        let ordinals: Vec<usize> = this.core.choices()[slot].ordered_calls().iter().filter(|c| !c.legacy).map(|c| c.ordinal).collect();
+        let ordinals: Vec<usize> = this.core.choices()[slot]
+            .ordered_calls()
+            .iter()
+            .filter(|c| !c.legacy)
+            .map(|c| c.ordinal)
+            .collect();
         let mut out = Vec::with_capacity(ordinals.len());
         for ordinal in ordinals {
             let (id, name) = this.id_name(py, slot, ordinal);

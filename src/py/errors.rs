@@ -56,11 +56,17 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 fn class<'py>(py: Python<'py>, cell: &PyOnceLock<Py<PyType>>) -> Bound<'py, PyType> {
-    cell.get(py).map_or_else(|| py.get_type::<ToolwireError>(), |t| t.bind(py).clone())
+    cell.get(py)
+        .map_or_else(|| py.get_type::<ToolwireError>(), |t| t.bind(py).clone())
 }
 
 /// A `ParseError` instance (not raised), for `ToolCallFinished.error`.
-pub fn parse_error_instance<'py>(py: Python<'py>, kind: ParseKind, position: u64, message: &str) -> PyResult<Bound<'py, PyAny>> {
+pub fn parse_error_instance<'py>(
+    py: Python<'py>,
+    kind: ParseKind,
+    position: u64,
+    message: &str,
+) -> PyResult<Bound<'py, PyAny>> {
     let err = class(py, &PARSE_ERROR).call1((format!("{message} at byte {position}"),))?;
     err.setattr("kind", kind.as_str())?;
     err.setattr("position", position)?;
@@ -77,7 +83,12 @@ pub fn parse_error(py: Python<'_>, kind: ParseKind, position: u64, message: &str
 }
 
 /// A `LimitExceeded` instance (not raised).
-fn limit_instance<'py>(py: Python<'py>, limit: &'static str, value: usize, position: u64) -> PyResult<Bound<'py, PyAny>> {
+fn limit_instance<'py>(
+    py: Python<'py>,
+    limit: &'static str,
+    value: usize,
+    position: u64,
+) -> PyResult<Bound<'py, PyAny>> {
     let exc = class(py, &LIMIT_EXCEEDED).call1((CoreError::limit(limit, value, position).to_string(),))?;
     exc.setattr("limit", limit)?;
     exc.setattr("value", value)?;
@@ -99,7 +110,11 @@ pub fn call_error_instance<'py>(py: Python<'py>, err: &JsonError, max_depth: usi
 pub fn core_error(py: Python<'_>, err: &CoreError, events: Option<&Bound<'_, PyList>>) -> PyErr {
     let built = (|| -> PyResult<Bound<'_, PyAny>> {
         let exc = match err {
-            CoreError::Parse { kind, position, message } => parse_error_instance(py, *kind, *position, message)?,
+            CoreError::Parse {
+                kind,
+                position,
+                message,
+            } => parse_error_instance(py, *kind, *position, message)?,
             CoreError::Limit { limit, value, position } => limit_instance(py, limit, *value, *position)?,
         };
         exc.setattr("events", events.map_or_else(|| PyList::empty(py), Clone::clone))?;

@@ -19,7 +19,9 @@ fn repr_fields(py: Python<'_>, name: &str, fields: &[(&str, &Py<PyAny>)]) -> PyR
         let value = value.bind(py);
         let skip = value.is_none()
             || (*key == "choice" && value.extract::<u32>().is_ok_and(|c| c == 0))
-            || value.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(str::is_empty));
+            || value
+                .cast::<PyString>()
+                .is_ok_and(|s| s.to_str().is_ok_and(str::is_empty));
         if skip {
             continue;
         }
@@ -52,7 +54,11 @@ impl LazyArgs {
     }
 
     pub fn get(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.acc.bind(py).get().lock(py)?.args_value(py, self.slot, self.call, self.len)
+        self.acc
+            .bind(py)
+            .get()
+            .lock(py)?
+            .args_value(py, self.slot, self.call, self.len)
     }
 }
 
@@ -121,13 +127,15 @@ impl<T> CloneRefAny for Option<Py<T>> {
 
 impl CloneRefAny for u32 {
     fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny> {
-        self.into_pyobject(py).map_or_else(|_| py.None(), |v| v.into_any().unbind())
+        self.into_pyobject(py)
+            .map_or_else(|_| py.None(), |v| v.into_any().unbind())
     }
 }
 
 impl CloneRefAny for usize {
     fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny> {
-        self.into_pyobject(py).map_or_else(|_| py.None(), |v| v.into_any().unbind())
+        self.into_pyobject(py)
+            .map_or_else(|_| py.None(), |v| v.into_any().unbind())
     }
 }
 

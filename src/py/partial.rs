@@ -37,7 +37,11 @@ impl PyPartialJson {
     #[pyo3(signature = (*, partial_strings = true, max_depth = None))]
     fn new(partial_strings: bool, max_depth: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let parser = PartialJson::new().with_max_depth(max_depth_option(max_depth)?);
-        Ok(Self { parser, cache: ValueCache::default(), partial_strings })
+        Ok(Self {
+            parser,
+            cache: ValueCache::default(),
+            partial_strings,
+        })
     }
 
     /// Feeds a fragment (str or bytes; a UTF-8 sequence split across byte feeds waits).
@@ -48,7 +52,14 @@ impl PyPartialJson {
 
     /// The value the text so far proves; None when nothing shows yet.
     fn value(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        Ok(build_value(py, self.parser.text(), self.parser.scan(), &mut self.cache, self.partial_strings)?.map(Bound::unbind))
+        Ok(build_value(
+            py,
+            self.parser.text(),
+            self.parser.scan(),
+            &mut self.cache,
+            self.partial_strings,
+        )?
+        .map(Bound::unbind))
     }
 
     /// Whether the text is one complete JSON value (whitespace may follow).
@@ -64,15 +75,31 @@ impl PyPartialJson {
     }
 
     fn __repr__(&self) -> String {
-        format!("PartialJSON(len={}, complete={})", self.parser.text().len(), if self.parser.is_complete() { "True" } else { "False" })
+        format!(
+            "PartialJSON(len={}, complete={})",
+            self.parser.text().len(),
+            if self.parser.is_complete() { "True" } else { "False" }
+        )
     }
 }
 
 /// The value a JSON prefix proves, in one call (see `PartialJSON`).
 #[pyfunction]
 #[pyo3(signature = (text, /, *, partial_strings = true, max_depth = None))]
-pub fn parse_partial(py: Python<'_>, text: &Bound<'_, PyAny>, partial_strings: bool, max_depth: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Py<PyAny>>> {
+pub fn parse_partial(
+    py: Python<'_>,
+    text: &Bound<'_, PyAny>,
+    partial_strings: bool,
+    max_depth: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<Py<PyAny>>> {
     let mut parser = PartialJson::new().with_max_depth(max_depth_option(max_depth)?);
     feed_any(&mut parser, text, "parse_partial()")?;
-    Ok(build_value(py, parser.text(), parser.scan(), &mut ValueCache::default(), partial_strings)?.map(Bound::unbind))
+    Ok(build_value(
+        py,
+        parser.text(),
+        parser.scan(),
+        &mut ValueCache::default(),
+        partial_strings,
+    )?
+    .map(Bound::unbind))
 }

@@ -24,7 +24,10 @@ enum Tail {
     /// The last list item is the open child.
     Item,
     /// The entry `key` is the open child; `prev` is the closed value it shadows (duplicate key).
-    Key { key: Py<PyAny>, prev: Option<Py<PyAny>> },
+    Key {
+        key: Py<PyAny>,
+        prev: Option<Py<PyAny>>,
+    },
 }
 
 /// The closed children of one open container, built once and shared by both live trees.
@@ -92,7 +95,10 @@ pub fn py_num<'py>(py: Python<'py>, text: &str, start: u32, end: u32) -> PyResul
     py.get_type::<PyInt>().call1((token,)).map_err(|err| {
         if err.is_instance_of::<PyValueError>(py) {
             let digits = token.trim_start_matches('-').len();
-            let message = format!("integer of {digits} digits is past Python's limit for int conversion ({})", err.value(py));
+            let message = format!(
+                "integer of {digits} digits is past Python's limit for int conversion ({})",
+                err.value(py)
+            );
             parse_error(py, ParseKind::Malformed, u64::from(start), &message)
         } else {
             err
@@ -162,7 +168,13 @@ fn only_ours(obj: &Py<PyAny>) -> bool {
 
 /// A closed value. A container that was open at an earlier read reuses the children built then
 /// (`shared[depth]`); building the container itself is O(its width), once.
-fn build_closed<'py>(py: Python<'py>, text: &str, node: &Node, depth: usize, shared: &mut Vec<Shared>) -> PyResult<Bound<'py, PyAny>> {
+fn build_closed<'py>(
+    py: Python<'py>,
+    text: &str,
+    node: &Node,
+    depth: usize,
+    shared: &mut Vec<Shared>,
+) -> PyResult<Bound<'py, PyAny>> {
     let id = match node {
         Node::Null => return Ok(py.None().into_bound(py)),
         Node::Bool(b) => return Ok(pyo3::types::PyBool::new(py, *b).to_owned().into_any()),
@@ -204,7 +216,11 @@ fn sync_shared(py: Python<'_>, text: &str, open: &[Frame], shared: &mut Vec<Shar
     for (depth, frame) in open.iter().enumerate() {
         if shared.get(depth).is_none_or(|sh| sh.id != frame.id) {
             shared.truncate(depth);
-            shared.push(Shared { id: frame.id, keys: Vec::new(), values: Vec::new() });
+            shared.push(Shared {
+                id: frame.id,
+                keys: Vec::new(),
+                values: Vec::new(),
+            });
         }
         let built = shared[depth].values.len();
         match frame.kind {
@@ -228,11 +244,23 @@ fn sync_shared(py: Python<'_>, text: &str, open: &[Frame], shared: &mut Vec<Shar
 }
 
 /// Brings one live tree up to date with `shared` and the open path; returns its root.
-fn sync_tree<'py>(py: Python<'py>, text: &str, open: &[Frame], shared: &[Shared], tree: &mut Vec<Live>, leaf: Option<Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn sync_tree<'py>(
+    py: Python<'py>,
+    text: &str,
+    open: &[Frame],
+    shared: &[Shared],
+    tree: &mut Vec<Live>,
+    leaf: Option<Bound<'py, PyAny>>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     for (depth, frame) in open.iter().enumerate() {
         if tree.get(depth).is_none_or(|live| live.id != frame.id) {
             tree.truncate(depth);
-            tree.push(Live { id: frame.id, built: 0, obj: new_container(py, frame.kind), tail: Tail::None });
+            tree.push(Live {
+                id: frame.id,
+                built: 0,
+                obj: new_container(py, frame.kind),
+                tail: Tail::None,
+            });
         }
         // The parent's tail was removed just before, so only the cache refers to this object
         // unless a value the caller kept does.
@@ -272,7 +300,10 @@ fn sync_tree<'py>(py: Python<'py>, text: &str, open: &[Frame], shared: &[Shared]
                         let key = py_str(py, text, key)?;
                         let prev = dict.get_item(&key)?.map(Bound::unbind);
                         dict.set_item(&key, value)?;
-                        live.tail = Tail::Key { key: key.unbind(), prev };
+                        live.tail = Tail::Key {
+                            key: key.unbind(),
+                            prev,
+                        };
                     }
                 }
             }
@@ -285,7 +316,13 @@ fn sync_tree<'py>(py: Python<'py>, text: &str, open: &[Frame], shared: &[Shared]
 /// The Python value of what `scan` has read of `text` (`None` when nothing shows yet).
 /// With `partial_strings = false`, an unfinished string is left out (with its key).
 /// `cache` must always be used with the same `scan`.
-pub fn build_value<'py>(py: Python<'py>, text: &str, scan: &Scan, cache: &mut ValueCache, partial_strings: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub fn build_value<'py>(
+    py: Python<'py>,
+    text: &str,
+    scan: &Scan,
+    cache: &mut ValueCache,
+    partial_strings: bool,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     if let Some(root) = scan.root() {
         if let Some(done) = &cache.root {
             return Ok(Some(done.bind(py).clone()));

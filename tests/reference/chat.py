@@ -223,9 +223,15 @@ class ReferenceAccumulator:
             return []
         return [
             {
-                "index": c.ordinal, "id": c.id, "name": c.name, "arguments": c.text,
-                "finished": c.finished, "ready": c.ready, "parsed": c.parsed,
-                "error_kind": c.error_kind, "legacy": c.legacy,
+                "index": c.ordinal,
+                "id": c.id,
+                "name": c.name,
+                "arguments": c.text,
+                "finished": c.finished,
+                "ready": c.ready,
+                "parsed": c.parsed,
+                "error_kind": c.error_kind,
+                "legacy": c.legacy,
             }
             for c in sorted(state.calls, key=_message_order)
         ]
@@ -336,8 +342,9 @@ class ReferenceAccumulator:
             state = self._choices.get(index)
             if state is None:
                 if len(self._choices) >= self.max_choices:  # counts distinct choices seen
-                    self._errors.append(RefLimitExceeded(
-                        "max_choices", len(self._choices) + 1, self.max_choices))
+                    self._errors.append(
+                        RefLimitExceeded("max_choices", len(self._choices) + 1, self.max_choices)
+                    )
                     continue
                 state = self._choices[index] = _Choice(index)
             delta = raw.get("delta")
@@ -404,8 +411,9 @@ class ReferenceAccumulator:
         if isinstance(id_, str) and id_:
             call = next((c for c in calls if c.id == id_), None)
             if call is None and index is not None:
-                call = next((c for c in reversed(calls)
-                             if c.provider_index == index and not c.id), None)
+                call = next(
+                    (c for c in reversed(calls) if c.provider_index == index and not c.id), None
+                )
         elif index is not None:
             call = next((c for c in reversed(calls) if c.provider_index == index), None)
         elif calls:
@@ -428,7 +436,8 @@ class ReferenceAccumulator:
     def _new_call(self, state: _Choice, index: int | None, legacy: bool) -> _Call | None:
         if len(state.calls) >= self.max_tool_calls:
             self._errors.append(
-                RefLimitExceeded("max_tool_calls", len(state.calls) + 1, self.max_tool_calls))
+                RefLimitExceeded("max_tool_calls", len(state.calls) + 1, self.max_tool_calls)
+            )
             return None
         call = _Call(state.index, len(state.calls), index, legacy=legacy)
         state.calls.append(call)
@@ -461,8 +470,9 @@ class ReferenceAccumulator:
         size = len(fragment.encode("utf-8"))
         if call.size + size > self.max_arguments_bytes:
             call.over_limit = True
-            self._errors.append(RefLimitExceeded(
-                "max_arguments_bytes", call.size + size, self.max_arguments_bytes))
+            self._errors.append(
+                RefLimitExceeded("max_arguments_bytes", call.size + size, self.max_arguments_bytes)
+            )
             return
         call.arguments.append(fragment)
         call.size += size
@@ -552,8 +562,9 @@ def _render(entry: tuple[Any, ...]) -> tuple[Any, ...]:
 _KNOWN_FIELDS = {
     "chunk": frozenset({"choices", "usage", "error", "object", "message", "type", "code"}),
     "choice": frozenset({"index", "delta", "finish_reason"}),
-    "delta": frozenset({"content", "reasoning_content", "reasoning", "refusal", "tool_calls",
-                        "function_call"}),
+    "delta": frozenset(
+        {"content", "reasoning_content", "reasoning", "refusal", "tool_calls", "function_call"}
+    ),
     "fragment": frozenset({"index", "id", "type", "function"}),
     "function": frozenset({"name", "arguments"}),
 }
@@ -576,8 +587,9 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _loads(text: str) -> Any:
     """json.loads, strict (no NaN/Infinity), noting duplicate keys."""
-    return json.loads(text, object_pairs_hook=_object_pairs,
-                      parse_constant=partial_json._reject_constant)
+    return json.loads(
+        text, object_pairs_hook=_object_pairs, parse_constant=partial_json._reject_constant
+    )
 
 
 def _ok(obj: Any, level: str) -> bool:

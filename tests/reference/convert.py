@@ -35,9 +35,15 @@ def error_to_dict(exc: BaseException) -> dict[str, Any]:
     """A comparable summary of a ParseError/LimitExceeded (Rust or reference)."""
     name = type(exc).__name__
     if name in ("ParseError", "RefParseError"):
-        return {"error": "ParseError", "kind": getattr(exc, "kind", None),
-                "position": getattr(exc, "position", None)}
+        return {
+            "error": "ParseError",
+            "kind": getattr(exc, "kind", None),
+            "position": getattr(exc, "position", None),
+        }
     if name in ("LimitExceeded", "RefLimitExceeded"):
-        return {"error": "LimitExceeded", "limit": getattr(exc, "limit", None),
-                "value": getattr(exc, "value", None)}
+        return {
+            "error": "LimitExceeded",
+            "limit": getattr(exc, "limit", None),
+            "value": getattr(exc, "value", None),
+        }
     return {"error": name, "message": str(exc)}

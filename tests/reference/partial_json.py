@@ -33,8 +33,16 @@ __all__ = ["PartialJSONError", "classify", "is_complete", "loads_strict", "parse
 _WS = " \t\n\r"
 _PLAIN_STRING_RUN = re.compile(r'[^"\\\x00-\x1f]*')
 _HEX = frozenset("0123456789abcdefABCDEF")
-_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r",
-                   "t": "\t"}
+_SIMPLE_ESCAPES = {
+    '"': '"',
+    "\\": "\\",
+    "/": "/",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+}
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 _MISSING: Any = object()
 
@@ -166,7 +174,7 @@ class _Parser:
                 raise PartialJSONError("invalid \\u escape", k)
         if i + 4 > n:
             return None
-        return int(s[i:i + 4], 16)
+        return int(s[i : i + 4], 16)
 
     def string(self, i: int) -> tuple[str, int]:
         """Parse a string body starting after the opening quote."""

@@ -163,7 +163,7 @@ class SSEDecoder:
         if colon < 0:
             name, value, value_offset = line, "", start + len(raw)
         else:
-            name, value = line[:colon], line[colon + 1:]
+            name, value = line[:colon], line[colon + 1 :]
             value_offset = start + len(line[:colon].encode("utf-8")) + 1
             if value.startswith(" "):
                 value = value[1:]
@@ -197,8 +197,14 @@ class SSEDecoder:
 
     def _dispatch(self, out: list[SSEEvent | Exception]) -> None:
         if self._data:
-            out.append(SSEEvent(self._event_type or "message", "\n".join(self._data),
-                                self._last_id, self._data_offset))
+            out.append(
+                SSEEvent(
+                    self._event_type or "message",
+                    "\n".join(self._data),
+                    self._last_id,
+                    self._data_offset,
+                )
+            )
         self._data = []
         self._data_size = 0
         self._event_type = ""

@@ -50,6 +50,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 import toolwire
 from toolwire import Agent, ChatStream, Client, ToolRegistry
 

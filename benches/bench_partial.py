@@ -17,9 +17,10 @@ from functools import cache
 from typing import Any
 
 import pytest
-from benchutil import partial_cost, run_benchmark, skip_slow
-from peers import PARTIAL
-from workloads import argument_fragments, make_arguments
+
+from benches.benchutil import partial_cost, run_benchmark, skip_slow
+from benches.peers import PARTIAL
+from benches.workloads import argument_fragments, make_arguments
 
 SIZES = {"args-2k": 2_000, "args-20k": 20_000, "args-200k": 200_000}
 FRAGMENTS = {"tok": (1, 15), "64": (64, 64)}  # fragment length range, in characters

@@ -1,11 +1,11 @@
 """The performance gate: ratios measured in one process on the same input (STYLE.md section 7).
 
-Run on the release build (CI: ``python benches/gate.py``). Prints the table it judged and exits
+Run on the release build (CI: ``python -m benches.gate``). Prints the table it judged and exits
 0 when every gated row passes, 1 on any FAIL, 2 when it refuses to run (debug build).
 
-    python benches/gate.py                    # the gate (about 2 minutes)
-    python benches/gate.py --impl reference   # replace toolwire by the Python reference: FAILS
-    python benches/gate.py --only pipeline partial --quick   # a subset, fewer rounds
+    python -m benches.gate                    # the gate (about 2 minutes)
+    python -m benches.gate --impl reference   # replace toolwire by the Python reference: FAILS
+    python -m benches.gate --only pipeline partial --quick   # a subset, fewer rounds
 
 ``TOOLWIRE_GATE_IMPL=reference`` does the same as ``--impl reference``.
 
@@ -27,18 +27,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-for p in (HERE, HERE.parent / "tests"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-import peers
-import workloads
-from thresholds import THRESHOLDS
-from timing import Timing, measure, rss_bytes
+from benches import peers, workloads
+from benches.thresholds import THRESHOLDS
+from benches.timing import Timing, measure, rss_bytes
 
 __all__ = ["CHECKS", "Impl", "Row", "format_table", "main", "run_checks"]
 
@@ -114,7 +107,7 @@ def toolwire_impl() -> Impl:
 
 
 def reference_impl() -> Impl:
-    from reference.chat import ReferenceAccumulator
+    from tests.reference.chat import ReferenceAccumulator
 
     def noev(reads: list[bytes]) -> dict[str, Any]:
         acc = ReferenceAccumulator(events=False)
@@ -401,9 +394,9 @@ def check_partial(
         ("keep", "PartialJSON, v = value()"),
         ("acc", "accumulator, 1 chunk/read, ev.partial"),
     ):
-        for step, (a, b) in zip(steps, itertools.pairwise(sizes)):
+        for step, (a, b) in zip(steps, itertools.pairwise(sizes), strict=False):
             growth(f"partial.{mode}.{step}", mode, a, b, what)
-    for step, (a, b) in zip(steps, itertools.pairwise(acc_net_sizes)):
+    for step, (a, b) in zip(steps, itertools.pairwise(acc_net_sizes), strict=False):
         key = f"partial.acc-net.{step}"
         if key in THRESHOLDS:
             growth(key, "acc-net", a, b, "accumulator, 1-4 KB reads, v = ev.partial")
@@ -449,11 +442,11 @@ def _acc_partial(impl: Impl, reads: list[bytes], keep: bool = True) -> Any:
                 if keep:
                     value = ev.partial
                 else:
-                    ev.partial
+                    ev.partial  # noqa: B018 - building the lazy value is what is timed
     if not keep and not impl.reparser:
         return acc.tool_calls[0].partial
     if impl.reparser:
-        from reference.partial_json import parse_partial
+        from tests.reference.partial_json import parse_partial
 
         return parse_partial(acc.tool_calls[0]["arguments"])
     return value
@@ -758,7 +751,7 @@ def format_table(rows: list[Row]) -> str:
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     out = []
     for i, line in enumerate(lines):
-        out.append("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip())
+        out.append("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip())
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
     notes = [f"  {r.key}: {r.error or r.note}" for r in rows if r.error or r.note]

@@ -12,8 +12,8 @@ shape of ``toolwire.StreamAccumulator.message()``.
                     ``ChatCompletionStreamState.handle_chunk``, ``get_final_completion()``
                     (the SDK's ``Stream`` builds chunks with ``construct_type`` instead of
                     validating; validating is the faster of the two, so the ratio is conservative)
-``httpx-sse``       ``httpx_sse``'s ``SSELineDecoder`` + ``SSEDecoder``, ``json.loads`` per event and
-                    the usual hand-written dict merge (calls keyed by ``index``)
+``httpx-sse``       ``httpx_sse``'s ``SSELineDecoder`` + ``SSEDecoder``, ``json.loads`` per event
+                    and the usual hand-written dict merge (calls keyed by ``index``)
 ==================  ==========================================================================
 
 Partial arguments (fragments -> value after every fragment):
@@ -41,15 +41,9 @@ from __future__ import annotations
 
 import codecs
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-TESTS = Path(__file__).resolve().parents[1] / "tests"
-if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))
 
 __all__ = ["MODULES", "PARTIAL", "PIPELINE", "REPARSERS", "PartialPeer", "PipelinePeer"]
 
@@ -77,7 +71,7 @@ def _toolwire_run(events: bool) -> Callable[[list[bytes]], dict[str, Any]]:
 
 
 def _reference_run(reads: list[bytes]) -> dict[str, Any]:
-    from reference.chat import ReferenceAccumulator
+    from tests.reference.chat import ReferenceAccumulator
 
     acc = ReferenceAccumulator(events=True)
     feed = acc.feed
@@ -225,13 +219,13 @@ def _partialjson_run(fragments: list[str]) -> Any:
 
 
 def _acc_prepare(fragments: list[str]) -> list[bytes]:
-    from workloads import partial_call_chunks
+    from benches.workloads import partial_call_chunks
 
     return partial_call_chunks(fragments)
 
 
 def _acc_net_prepare(fragments: list[str]) -> list[bytes]:
-    from workloads import partial_call_chunks, split_reads
+    from benches.workloads import partial_call_chunks, split_reads
 
     return split_reads(b"".join(partial_call_chunks(fragments)), "net")
 
@@ -301,7 +295,7 @@ def _load_langchain() -> Callable[[Any], Any]:
 
 
 def _load_reference() -> Callable[[Any], Any]:
-    from reference.partial_json import parse_partial
+    from tests.reference.partial_json import parse_partial
 
     return parse_partial
 

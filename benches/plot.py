@@ -1,6 +1,6 @@
 """Log-log plot of partial-argument time against argument size -> benches/partial_scaling.png.
 
-    python benches/plot.py            # ~2 minutes; needs matplotlib (the ``bench`` extra)
+    python -m benches.plot            # ~2 minutes; needs matplotlib (the ``bench`` extra)
 
 One call's arguments (2 KB ... 200 KB) arrive in ~8-char fragments and the value is read after
 every fragment; the y axis is the time for the whole call. Re-parsing peers parse every prefix;
@@ -19,11 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from benches import peers, workloads
 
-import peers
-import workloads
+HERE = Path(__file__).resolve().parent
 
 SIZES = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
 MAX_PARSES = 300  # prefixes parsed per point by a re-parser (stride estimate above that)
@@ -66,7 +64,7 @@ def measure_all() -> dict[str, list[tuple[int, float, bool]]]:
         text = workloads.make_arguments(size)
         fragments = workloads.argument_fragments(text)
         truth = json.loads(text)
-        for key, label, largest, _ in LINES:
+        for key, _label, largest, _ in LINES:
             if size > largest:
                 continue
             peer = peers.PARTIAL[key]
@@ -108,7 +106,7 @@ def plot(data: dict[str, list[tuple[int, float, bool]]], path: Path) -> None:
         xs = [p[0] / 1000 for p in points]
         ys = [p[1] for p in points]
         (line,) = ax.plot(xs, ys, style, label=label, markersize=5)
-        est = [(x, y) for (x, y), p in zip(zip(xs, ys), points) if p[2]]
+        est = [(x, y) for (x, y), p in zip(zip(xs, ys, strict=False), points, strict=False) if p[2]]
         if est:
             ax.plot(
                 [e[0] for e in est],

@@ -1,7 +1,7 @@
 """The gate must FAIL when the Python reference stands in for toolwire (benches/gate.py).
 
 The gate's check functions run in-process on small inputs with one round each, so this takes a
-few seconds; the real gate (7+ rounds, full sizes) is ``python benches/gate.py``.
+few seconds; the real gate (7+ rounds, full sizes) is ``python -m benches.gate``.
 """
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import gate
 import pytest
-from thresholds import THRESHOLDS
+
+from benches import gate
+from benches.thresholds import THRESHOLDS
 
 TINY = gate.Budget(min_rounds=1, scale=0.0)
 

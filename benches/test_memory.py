@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from workloads import get
+
+from benches.workloads import get
 
 pytestmark = [
     pytest.mark.slow,
@@ -28,7 +29,6 @@ HERE = Path(__file__).resolve().parent
 
 CHILD = r"""
 import gc, json, random, sys
-sys.path.insert(0, sys.argv[1])
 import toolwire
 
 def status(field):
@@ -75,9 +75,8 @@ print(json.dumps({"before": before, "after": after, "peak": peak, "resettable": 
 
 LEAK_CHILD = r"""
 import gc, json, sys
-sys.path.insert(0, sys.argv[1])
 import toolwire
-from workloads import get
+from benches.workloads import get
 first, total = int(sys.argv[2]), int(sys.argv[3])
 
 def rss():
@@ -114,7 +113,9 @@ def body_200k(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _child(code: str, *args: str) -> dict[str, int]:
     out = subprocess.run(
+        # Run from the repository root, so that `benches.workloads` imports as a package.
         [sys.executable, "-c", code, str(HERE), *args],
+        cwd=HERE.parent,
         capture_output=True,
         text=True,
         timeout=120,

@@ -4,7 +4,7 @@ Each entry: ``op`` (``">="``: the ratio must be at least ``value``; ``"<="``: at
 ``value``, and ``gate``: True makes a FAIL exit 1; False only prints the row (WARN when it
 misses) -- used for rows added beside the issue's checks, see the notes.
 
-The comment beside each threshold is the median measured by ``python benches/gate.py`` on the
+The comment beside each threshold is the median measured by ``python -m benches.gate`` on the
 2-core development machine (release build, other jobs running beside it), so the margin for
 noise can be read off (ranges over several runs). An earlier quick script found: pipeline 9.4x /
 12.1x / 137x, partial growth 10.1x and 10.0x, jiter 905x; its partial numbers match the "drop"

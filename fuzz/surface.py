@@ -517,10 +517,8 @@ def base_stream(seed: int, group: int) -> bytes:
 
 
 def stream_bytes(rng: random.Random, corpus: Sequence[bytes], seed: int, index: int) -> bytes:
-    if corpus and rng.random() < 0.25:
-        data = rng.choice(corpus)
-    else:
-        data = base_stream(seed, index // 8)
+    use_corpus = corpus and rng.random() < 0.25
+    data = rng.choice(corpus) if use_corpus else base_stream(seed, index // 8)
     return mutate(rng, data, corpus) if rng.random() < 0.6 else data
 
 
@@ -1067,7 +1065,7 @@ def shrink(runner: Runner, case: Case, signature: str, budget: float) -> Case:
                         best, data, changed = candidate, smaller, True
                     else:
                         start += chunk
-                if chunk == 1 or len(data) > 8192 and chunk < len(data) // 256:
+                if chunk == 1 or (len(data) > 8192 and chunk < len(data) // 256):
                     break
                 chunk //= 2
     return best

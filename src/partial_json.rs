@@ -639,7 +639,6 @@ impl Scan {
         }
     }
 
-    #[allow(clippy::too_many_lines)]
     /// Reads `text[self.pos()..to]` (`to` on a character boundary, `text` the same text as before).
     pub fn advance(&mut self, text: &str, to: usize) -> Result<(), JsonError> {
         if let Some(err) = &self.error {
@@ -785,43 +784,10 @@ impl Scan {
                         }
                     }
                 }
-                Esc::Backslash | Esc::AfterHighBackslash => match b {
-                    b'u' => {
-                        esc = Esc::Hex {
-                            n: 0,
-                            value: 0,
-                            pair: esc == Esc::AfterHighBackslash,
-                        };
-                    }
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
-                        // Also completes a lone high surrogate that came before it.
-                        esc = Esc::None;
-                        safe = at(i + 1);
-                    }
-                    _ => return Err(self.fail(ParseKind::Malformed, i, "invalid escape")),
+                Esc::Backslash | Esc::AfterHighBackslash | Esc::Hex { .. } => match escape_step(esc, b, i, safe) {
+                    Ok((next, new_safe)) => (esc, safe) = (next, new_safe),
+                    Err(()) => return Err(self.fail(ParseKind::Malformed, i, "invalid escape")),
                 },
-                Esc::Hex { n, value, pair } => {
-                    let Some(d) = hex(b) else {
-                        return Err(self.fail(ParseKind::Malformed, i, "invalid escape"));
-                    };
-                    let value = (value << 4) | d;
-                    let high = (0xD800..=0xDBFF).contains(&value);
-                    if n < 3 {
-                        esc = Esc::Hex { n: n + 1, value, pair };
-                    } else if pair && (0xDC00..=0xDFFF).contains(&value) {
-                        esc = Esc::None;
-                        safe = at(i + 1);
-                    } else if high {
-                        if pair {
-                            // The earlier high surrogate stays lone; this one waits in its place.
-                            safe = at(i - 5);
-                        }
-                        esc = Esc::AfterHigh;
-                    } else {
-                        esc = Esc::None;
-                        safe = at(i + 1);
-                    }
-                }
                 Esc::AfterHigh => {
                     if b == b'\\' {
                         esc = Esc::AfterHighBackslash;
@@ -843,6 +809,40 @@ impl Scan {
             esc,
         };
         Ok(i)
+    }
+}
+
+/// One byte `b` (at `i`) inside an escape: the next escape state and the new end of the last
+/// complete character (`safe`), or `Err` for an invalid escape.
+fn escape_step(esc: Esc, b: u8, i: usize, safe: u32) -> Result<(Esc, u32), ()> {
+    match esc {
+        Esc::Backslash | Esc::AfterHighBackslash => match b {
+            b'u' => Ok((
+                Esc::Hex {
+                    n: 0,
+                    value: 0,
+                    pair: esc == Esc::AfterHighBackslash,
+                },
+                safe,
+            )),
+            // Also completes a lone high surrogate that came before it.
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Ok((Esc::None, at(i + 1))),
+            _ => Err(()),
+        },
+        Esc::Hex { n, value, pair } => {
+            let value = (value << 4) | hex(b).ok_or(())?;
+            if n < 3 {
+                Ok((Esc::Hex { n: n + 1, value, pair }, safe))
+            } else if pair && (0xDC00..=0xDFFF).contains(&value) {
+                Ok((Esc::None, at(i + 1)))
+            } else if (0xD800..=0xDBFF).contains(&value) {
+                // After a high surrogate, the earlier one stays lone; this one waits in its place.
+                Ok((Esc::AfterHigh, if pair { at(i - 5) } else { safe }))
+            } else {
+                Ok((Esc::None, at(i + 1)))
+            }
+        }
+        Esc::None | Esc::AfterHigh => Ok((esc, safe)),
     }
 }
 

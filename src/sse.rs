@@ -483,7 +483,7 @@ mod tests {
         let mut errors = ErrorSlot::default();
         let mut offsets = Vec::new();
         dec.feed(b": c\ndata: ab\n\ndata:x\n\n", &mut errors, &mut |ev, _| {
-            offsets.push(ev.data_offset)
+            offsets.push(ev.data_offset);
         });
         assert_eq!(offsets, vec![10, 19]);
     }

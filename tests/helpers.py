@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reference import ReferenceAccumulator
-from reference.convert import error_to_dict, event_to_tuple
+from tests.reference import ReferenceAccumulator
+from tests.reference.convert import error_to_dict, event_to_tuple
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chat"
 
@@ -58,7 +58,7 @@ def run_reference(
     chunks: Sequence[bytes], choices: int | None = None, **kwargs: Any
 ) -> dict[str, Any]:
     """Feed the reads to a fresh ReferenceAccumulator, then finish(); collect the outcome."""
-    from reference import RefLimitExceeded, RefParseError
+    from tests.reference import RefLimitExceeded, RefParseError
 
     acc = ReferenceAccumulator(**kwargs)
     return _drive(acc, chunks, lambda ev: ev, (RefParseError, RefLimitExceeded), choices)

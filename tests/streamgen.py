@@ -437,7 +437,7 @@ def _call_deltas(
                 frags[0]["function"]["arguments"] = None if q.args_noise == "null" else ""
         else:
             slots = list(range(0 if header_args else 1, n_frags))
-            for slot, value in zip(slots, arg_frags):
+            for slot, value in zip(slots, arg_frags, strict=False):
                 frags[slot]["function"]["arguments"] = value
             for frag in frags:
                 if "arguments" not in frag["function"]:
@@ -529,7 +529,8 @@ def _chunks(
     draw: st.DrawFn, truth: Truth, quirks: Quirks, choice_quirks: list[ChoiceQuirks]
 ) -> list[dict[str, Any]]:
     per_choice = [
-        draw(_choice_entries(c, q, quirks.extras)) for c, q in zip(truth.choices, choice_quirks)
+        draw(_choice_entries(c, q, quirks.extras))
+        for c, q in zip(truth.choices, choice_quirks, strict=False)
     ]
     # Interleave the choices, keeping each choice's order.
     positions = [0] * len(per_choice)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import gzip
 import json
@@ -30,6 +31,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 import toolwire
 from toolwire import (
     APITimeoutError,
@@ -552,7 +554,7 @@ GIB = 1 << 30
 BOMBS = ["gzip-10GiB-multi-member", "gzip-64MiB-one-member", "deflate-64MiB", "zstd-10GiB-frames"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bombs() -> dict[str, tuple[str, list[bytes], int]]:
     """name -> (coding, body writes, decoded size)."""
     member = gzip.compress(bytes(1 << 20), 9)  # 1 MiB of zeros in ~1 KB
@@ -738,10 +740,8 @@ def test_150_concurrent_streams_on_one_async_client() -> None:
         if arrived == n:
             everyone.set()
         # Hold every stream open until all of them are open at once (or give up).
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(everyone.wait(), 5.0)
-        except asyncio.TimeoutError:
-            pass
         await respond_rest(writer, events[1:])
 
     async def respond_rest(writer: asyncio.StreamWriter, events: list[bytes]) -> None:

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+
 from toolwire import Client
 from toolwire.demo import DEFAULT_QUESTION, build_registry, run_demo, shop_responder
 from toolwire.testing import RecordedRequest, ScriptedServer

@@ -11,8 +11,11 @@ import json
 from typing import Any
 
 import pytest
-import streamgen
-from helpers import (
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests import streamgen
+from tests.helpers import (
     FIXTURES,
     as_json,
     normalize_events,
@@ -20,8 +23,6 @@ from helpers import (
     run_reference,
     run_rust,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 # Scaled from the profile of tests/conftest.py (150 examples by default).
 SETTINGS = settings(max_examples=settings().max_examples * 4 // 3)

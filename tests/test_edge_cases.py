@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 import pytest
-from helpers import as_json, reads, run_reference, run_rust
+
+from tests.helpers import as_json, reads, run_reference, run_rust
 
 
 def d(obj: Any) -> bytes:
@@ -120,7 +121,9 @@ CASES: dict[str, bytes] = {
     "partial_bom": b"\xef\xbb" + STOP,
     "empty": b"",
     "only_comments": b": hi\n\n",
-    "unicode_separators": 'data: {"choices": [{"delta": {"content": "a\u2028b\u0085c\u2029"}}]}\n\n'.encode(),
+    "unicode_separators": (
+        'data: {"choices": [{"delta": {"content": "a\u2028b\u0085c\u2029"}}]}\n\n'.encode()
+    ),
     # section 5: end of stream
     "cut_json_at_finish": ch({"content": "a"}) + b'data: {"choices": [{"delta": {"content": "b"',
     "cut_json_terminated_line": ch({"content": "a"})

@@ -1,6 +1,6 @@
 """Recorded-style chat streams (tests/fixtures/chat/*.sse) against their expectations.
 
-The expectations are written by the pure-Python reference (``python tests/fixtures/regenerate.py``)
+The expectations are written by the pure-Python reference (``python -m tests.fixtures.regenerate``)
 and were read by eye. Here the Rust accumulator must reproduce them fed whole, fed split at every
 byte offset (and at every pair of offsets for fixtures under 200 bytes), and with events=False.
 """
@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 import toolwire
-from fixtures.regenerate import expectation, render
-from helpers import (
+from tests.fixtures.regenerate import expectation, render
+from tests.helpers import (
     FIXTURES,
     as_json,
     normalize_events,
@@ -62,13 +63,13 @@ def test_corpus_is_complete() -> None:
     expected = {p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json")}
     sources = {p.stem for p in SSE_FILES}
     assert expected - sources == set(), "expectation files without a .sse (unreferenced)"
-    assert sources - expected == set(), "run: python tests/fixtures/regenerate.py"
+    assert sources - expected == set(), "run: python -m tests.fixtures.regenerate"
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in SSE_FILES])
 def test_expectation_is_fresh(path: Path) -> None:
     stored = path.with_suffix(".expected.json").read_text("utf-8")
-    assert stored == render(expectation(path)), "stale: python tests/fixtures/regenerate.py"
+    assert stored == render(expectation(path)), "stale: python -m tests.fixtures.regenerate"
 
 
 @pytest.mark.parametrize("path", params())

@@ -110,7 +110,7 @@ def test_error_code_python_cannot_build_is_kept_as_its_json_text(code: str) -> N
 def test_arguments_with_a_huge_integer_finish_but_parsed_raises_a_parse_error() -> None:
     acc = StreamAccumulator()
     events = acc.feed(call('{"n": ' + BIG_INT + "}") + FINISH)
-    finished = [e for e in events if isinstance(e, toolwire.ToolCallFinished)][0]
+    finished = next(e for e in events if isinstance(e, toolwire.ToolCallFinished))
     assert finished.error is None  # valid JSON: the core's verdict
     with pytest.raises(ParseError, match="5000 digits"):
         finished.parsed  # noqa: B018

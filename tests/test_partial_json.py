@@ -1,4 +1,5 @@
-"""Partial JSON (DESIGN section 5): property tests over every prefix, against json.loads and jiter."""
+"""Partial JSON (DESIGN section 5): property tests over every prefix, against json.loads and
+jiter."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=False))
     if isinstance(a, dict):
         return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
     return bool(a == b)
@@ -76,7 +77,7 @@ def partial_of(part: Any, whole: Any) -> bool:
             return False
         return all(
             same(p, w) if i < len(part) - 1 else partial_of(p, w)
-            for i, (p, w) in enumerate(zip(part, whole))
+            for i, (p, w) in enumerate(zip(part, whole, strict=False))
         )
     if isinstance(whole, dict):
         return isinstance(part, dict) and all(
@@ -93,7 +94,7 @@ def test_whole_text_equals_json_loads(value: Any, opts: dict[str, Any]) -> None:
     assert same(parse_partial(text.encode()), json.loads(text))
     p = PartialJSON()
     p.feed(text)
-    assert p.complete or isinstance(value, (int, float)) and not isinstance(value, bool)
+    assert p.complete or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 @SETTINGS
@@ -372,7 +373,8 @@ def test_accumulator_partials_kept_in_events_never_change() -> None:
     args = json.dumps({"rows": [{"id": i, "tags": ["a", "b"], "s": "x" * i} for i in range(30)]})
     acc = StreamAccumulator()
     acc.feed(
-        b'data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f"}}]}}]}\n\n'
+        b'data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c",'
+        b'"function":{"name":"f"}}]}}]}\n\n'
     )
     seen: list[tuple[Any, str]] = []
     for i in range(0, len(args), 5):

@@ -9,19 +9,25 @@ the truth of random streams (tests/streamgen.py).
 from __future__ import annotations
 
 import importlib.util
-
 import json
 import math
 import re
 from typing import Any
 
 import pytest
-import streamgen
-from helpers import as_json, normalize_events, reads, run_reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference import ReferenceAccumulator, RefLimitExceeded, RefParseError, SSEDecoder, SSEEvent
-from reference.partial_json import (
+
+from tests import streamgen
+from tests.helpers import as_json, normalize_events, reads, run_reference
+from tests.reference import (
+    ReferenceAccumulator,
+    RefLimitExceeded,
+    RefParseError,
+    SSEDecoder,
+    SSEEvent,
+)
+from tests.reference.partial_json import (
     PartialJSONError,
     classify,
     is_complete,
@@ -375,7 +381,7 @@ def _same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=False))
     if isinstance(a, dict):
         return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
     return bool(a == b)

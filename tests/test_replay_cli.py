@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+
 from toolwire import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chat"

@@ -18,6 +18,7 @@ Slow: skipped unless ``TOOLWIRE_SOAK=1`` (``.ci/run`` runs it after pytest). Kno
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from toolwire import (
     Agent,
     AsyncClient,
@@ -204,7 +206,7 @@ def assert_prefix_of(partial: dict[str, Any], plan: Plan) -> None:
     got_calls = partial.get("tool_calls", [])
     want_calls = want.get("tool_calls", [])
     assert len(got_calls) <= len(want_calls), (plan.key, partial)
-    for got, expected in zip(got_calls, want_calls):
+    for got, expected in zip(got_calls, want_calls, strict=False):
         assert got["id"] == expected["id"], (plan.key, got)
         assert got["function"]["name"] == expected["function"]["name"], (plan.key, got)
         arguments = got["function"]["arguments"]
@@ -434,10 +436,8 @@ def rss_mib() -> float:
 def sockets() -> int:
     count = 0
     for fd in os.listdir("/proc/self/fd"):
-        try:
+        with contextlib.suppress(OSError):
             count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
-        except OSError:
-            pass
     return count
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 import toolwire
 from toolwire.testing import Fault, RecordedRequest, ScriptedServer, Turn, call, turn_from_dict
 

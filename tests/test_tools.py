@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 import pytest
+
 from toolwire import Tool, ToolError, ToolRegistry, ToolRun
 from toolwire.tools import format_result, parse_docstring
 

@@ -56,9 +56,9 @@ from toolwire.errors import (
     IncompleteStream,
     MalformedStream,
     MaxTurnsExceeded,
+    StreamDeadlineExceeded,
     StreamError,
     StreamProviderError,
-    StreamDeadlineExceeded,
     StreamStalled,
     TurnFailed,
 )
@@ -539,10 +539,12 @@ class Agent:
         ids = [call.id for call in calls]
         listed = message.get("tool_calls") if message is not None else None
         if isinstance(listed, list) and len(listed) == len(calls):
-            ids = [str(entry.get("id") or call.id) for entry, call in zip(listed, calls)]
+            ids = [
+                str(entry.get("id") or call.id) for entry, call in zip(listed, calls, strict=False)
+            ]
         ordered = []
         placed: set[int] = set()
-        for call, call_id in zip(calls, ids):
+        for call, call_id in zip(calls, ids, strict=False):
             run = runs.get(call.index)
             if run is None or call.index in placed:
                 continue
@@ -602,9 +604,9 @@ class Agent:
         retry would repeat their side effects. Otherwise only its runs are recorded.
         """
         kept = None
-        if error is not None and turn.ended_well and stream is not None:
-            if turn.all_calls_ran(stream):
-                kept, _ = self._close_turn(turn, stream, transcript, result)
+        ended_well = error is not None and turn.ended_well and stream is not None
+        if ended_well and stream is not None and turn.all_calls_ran(stream):
+            kept, _ = self._close_turn(turn, stream, transcript, result)
         if kept is None:
             for run in self._ordered_runs(stream, turn.runs):
                 run.turn = turn.number

@@ -1,4 +1,5 @@
-"""The ``toolwire`` command: ``replay`` a recorded stream, ``demo`` the agent, ``serve`` the test server."""
+"""The ``toolwire`` command: ``replay`` a recorded stream, ``demo`` the agent, ``serve`` the test
+server."""
 
 from __future__ import annotations
 

@@ -55,6 +55,7 @@ belongs to one consumer.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import email.utils
 import json
@@ -238,7 +239,7 @@ class _Secret:
         try:
             twin = copy.copy(exc)
             twin.args = (clean,)
-        except Exception:
+        except Exception:  # noqa: BLE001 - an exception class that cannot be copied: a stand-in
             return RuntimeError(f"{type(exc).__name__}: {clean}")
         return twin
 
@@ -568,11 +569,10 @@ class _StreamBase:
         self._source_headers = headers if isinstance(headers, Mapping) else None
         status = getattr(http, "status_code", 200)
         self._source_status = status if isinstance(status, int) else 200
-        try:
+        # No request attached (httpx raises RuntimeError), or not httpx: no "where".
+        with contextlib.suppress(Exception):
             request = http.request
             self._where = f"{request.method} {_origin(request.url)}"
-        except Exception:  # no request attached (httpx raises RuntimeError), or not httpx
-            pass
 
     def _source_media(self) -> str | None:
         """The media type of a ``from_response`` response that is not a stream, else None;
@@ -854,10 +854,8 @@ class ChatStream(_StreamBase):
                 return
             self._deadline_hit = True
             if sock is not None:
-                try:
+                with contextlib.suppress(OSError):
                     socket.socket.shutdown(sock, socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def _disarm_watchdog(self) -> None:
         with self._lock:

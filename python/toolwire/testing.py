@@ -29,6 +29,7 @@ Only the standard library is used (``http.server`` in a daemon thread), and the 
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import random
@@ -614,10 +615,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _fault_before_body(self, fault: Fault) -> None:
         if fault.kind == "disconnect":
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         headers: dict[str, str] = {}
         if fault.retry_after is not None:

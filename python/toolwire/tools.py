@@ -157,13 +157,13 @@ def _parse_arguments(text: str) -> Any:
         if not parser.complete:
             # A document that is only a number stays open until something follows it.
             parser.feed(" ")
-    except Exception as exc:  # noqa: BLE001 - ParseError, LimitExceeded, a lone surrogate...
+    except Exception as exc:
         raise ValueError(_not_json(exc)) from exc
     if not parser.complete:
         raise ValueError("the arguments are not valid JSON: the text ends inside a value")
     try:
         return parser.value()
-    except Exception as exc:  # noqa: BLE001 - e.g. an integer of more than 4300 digits
+    except Exception as exc:
         raise ValueError(_unrepresentable(exc)) from exc
 
 
@@ -373,9 +373,7 @@ class Tool:
         if isinstance(arguments, str):
             arguments = _parse_arguments(arguments)
         if not isinstance(arguments, Mapping):
-            raise ValueError(  # noqa: TRY004 - a message for the model, like every validation error
-                f"the arguments must be a JSON object, got {type(arguments).__name__}"
-            )
+            raise ValueError(f"the arguments must be a JSON object, got {type(arguments).__name__}")
         validated = self._model.model_validate(arguments)
         return {name: getattr(validated, key) for key, name in self._fields.items()}
 

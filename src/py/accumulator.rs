@@ -255,6 +255,87 @@ impl Inner {
         }
     }
 
+    /// The event object of one of a call's moments (started, delta, ready, finished).
+    fn call_event(&mut self, slf: &Py<PyStreamAccumulator>, py: Python<'_>, event: &Event) -> PyResult<Py<PyAny>> {
+        Ok(match event {
+            Event::CallStarted { choice, call } => {
+                let slot = self.slot_of(*choice);
+                let (id, name) = self.id_name(py, slot, *call);
+                Py::new(
+                    py,
+                    ToolCallStarted {
+                        index: *call,
+                        id,
+                        name,
+                        choice: *choice,
+                    },
+                )?
+                .into_any()
+            }
+            Event::CallDelta { choice, call, range } => {
+                let slot = self.slot_of(*choice);
+                let (id, name) = self.id_name(py, slot, *call);
+                let fragment =
+                    PyString::new(py, &self.core.choices()[slot].calls[*call].arguments()[range.clone()]).unbind();
+                let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, range.end);
+                Py::new(
+                    py,
+                    ToolCallDelta {
+                        index: *call,
+                        id,
+                        name,
+                        fragment,
+                        choice: *choice,
+                        lazy,
+                    },
+                )?
+                .into_any()
+            }
+            Event::CallReady { choice, call, len } => {
+                let slot = self.slot_of(*choice);
+                let (id, name) = self.id_name(py, slot, *call);
+                let args = &self.core.choices()[slot].calls[*call].arguments()[..*len];
+                let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, *len);
+                let arguments = PyString::new(py, args).unbind();
+                Py::new(
+                    py,
+                    ToolCallReady {
+                        index: *call,
+                        id,
+                        name,
+                        arguments,
+                        choice: *choice,
+                        lazy,
+                    },
+                )?
+                .into_any()
+            }
+            Event::CallFinished { choice, call } => {
+                let slot = self.slot_of(*choice);
+                let (id, name) = self.id_name(py, slot, *call);
+                let core_call = &self.core.choices()[slot].calls[*call];
+                let error = self.call_error(py, core_call)?;
+                let args = core_call.arguments();
+                let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, args.len());
+                let arguments = PyString::new(py, args).unbind();
+                Py::new(
+                    py,
+                    ToolCallFinished {
+                        index: *call,
+                        id,
+                        name,
+                        arguments,
+                        choice: *choice,
+                        error,
+                        lazy,
+                    },
+                )?
+                .into_any()
+            }
+            _ => unreachable!("only call events are passed here"),
+        })
+    }
+
     fn convert(
         &mut self,
         slf: &Py<PyStreamAccumulator>,
@@ -274,80 +355,10 @@ impl Inner {
                     let text = PyString::new(py, &self.core.choices()[slot].reasoning[range.clone()]).unbind();
                     Py::new(py, ReasoningDelta { text, choice: *choice })?.into_any()
                 }
-                Event::CallStarted { choice, call } => {
-                    let slot = self.slot_of(*choice);
-                    let (id, name) = self.id_name(py, slot, *call);
-                    Py::new(
-                        py,
-                        ToolCallStarted {
-                            index: *call,
-                            id,
-                            name,
-                            choice: *choice,
-                        },
-                    )?
-                    .into_any()
-                }
-                Event::CallDelta { choice, call, range } => {
-                    let slot = self.slot_of(*choice);
-                    let (id, name) = self.id_name(py, slot, *call);
-                    let fragment =
-                        PyString::new(py, &self.core.choices()[slot].calls[*call].arguments()[range.clone()]).unbind();
-                    let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, range.end);
-                    Py::new(
-                        py,
-                        ToolCallDelta {
-                            index: *call,
-                            id,
-                            name,
-                            fragment,
-                            choice: *choice,
-                            lazy,
-                        },
-                    )?
-                    .into_any()
-                }
-                Event::CallReady { choice, call, len } => {
-                    let slot = self.slot_of(*choice);
-                    let (id, name) = self.id_name(py, slot, *call);
-                    let args = &self.core.choices()[slot].calls[*call].arguments()[..*len];
-                    let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, *len);
-                    let arguments = PyString::new(py, args).unbind();
-                    Py::new(
-                        py,
-                        ToolCallReady {
-                            index: *call,
-                            id,
-                            name,
-                            arguments,
-                            choice: *choice,
-                            lazy,
-                        },
-                    )?
-                    .into_any()
-                }
-                Event::CallFinished { choice, call } => {
-                    let slot = self.slot_of(*choice);
-                    let (id, name) = self.id_name(py, slot, *call);
-                    let core_call = &self.core.choices()[slot].calls[*call];
-                    let error = self.call_error(py, core_call)?;
-                    let args = core_call.arguments();
-                    let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, args.len());
-                    let arguments = PyString::new(py, args).unbind();
-                    Py::new(
-                        py,
-                        ToolCallFinished {
-                            index: *call,
-                            id,
-                            name,
-                            arguments,
-                            choice: *choice,
-                            error,
-                            lazy,
-                        },
-                    )?
-                    .into_any()
-                }
+                Event::CallStarted { .. }
+                | Event::CallDelta { .. }
+                | Event::CallReady { .. }
+                | Event::CallFinished { .. } => self.call_event(slf, py, event)?,
                 Event::Usage { raw, .. } => {
                     // One that cannot be built is reported as the read's error by `sync_usage`.
                     let Some(usage) = self.usage_value(py, raw) else {

@@ -27,6 +27,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from benches import peers, workloads
@@ -697,6 +698,87 @@ def check_import(impl: Impl, budget: Budget, rounds: int = 15) -> list[Row]:
     ]
 
 
+def _load_core_from_wheel(wheel: str) -> Any:
+    """The ``_core`` extension of another build (an abi3 wheel), loaded beside the installed one
+    under the package name ``toolwire_abi3`` (the init function is found by the last part of
+    the name, ``_core``); its statics are its own, so the two do not meet."""
+    import importlib.util
+    import tempfile
+    import types
+    import zipfile
+
+    target = Path(tempfile.mkdtemp(prefix="toolwire-abi3-"))
+    with zipfile.ZipFile(wheel) as zf:
+        (member,) = [n for n in zf.namelist() if "/_core." in n and n.endswith((".so", ".pyd"))]
+        path = target / Path(member).name
+        path.write_bytes(zf.read(member))
+    sys.modules["toolwire_abi3"] = types.ModuleType("toolwire_abi3")
+    spec = importlib.util.spec_from_file_location("toolwire_abi3._core", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def check_abi3(impl: Impl, budget: Budget, streams: int = 1000) -> list[Row]:
+    """The stable-ABI build against the per-version one on the small streams (1-4 KB reads),
+    events on and off, one process. Runs when ``TOOLWIRE_ABI3_WHEEL`` names an abi3 wheel
+    built with the same profile (.ci/run builds one)."""
+    wheel = os.environ.get("TOOLWIRE_ABI3_WHEEL")
+    if not wheel or impl.name != "toolwire":
+        return []
+    import toolwire
+
+    abi3 = _load_core_from_wheel(wheel)
+    if abi3.build_profile != toolwire.build_profile:
+        return [
+            error_row("abi3/per-version", "small-1000", "abi3", "per-version", "profiles differ")
+        ]
+    wl = workloads.get("small-1000")
+    reads = wl.reads("net")[:streams]
+    expected = wl.expected[:streams]
+
+    def run(factory: Callable[..., Any], events: bool) -> Callable[[], Any]:
+        def go() -> list[dict[str, Any]]:
+            out = []
+            for stream in reads:
+                acc = factory(events=events)
+                for r in stream:
+                    acc.feed(r)
+                acc.finish()
+                out.append(acc.message())
+            return out
+
+        return go
+
+    funcs = {
+        "abi3": run(abi3.StreamAccumulator, True),
+        "per-version": run(toolwire.StreamAccumulator, True),
+        "abi3-noev": run(abi3.StreamAccumulator, False),
+        "per-version-noev": run(toolwire.StreamAccumulator, False),
+    }
+    wrong = verified(funcs, {k: expected for k in funcs})
+    if wrong:
+        return [
+            error_row(
+                "abi3/per-version", "small-1000", "abi3", "per-version", "; ".join(wrong.values())
+            )
+        ]
+    t = measure(funcs, min_rounds=budget.min_rounds, budget=budget.seconds(12), warmup=0)
+    note = "time of the stable-ABI wheel over the per-version wheel (> 1: abi3 is slower)"
+    return [
+        ratio_row(
+            "abi3/per-version", "small-1000, 1-4 KB reads", t["abi3"], t["per-version"], note
+        ),
+        ratio_row(
+            "abi3/per-version.noev",
+            "small-1000, 1-4 KB reads",
+            t["abi3-noev"],
+            t["per-version-noev"],
+        ),
+    ]
+
+
 CHECKS: dict[str, Callable[[Impl, Budget], list[Row]]] = {
     "pipeline": check_pipeline,
     "partial": check_partial,
@@ -705,6 +787,7 @@ CHECKS: dict[str, Callable[[Impl, Budget], list[Row]]] = {
     "quadratic": check_quadratic,
     "leak": check_leak,
     "import": check_import,
+    "abi3": check_abi3,
 }
 
 

@@ -67,4 +67,8 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     # -- import time: the Python layer (httpx, anyio, pydantic) over the core alone, each in a
     #    fresh interpreter minus its start-up. Before the lazy __init__ both were the same (1x).
     "import.full/core": {"op": ">=", "value": 2, "gate": True},
+    # -- the opt-in abi3 wheel over the per-version one (time ratio; not gated: it is the price
+    #    of one wheel for every CPython, written in README "Install").
+    "abi3/per-version": {"op": "<=", "value": 1.5, "gate": False},
+    "abi3/per-version.noev": {"op": "<=", "value": 1.5, "gate": False},
 }

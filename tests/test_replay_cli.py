@@ -321,3 +321,27 @@ def test_reader_going_away_is_quiet(tmp_path: Path) -> None:
         err = proc.stderr.read()
         assert proc.wait(timeout=60) == 1
     assert b"Traceback" not in err and b"BrokenPipe" not in err, err
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "streams"
+EXAMPLE_OUTCOMES = {
+    # name: (exit status, finish_reason, truncated, the first call's arguments as parsed or None)
+    "parallel_calls": (0, "tool_calls", False, {"order_id": "A-1001"}),
+    "text_no_done": (0, "stop", False, None),
+    "cut_mid_call": (0, None, True, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLE_OUTCOMES))
+def test_example_streams_replay(name: str) -> None:
+    """The recordings README points at (``toolwire replay examples/streams/...``) stay readable."""
+    status, reason, truncated, first_args = EXAMPLE_OUTCOMES[name]
+    done = run("replay", str(EXAMPLES / f"{name}.sse"))
+    assert done.returncode == status, done.stderr
+    assert_clean_stderr(done.stderr)
+    result = summary(done.stdout)
+    assert (result["finish_reason"], result["truncated"]) == (reason, truncated)
+    calls = result["messages"][0].get("tool_calls", [])
+    if first_args is not None:
+        assert json.loads(calls[0]["function"]["arguments"]) == first_args
+    assert sorted(p.stem for p in EXAMPLES.glob("*.sse")) == sorted(EXAMPLE_OUTCOMES)

@@ -453,25 +453,31 @@ def _acc_partial(impl: Impl, reads: list[bytes], keep: bool = True) -> Any:
     return value
 
 
+def _messages(
+    factory: Callable[..., Any], reads: list[list[bytes]], events: bool
+) -> Callable[[], list[dict[str, Any]]]:
+    """A timed function: every stream through a new accumulator, read by read; the messages."""
+
+    def go() -> list[dict[str, Any]]:
+        out = []
+        for stream in reads:
+            acc = factory(events=events)
+            for r in stream:
+                acc.feed(r)
+            acc.finish()
+            out.append(acc.message())
+        return out
+
+    return go
+
+
 def check_reads(impl: Impl, budget: Budget, streams: int = 1000) -> list[Row]:
     """64-byte reads against whole-body reads on the small streams."""
     wl = workloads.get("small-1000")
     expected = wl.expected[:streams]
 
     def run(read: str, events: bool) -> Callable[[], Any]:
-        reads = wl.reads(read)[:streams]
-
-        def go() -> list[dict[str, Any]]:
-            out = []
-            for stream in reads:
-                acc = impl.acc(events=events)
-                for r in stream:
-                    acc.feed(r)
-                acc.finish()
-                out.append(acc.message())
-            return out
-
-        return go
+        return _messages(impl.acc, wl.reads(read)[:streams], events)
 
     funcs = {
         f"{impl.name} 64 B": run("64", True),
@@ -739,17 +745,7 @@ def check_abi3(impl: Impl, budget: Budget, streams: int = 1000) -> list[Row]:
     expected = wl.expected[:streams]
 
     def run(factory: Callable[..., Any], events: bool) -> Callable[[], Any]:
-        def go() -> list[dict[str, Any]]:
-            out = []
-            for stream in reads:
-                acc = factory(events=events)
-                for r in stream:
-                    acc.feed(r)
-                acc.finish()
-                out.append(acc.message())
-            return out
-
-        return go
+        return _messages(factory, reads, events)
 
     funcs = {
         "abi3": run(abi3.StreamAccumulator, True),

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::error::{CoreError, ErrorSlot, ParseKind};
-use crate::formats::chat::{Chunk, Delta, FunctionDelta, ToolCallDelta};
+use crate::formats::chat::{Chunk, Content, Delta, FunctionDelta, ToolCallDelta};
 use crate::formats::{minify, LenientStr, Obj};
 use crate::limits::Limits;
 use crate::partial_json::{JsonError, PartialJson};
@@ -308,6 +308,28 @@ fn set_once(field: &mut String, value: &LenientStr<'_>) {
 }
 
 impl ChoiceState {
+    /// Appends non-empty content or reasoning text and reports it as an event.
+    fn text<S: EventSink>(
+        &mut self,
+        field: TextField,
+        text: &str,
+        max: usize,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        if text.is_empty() {
+            return;
+        }
+        if let Some(range) = self.append(field, text, max, at, errors) {
+            let choice = self.index;
+            sink.push(match field {
+                TextField::Reasoning => Event::Reasoning { choice, range },
+                TextField::Content | TextField::Refusal => Event::Text { choice, range },
+            });
+        }
+    }
+
     /// Appends `text` to a bounded text field; the range it took, or `None` when it was dropped.
     fn append(
         &mut self,
@@ -513,19 +535,33 @@ impl ChatState {
     fn merge<S: EventSink>(&mut self, slot: usize, delta: Delta<'_>, at: u64, errors: &mut ErrorSlot, sink: &mut S) {
         let max = self.limits.max_content_bytes;
         let choice = &mut self.choices[slot];
-        let index = choice.index;
         let reasoning = match &delta.reasoning_content.0 {
             Some(text) => Some(text),
             None => delta.reasoning.0.as_ref(),
         };
-        if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
-            if let Some(range) = choice.append(TextField::Reasoning, text, max, at, errors) {
-                sink.push(Event::Reasoning { choice: index, range });
-            }
+        if let Some(text) = reasoning {
+            choice.text(TextField::Reasoning, text, max, at, errors, sink);
         }
-        if let Some(text) = delta.content.non_empty() {
-            if let Some(range) = choice.append(TextField::Content, text, max, at, errors) {
-                sink.push(Event::Text { choice: index, range });
+        match &delta.content {
+            Content::Absent => {}
+            Content::Text(text) => choice.text(TextField::Content, text, max, at, errors, sink),
+            // Mistral's typed parts, in order: thinking is reasoning, text is content.
+            Content::Parts(parts) => {
+                for part in parts {
+                    match part.kind.0.as_deref() {
+                        Some("thinking") => {
+                            for text in &part.thinking.0 {
+                                choice.text(TextField::Reasoning, text, max, at, errors, sink);
+                            }
+                        }
+                        Some("text") | None => {
+                            if let Some(text) = &part.text.0 {
+                                choice.text(TextField::Content, text, max, at, errors, sink);
+                            }
+                        }
+                        Some(_) => {}
+                    }
+                }
             }
         }
         if let Some(text) = delta.refusal.non_empty() {

@@ -333,6 +333,11 @@ impl PartialJson {
                 let (head, _) = data.split_at(e.valid_up_to());
                 let head = std::str::from_utf8(head).unwrap_or_default().to_owned();
                 self.feed(&head)?;
+                // Outside a string any non-ASCII byte is malformed JSON, however the bytes were
+                // split; only inside a string is the encoding itself at fault.
+                if !self.scan.in_string() {
+                    return Err(self.fail_at_non_ascii());
+                }
                 return Err(self.scan.fail(ParseKind::InvalidUtf8, at, "invalid utf-8 sequence"));
             }
         };

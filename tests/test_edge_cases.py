@@ -184,6 +184,15 @@ CASES.update(
         b'{"role": "a", "role": "b", "content": "ok"}}]}\n\n' + STOP,
         "choice_index_string": d({"choices": [{"index": "1", "delta": {"content": "x"}}]}) + STOP,
         "choice_index_negative": ch({"content": "x"}, index=-1) + STOP,
+        "mistral_content_parts": ch(
+            {"content": [{"type": "thinking", "thinking": [{"type": "text", "text": "hm"}, 5]}]}
+        )
+        + ch({"content": [{"type": "thinking", "thinking": "ok"}, {"type": "text", "text": "3"}]})
+        + ch({"content": "91"})
+        + ch(
+            {"content": [{"type": "image_url"}, "x", None, {"text": "!"}, {"type": 7, "text": "?"}]}
+        )
+        + STOP,
         "choice_index_float": ch({"content": "x"}, index=1.0)
         + ch({"content": "y"}, index=2**32)
         + STOP,

@@ -642,3 +642,27 @@ fn cut_inside_a_character_of_the_last_event_is_truncation() {
     assert_eq!(acc.choice(0).unwrap().content, "ok");
     assert!(acc.truncated());
 }
+
+#[test]
+fn mistral_content_parts_are_text_and_reasoning() {
+    let stream = sse(&[
+        delta(
+            json!({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": "Let me "}, {"type": "text", "text": "add."}]}]}),
+        ),
+        delta(json!({"content": [{"type": "thinking", "thinking": "Sure."}, {"type": "text", "text": "3"}]})),
+        delta(json!({"content": "91"})),
+        delta(json!({"content": [{"type": "image_url", "image_url": "x"}, 5, "str", {"text": "!"}]})),
+        finish("stop"),
+    ]);
+    let (acc, events, err) = run(&stream);
+    assert!(err.is_none(), "{err:?}");
+    let choice = acc.choice(0).unwrap();
+    assert_eq!(
+        (choice.content.as_str(), choice.reasoning.as_str()),
+        ("391!", "Let me add.Sure.")
+    );
+    assert_eq!(
+        kinds(&events),
+        vec!["reasoning", "reasoning", "reasoning", "text", "text", "text", "finish"]
+    );
+}

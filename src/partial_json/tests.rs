@@ -126,6 +126,15 @@ fn bytes_split_inside_utf8_sequence() {
     p.feed_bytes(b"\"a\xC3").unwrap();
     assert_eq!(p.value(), Some(s("a")));
     assert_eq!(p.feed_bytes(b"\xFF").unwrap_err().kind, ParseKind::InvalidUtf8);
+    // Outside a string the same byte is malformed JSON, whether whole or split.
+    for parts in [&[&b"[0\xE5]"[..]][..], &[b"[0", b"\xE5", b"]"], &[b"[0\xE5", b"]"]] {
+        let mut p = PartialJson::new();
+        let err = parts
+            .iter()
+            .find_map(|part| p.feed_bytes(part).err())
+            .expect("an error");
+        assert_eq!((err.kind, err.position), (ParseKind::Malformed, 2), "{parts:?}");
+    }
 }
 
 #[test]

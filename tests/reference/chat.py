@@ -365,9 +365,16 @@ class ReferenceAccumulator:
             state.reasoning.append(reasoning)
             self._emit("ReasoningDelta", state.index, reasoning)
         content = delta.get("content")
-        if isinstance(content, str) and content and self._fits(state, "content", content):
-            state.content.append(content)
-            self._emit("TextDelta", state.index, content)
+        pieces = _content_parts(content) if isinstance(content, list) else [("content", content)]
+        for kind, text in pieces:
+            if not isinstance(text, str) or not text or not self._fits(state, kind, text):
+                continue
+            if kind == "reasoning":
+                state.reasoning.append(text)
+                self._emit("ReasoningDelta", state.index, text)
+            else:
+                state.content.append(text)
+                self._emit("TextDelta", state.index, text)
         refusal = delta.get("refusal")
         if isinstance(refusal, str) and refusal and self._fits(state, "refusal", refusal):
             state.refusal.append(refusal)
@@ -639,6 +646,26 @@ def _index(value: Any) -> int | None:
     if type(value) is int and 0 <= value < 2**32:
         return value
     return None
+
+
+def _content_parts(parts: list[Any]) -> list[tuple[str, Any]]:
+    """Section 3: Mistral's typed ``content`` parts, in order, as (field, text): a ``thinking``
+    part (a string, or a list of ``{"text"}`` parts) is reasoning, a ``text`` part (or one
+    without a type) is content; other parts and non-objects are skipped."""
+    out: list[tuple[str, Any]] = []
+    for part in parts:
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind == "thinking":
+            thinking = part.get("thinking")
+            if isinstance(thinking, str):
+                out.append(("reasoning", thinking))
+            elif isinstance(thinking, list):
+                out.extend(("reasoning", p.get("text")) for p in thinking if isinstance(p, dict))
+        elif kind == "text" or not isinstance(kind, str):
+            out.append(("content", part.get("text")))
+    return out
 
 
 def _bad_index(value: Any) -> bool:

@@ -1,99 +1,13 @@
-//! Incremental partial JSON: a resumable scanner that keeps the structure of a growing JSON text.
+//! The resumable scanner: a byte-level state machine over a text kept elsewhere.
 //!
-//! Consumes text fragments; keeps a stack of open containers whose closed children are stored as
-//! [`Node`]s (byte spans into the text, no copies), so that `feed` costs O(fragment) whatever
-//! came before and the value of the prefix can be built on demand. Invariants: every byte is
-//! scanned once; at any moment the parser knows whether the text is a complete value
-//! ([`PartialJson::is_complete`]), a prefix of one, or malformed (the first error is kept with its
-//! byte offset and nothing after it is scanned).
-//!
-//! Value semantics of a prefix (DESIGN §5): strings are cut at the last complete character (an
-//! escape split mid-way waits, a high surrogate waits for its low half), keys whose value has
-//! not started are left out, numbers and literals appear only once complete (except a whole
-//! document that is only a number), open containers are closed.
+//! Consumes `text[pos..to]` of a text that only grows; emits the structure found (closed
+//! [`Node`]s, open [`Frame`]s, the [`Leaf`] being read) or the first [`JsonError`]. Invariants:
+//! a call resumes at `pos` from the state kept in [`Lex`], [`Num`] and [`Esc`], so no earlier
+//! byte is read again; after the first error nothing more is read and that error is returned.
 
-use std::borrow::Cow;
-
+use super::decode::hex;
+use super::node::{Frame, Kind, Leaf, Node, StrSpan};
 use crate::error::ParseKind;
-
-/// A byte span of a JSON string's contents (between the quotes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StrSpan {
-    pub start: u32,
-    pub end: u32,
-    /// Whether the span holds backslash escapes (decoding is then needed).
-    pub escaped: bool,
-}
-
-/// A closed (complete) JSON value, as spans into the text.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Node {
-    Null,
-    Bool(bool),
-    /// A number token, `start..end` in the text.
-    Num {
-        start: u32,
-        end: u32,
-    },
-    Str(StrSpan),
-    /// `id` is the id of the frame the array had while it was open.
-    Arr {
-        id: u32,
-        items: Box<[Node]>,
-    },
-    Obj {
-        id: u32,
-        entries: Box<[(StrSpan, Node)]>,
-    },
-}
-
-/// Whether an open container is an array or an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Array,
-    Object,
-}
-
-/// An open container on the parser's stack.
-#[derive(Debug, Clone)]
-pub struct Frame {
-    /// Unique per parser: lets callers cache what they built for this container.
-    pub id: u32,
-    pub kind: Kind,
-    /// Closed items (arrays).
-    pub items: Vec<Node>,
-    /// Closed entries (objects).
-    pub entries: Vec<(StrSpan, Node)>,
-    /// The key whose value is being read (objects).
-    pub key: Option<StrSpan>,
-}
-
-impl Frame {
-    /// Number of closed children.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        match self.kind {
-            Kind::Array => self.items.len(),
-            Kind::Object => self.entries.len(),
-        }
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// The value being read at the innermost position, if it shows in the partial value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Leaf {
-    /// Nothing shows: no value started, a key, a literal or a number still being read.
-    None,
-    /// A string value cut at its last complete character.
-    Str(StrSpan),
-    /// A whole document that is only a number, complete so far (it may still grow).
-    Num { start: u32, end: u32 },
-}
 
 /// Why and where a JSON text is not (or not yet) valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,14 +98,6 @@ enum Lex {
     },
 }
 
-/// A resumable JSON parser over a growing text it owns.
-#[derive(Debug, Clone)]
-pub struct PartialJson {
-    text: String,
-    utf8_tail: Vec<u8>,
-    scan: Scan,
-}
-
 /// The scanning state over a text kept elsewhere: how far it has read and what it found.
 ///
 /// Several `Scan`s may read one text at different speeds; the Python binding keeps a second one
@@ -202,7 +108,7 @@ pub struct Scan {
     pos: usize,
     /// Whether closed values are kept (needed to build values); a validating scan only tracks
     /// completeness and errors, in O(depth) memory.
-    keep: bool,
+    pub(super) keep: bool,
     stack: Vec<Frame>,
     lex: Lex,
     root: Option<Node>,
@@ -212,12 +118,6 @@ pub struct Scan {
 }
 
 impl Default for Scan {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Default for PartialJson {
     fn default() -> Self {
         Self::new()
     }
@@ -235,167 +135,10 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-#[inline]
-fn hex(b: u8) -> Option<u16> {
-    (b as char).to_digit(16).map(|d| d as u16)
-}
-
 #[allow(clippy::cast_possible_truncation)]
 #[inline]
 fn at(i: usize) -> u32 {
     i as u32
-}
-
-impl PartialJson {
-    /// An empty parser.
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            text: String::new(),
-            utf8_tail: Vec::new(),
-            scan: Scan::new(),
-        }
-    }
-
-    /// A parser that checks the text (complete, incomplete, malformed) without keeping its
-    /// structure: memory O(depth) beyond the text. `value()` then re-reads the text.
-    #[must_use]
-    pub fn validating() -> Self {
-        Self {
-            text: String::new(),
-            utf8_tail: Vec::new(),
-            scan: Scan::validating(),
-        }
-    }
-
-    /// The same parser with another nesting limit (clamped to `1..=MAX_DEPTH_CAP`); use it
-    /// before feeding.
-    #[must_use]
-    pub fn with_max_depth(mut self, max_depth: usize) -> Self {
-        self.scan = self.scan.with_max_depth(max_depth);
-        self
-    }
-
-    /// Drops spare capacity of the text (once no more input is expected).
-    pub fn shrink(&mut self) {
-        self.text.shrink_to_fit();
-    }
-
-    /// Parses a whole text at once (a prefix is fine).
-    #[must_use]
-    pub fn from_text(text: &str) -> Self {
-        let mut p = Self::new();
-        // A malformed text stays readable through `error()` and `value()`.
-        let _ = p.feed(text);
-        p
-    }
-
-    /// All text fed so far.
-    #[must_use]
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// Feeds a text fragment. Returns the error if the text became (or already was) malformed.
-    pub fn feed(&mut self, fragment: &str) -> Result<(), JsonError> {
-        if !self.utf8_tail.is_empty() {
-            // A character split across byte feeds cannot be followed by a str fragment.
-            return Err(self
-                .scan
-                .fail(ParseKind::InvalidUtf8, self.text.len(), "invalid utf-8 sequence"));
-        }
-        if self.text.len() + fragment.len() >= u32::MAX as usize {
-            return Err(self.scan.fail(ParseKind::Malformed, self.text.len(), "text too long"));
-        }
-        self.text.push_str(fragment);
-        self.scan.advance(&self.text, self.text.len())
-    }
-
-    /// Feeds bytes; a UTF-8 sequence split across feeds waits for its end.
-    pub fn feed_bytes(&mut self, bytes: &[u8]) -> Result<(), JsonError> {
-        if self.utf8_tail.is_empty() {
-            return self.feed_bytes_inner(bytes);
-        }
-        let mut joined = std::mem::take(&mut self.utf8_tail);
-        joined.extend_from_slice(bytes);
-        self.feed_bytes_inner(&joined)
-    }
-
-    fn feed_bytes_inner(&mut self, data: &[u8]) -> Result<(), JsonError> {
-        let (valid, tail) = match std::str::from_utf8(data) {
-            Ok(s) => (s, &[][..]),
-            Err(e) if e.error_len().is_none() => {
-                let (head, tail) = data.split_at(e.valid_up_to());
-                (std::str::from_utf8(head).unwrap_or_default(), tail)
-            }
-            Err(e) => {
-                let at = self.text.len() + e.valid_up_to();
-                let (head, _) = data.split_at(e.valid_up_to());
-                let head = std::str::from_utf8(head).unwrap_or_default().to_owned();
-                self.feed(&head)?;
-                // Outside a string any non-ASCII byte is malformed JSON, however the bytes were
-                // split; only inside a string is the encoding itself at fault.
-                if !self.scan.in_string() {
-                    return Err(self.fail_at_non_ascii());
-                }
-                return Err(self.scan.fail(ParseKind::InvalidUtf8, at, "invalid utf-8 sequence"));
-            }
-        };
-        self.feed(valid)?;
-        if !tail.is_empty() && !self.scan.in_string() {
-            // Outside a string only ASCII is valid JSON: no byte that follows can save this one.
-            return Err(self.fail_at_non_ascii());
-        }
-        self.utf8_tail.extend_from_slice(tail);
-        Ok(())
-    }
-
-    /// The error the scanner gives for a non-ASCII character at the end of the text.
-    #[cold]
-    fn fail_at_non_ascii(&mut self) -> JsonError {
-        let mut probe = self.text.clone();
-        probe.push('\u{FFFD}');
-        match self.scan.advance(&probe, probe.len()) {
-            Err(err) => err,
-            Ok(()) => self.scan.fail(ParseKind::Malformed, self.text.len(), "expected value"),
-        }
-    }
-
-    /// Whether the text so far is exactly one complete JSON value (plus whitespace).
-    #[must_use]
-    pub fn is_complete(&self) -> bool {
-        self.utf8_tail.is_empty() && self.scan.is_complete()
-    }
-
-    /// The first error, if the text can never become valid JSON.
-    #[must_use]
-    pub fn error(&self) -> Option<&JsonError> {
-        self.scan.error()
-    }
-
-    /// The state at end of input: `Ok` if complete, else why not (incomplete or malformed).
-    /// A document that is only a number is complete here once its token is.
-    pub fn end(&self) -> Result<(), JsonError> {
-        self.scan.end(self.text.len() + self.utf8_tail.len())
-    }
-
-    /// The scanning state (structure found so far).
-    #[must_use]
-    pub fn scan(&self) -> &Scan {
-        &self.scan
-    }
-
-    /// The open containers, outermost first.
-    #[must_use]
-    pub fn frames(&self) -> &[Frame] {
-        self.scan.frames()
-    }
-
-    /// The innermost value being read, as it shows in the partial value.
-    #[must_use]
-    pub fn leaf(&self) -> Leaf {
-        self.scan.leaf()
-    }
 }
 
 impl Scan {
@@ -518,7 +261,7 @@ impl Scan {
     }
 
     #[cold]
-    fn fail(&mut self, kind: ParseKind, position: usize, message: &'static str) -> JsonError {
+    pub(super) fn fail(&mut self, kind: ParseKind, position: usize, message: &'static str) -> JsonError {
         let err = JsonError {
             kind,
             position,
@@ -850,178 +593,3 @@ fn escape_step(esc: Esc, b: u8, i: usize, safe: u32) -> Result<(Esc, u32), ()> {
         Esc::None | Esc::AfterHigh => Ok((esc, safe)),
     }
 }
-
-/// Decodes the contents of a JSON string span. Lone surrogates (which `json.loads` accepts) are
-/// written in generalized UTF-8 (WTF-8); the flag says whether any were written.
-#[must_use]
-pub fn decode_str(text: &str, span: StrSpan) -> (Cow<'_, [u8]>, bool) {
-    let raw = &text.as_bytes()[span.start as usize..span.end as usize];
-    if !span.escaped {
-        return (Cow::Borrowed(raw), false);
-    }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut lone = false;
-    let mut i = 0;
-    while i < raw.len() {
-        let b = raw[i];
-        if b != b'\\' {
-            out.push(b);
-            i += 1;
-            continue;
-        }
-        let Some(&e) = raw.get(i + 1) else { break };
-        i += 2;
-        let simple = match e {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 8,
-            b'f' => 12,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            _ => 0,
-        };
-        if e != b'u' {
-            out.push(simple);
-            continue;
-        }
-        let Some(unit) = read_hex4(raw, i) else { break };
-        i += 4;
-        let mut code = u32::from(unit);
-        if (0xD800..=0xDBFF).contains(&unit) && raw.get(i) == Some(&b'\\') && raw.get(i + 1) == Some(&b'u') {
-            if let Some(low) = read_hex4(raw, i + 2) {
-                if (0xDC00..=0xDFFF).contains(&low) {
-                    code = 0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
-                    i += 6;
-                }
-            }
-        }
-        push_wtf8(&mut out, code, &mut lone);
-    }
-    (Cow::Owned(out), lone)
-}
-
-fn read_hex4(raw: &[u8], i: usize) -> Option<u16> {
-    let digits = raw.get(i..i + 4)?;
-    let mut v = 0u16;
-    for &d in digits {
-        v = (v << 4) | hex(d)?;
-    }
-    Some(v)
-}
-
-#[allow(clippy::cast_possible_truncation)]
-fn push_wtf8(out: &mut Vec<u8>, code: u32, lone: &mut bool) {
-    if let Some(c) = char::from_u32(code) {
-        let mut buf = [0u8; 4];
-        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-    } else {
-        *lone = true;
-        out.extend_from_slice(&[
-            0xE0 | (code >> 12) as u8,
-            0x80 | ((code >> 6) & 0x3F) as u8,
-            0x80 | (code & 0x3F) as u8,
-        ]);
-    }
-}
-
-/// An owned JSON value, for Rust callers and tests (Python callers build Python objects).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Null,
-    Bool(bool),
-    /// The number token as written.
-    Number(String),
-    /// Lone surrogates are replaced by U+FFFD here.
-    Str(String),
-    Array(Vec<Value>),
-    /// Entries in order; duplicate keys resolved as `json.loads` does (last wins, first place).
-    Object(Vec<(String, Value)>),
-}
-
-fn str_value(text: &str, span: StrSpan) -> String {
-    let (bytes, lone) = decode_str(text, span);
-    if lone {
-        // One U+FFFD per lone surrogate (a 3-byte ED A0..BF xx sequence in the WTF-8 text).
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == 0xED && bytes.get(i + 1).is_some_and(|b| *b >= 0xA0) {
-                out.extend_from_slice("\u{FFFD}".as_bytes());
-                i += 3;
-            } else {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-        String::from_utf8(out).unwrap_or_default()
-    } else {
-        String::from_utf8(bytes.into_owned()).unwrap_or_default()
-    }
-}
-
-fn insert(entries: &mut Vec<(String, Value)>, key: String, value: Value) {
-    match entries.iter_mut().find(|(k, _)| *k == key) {
-        Some(slot) => slot.1 = value,
-        None => entries.push((key, value)),
-    }
-}
-
-fn node_value(text: &str, node: &Node) -> Value {
-    match node {
-        Node::Null => Value::Null,
-        Node::Bool(b) => Value::Bool(*b),
-        Node::Num { start, end } => Value::Number(text[*start as usize..*end as usize].to_owned()),
-        Node::Str(span) => Value::Str(str_value(text, *span)),
-        Node::Arr { items, .. } => Value::Array(items.iter().map(|n| node_value(text, n)).collect()),
-        Node::Obj { entries, .. } => {
-            let mut out = Vec::with_capacity(entries.len());
-            for (k, v) in entries {
-                insert(&mut out, str_value(text, *k), node_value(text, v));
-            }
-            Value::Object(out)
-        }
-    }
-}
-
-impl PartialJson {
-    /// The value the text so far proves (`None` when nothing shows yet).
-    #[must_use]
-    pub fn value(&self) -> Option<Value> {
-        if !self.scan.keep {
-            return Self::from_text(&self.text).value();
-        }
-        if let Some(root) = self.scan.root() {
-            return Some(node_value(&self.text, root));
-        }
-        let mut child = match self.leaf() {
-            Leaf::None => None,
-            Leaf::Str(span) => Some(Value::Str(str_value(&self.text, span))),
-            Leaf::Num { start, end } => Some(Value::Number(self.text[start as usize..end as usize].to_owned())),
-        };
-        for frame in self.scan.frames().iter().rev() {
-            child = Some(match frame.kind {
-                Kind::Array => {
-                    let mut items: Vec<Value> = frame.items.iter().map(|n| node_value(&self.text, n)).collect();
-                    items.extend(child);
-                    Value::Array(items)
-                }
-                Kind::Object => {
-                    let mut out = Vec::new();
-                    for (k, v) in &frame.entries {
-                        insert(&mut out, str_value(&self.text, *k), node_value(&self.text, v));
-                    }
-                    if let (Some(key), Some(v)) = (frame.key, child) {
-                        insert(&mut out, str_value(&self.text, key), v);
-                    }
-                    Value::Object(out)
-                }
-            });
-        }
-        child
-    }
-}
-
-#[cfg(test)]
-mod tests;

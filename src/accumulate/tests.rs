@@ -1,25 +1,26 @@
 use serde_json::{json, Value as J};
 
 use super::*;
+use crate::error::ParseKind;
+use crate::partial_json::PartialJson;
 
-/// The OpenAI-shaped message of a choice, for assertions.
+/// The OpenAI-shaped message of a choice, for assertions (from the core's one message view).
 fn message(acc: &Accumulator, choice: u32) -> J {
-    let c = acc.choice(choice).expect("choice");
-    let mut m = json!({"role": "assistant", "content": if c.content.is_empty() { J::Null } else { J::from(c.content.clone()) }});
-    let calls: Vec<J> = c
-        .ordered_calls()
-        .into_iter()
-        .filter(|c| !c.legacy)
-        .map(|c| json!({"id": c.id, "type": c.kind, "function": {"name": c.name, "arguments": c.arguments()}}))
+    let view = acc.choice(choice).expect("choice").message();
+    let mut m = json!({"role": "assistant", "content": view.content});
+    let calls: Vec<J> = view
+        .tool_calls
+        .iter()
+        .map(|c| json!({"id": c.id, "type": c.kind, "function": {"name": c.name, "arguments": c.arguments}}))
         .collect();
     if !calls.is_empty() {
         m["tool_calls"] = J::from(calls);
     }
-    if !c.reasoning.is_empty() {
-        m["reasoning_content"] = J::from(c.reasoning.clone());
+    if let Some(reasoning) = view.reasoning {
+        m["reasoning_content"] = J::from(reasoning);
     }
-    if let Some(f) = c.calls.iter().find(|c| c.legacy) {
-        m["function_call"] = json!({"name": f.name, "arguments": f.arguments()});
+    if let Some(f) = view.function_call {
+        m["function_call"] = json!({"name": f.name, "arguments": f.arguments});
     }
     m
 }

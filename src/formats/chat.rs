@@ -1,5 +1,6 @@
-//! OpenAI Chat Completions stream chunks (also Azure, vLLM, Ollama, DeepSeek, Mistral,
-//! OpenRouter, Groq and Gemini's OpenAI-compatible endpoint), borrowed from the event data.
+//! OpenAI Chat Completions (also Azure, vLLM, Ollama, DeepSeek, Mistral, OpenRouter, Groq and
+//! Gemini's OpenAI-compatible endpoint): the chunk shapes, borrowed from the event data, and the
+//! adapter that turns each chunk into operations on the format-neutral message state.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -8,7 +9,11 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{LenientIndex, LenientStr, Obj};
+use super::{minify, LenientIndex, LenientStr, Obj};
+use crate::accumulate::{Call, EventSink, MessageState, ProviderError, TextField};
+use crate::error::{CoreError, ErrorSlot, ParseKind};
+use crate::partial_json::PartialJson;
+use crate::sse::SseEvent;
 
 /// One `chat.completion.chunk`, or an error object sent in its place.
 #[derive(Debug, Deserialize)]
@@ -261,4 +266,285 @@ impl<'de: 'a, 'a> Deserialize<'de> for Thinking<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(StrOrList::<Thinking<'de>>(std::marker::PhantomData))
     }
+}
+
+/// The Chat Completions adapter: chunks in, operations on the message state out.
+///
+/// Chat is the one format that guesses: fragments without an index or id are routed by
+/// `locate` (semantics.md section 3), `[DONE]` is its end marker, and error objects come in
+/// several shapes.
+#[derive(Debug, Default)]
+pub struct ChatAdapter;
+
+impl ChatAdapter {
+    /// One dispatched SSE event.
+    pub fn on_event<S: EventSink>(
+        &mut self,
+        ev: SseEvent<'_>,
+        state: &mut MessageState,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        if state.done {
+            return;
+        }
+        match ev.event {
+            "message" => {}
+            "error" => {
+                provider_error_event(ev.data, state, sink);
+                return;
+            }
+            _ => return,
+        }
+        let data = ev.data.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r'));
+        if data.is_empty() {
+            return;
+        }
+        if data == "[DONE]" {
+            state.done = true;
+            state.finish_all_calls(sink);
+            return;
+        }
+        let chunk: Chunk<'_> = match serde_json::from_str::<Obj<Chunk<'_>>>(data) {
+            Ok(Obj(chunk)) => chunk,
+            // The stream was cut inside its last event (a valid JSON prefix): truncation, not a
+            // malformed chunk.
+            Err(_)
+                if state.at_eof
+                    && PartialJson::from_text(data)
+                        .end()
+                        .is_err_and(|e| e.kind == ParseKind::Incomplete) =>
+            {
+                return
+            }
+            Err(err) => {
+                errors.note(CoreError::parse(
+                    ParseKind::InvalidChunk,
+                    ev.data_offset,
+                    format!("invalid chunk: {err}"),
+                ));
+                return;
+            }
+        };
+        if chunk.error.is_some() || chunk.object.0.as_deref() == Some("error") {
+            provider_error_chunk(&chunk, data, state, sink);
+            return;
+        }
+        if let Some(usage) = chunk.usage {
+            state.usage_object(usage.get(), ev.data_offset, errors, sink);
+        }
+        for Obj(choice) in chunk.choices.into_iter().flatten() {
+            let index = choice.index.0.unwrap_or(0);
+            let Some(slot) = state.choice_slot(index, ev.data_offset, errors) else {
+                continue;
+            };
+            if let Some(Obj(delta)) = choice.delta {
+                merge(state, slot, delta, ev.data_offset, errors, sink);
+            }
+            if let Some(reason) = choice.finish_reason.non_empty() {
+                state.finish_reason(slot, reason, sink);
+            }
+        }
+    }
+
+    /// Whether a finished stream ended before its end: no `[DONE]`, and no choice at all or a
+    /// choice without a finish reason.
+    #[must_use]
+    pub fn truncated(&self, state: &MessageState) -> bool {
+        !state.done && (state.choices().is_empty() || state.choices().iter().any(|c| c.finish_reason.is_none()))
+    }
+}
+
+fn provider_error_event<S: EventSink>(data: &str, state: &mut MessageState, sink: &mut S) {
+    match serde_json::from_str::<Obj<Chunk<'_>>>(data) {
+        Ok(Obj(chunk)) => provider_error_chunk(&chunk, data, state, sink),
+        Err(_) => state.provider_error(
+            ProviderError {
+                message: data.to_owned(),
+                code: None,
+                kind: None,
+                body: data.to_owned(),
+            },
+            sink,
+        ),
+    }
+}
+
+fn provider_error_chunk<S: EventSink>(chunk: &Chunk<'_>, data: &str, state: &mut MessageState, sink: &mut S) {
+    #[derive(serde::Deserialize, Default)]
+    struct Inner<'a> {
+        #[serde(borrow, default)]
+        message: LenientStr<'a>,
+        #[serde(borrow, default, rename = "type")]
+        kind: LenientStr<'a>,
+        #[serde(borrow, default)]
+        code: Option<&'a RawValue>,
+    }
+    let (message, kind, code) = match chunk.error {
+        Some(raw) => match serde_json::from_str::<Obj<Inner<'_>>>(raw.get()) {
+            Ok(Obj(inner)) => (
+                inner.message.0.or_else(|| chunk.message.0.clone()).map(Cow::into_owned),
+                inner.kind.0.map(Cow::into_owned),
+                inner.code.map(|c| c.get().to_owned()),
+            ),
+            // `"error": "text"` and other shapes: the text, or the raw JSON, is the message.
+            Err(_) => (
+                serde_json::from_str::<String>(raw.get())
+                    .ok()
+                    .or_else(|| Some(raw.get().to_owned())),
+                None,
+                None,
+            ),
+        },
+        None => (
+            chunk.message.0.as_ref().map(|m| m.clone().into_owned()),
+            chunk.kind.0.as_ref().map(|k| k.clone().into_owned()),
+            chunk.code.map(|c| c.get().to_owned()),
+        ),
+    };
+    state.provider_error(
+        ProviderError {
+            message: message.unwrap_or_else(|| data.to_owned()),
+            code,
+            kind,
+            body: data.to_owned(),
+        },
+        sink,
+    );
+}
+
+/// Merges one choice's delta: reasoning, content (a string or typed parts), refusal, the legacy
+/// `function_call`, then `tool_calls` in list order.
+fn merge<S: EventSink>(
+    state: &mut MessageState,
+    slot: usize,
+    delta: Delta<'_>,
+    at: u64,
+    errors: &mut ErrorSlot,
+    sink: &mut S,
+) {
+    let reasoning = match &delta.reasoning_content.0 {
+        Some(text) => Some(text),
+        None => delta.reasoning.0.as_ref(),
+    };
+    if let Some(text) = reasoning {
+        state.text(slot, TextField::Reasoning, text, at, errors, sink);
+    }
+    match &delta.content {
+        Content::Absent => {}
+        Content::Text(text) => state.text(slot, TextField::Content, text, at, errors, sink),
+        // Mistral's typed parts, in order: thinking is reasoning, text is content.
+        Content::Parts(parts) => {
+            for part in parts {
+                match part.kind.0.as_deref() {
+                    Some("thinking") => {
+                        for text in &part.thinking.0 {
+                            state.text(slot, TextField::Reasoning, text, at, errors, sink);
+                        }
+                    }
+                    Some("text") | None => {
+                        if let Some(text) = &part.text.0 {
+                            state.text(slot, TextField::Content, text, at, errors, sink);
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    if let Some(text) = delta.refusal.non_empty() {
+        state.text(slot, TextField::Refusal, text, at, errors, sink);
+    }
+    if let Some(Obj(function)) = delta.function_call {
+        let existing = state.calls(slot).iter().position(|c| c.legacy);
+        fragment(
+            state, slot, existing, None, None, None, &function, true, at, errors, sink,
+        );
+    }
+    for Obj(frag) in delta.tool_calls.into_iter().flatten() {
+        let ToolCallDelta {
+            index,
+            id,
+            kind,
+            function,
+        } = frag;
+        let existing = locate(state.calls(slot), index.0, id.non_empty());
+        let function = function.map(|Obj(f)| f).unwrap_or_default();
+        fragment(
+            state,
+            slot,
+            existing,
+            index.0,
+            id.non_empty(),
+            kind.non_empty(),
+            &function,
+            false,
+            at,
+            errors,
+            sink,
+        );
+    }
+}
+
+/// Applies one tool-call (or legacy function-call) fragment to its call, opening it if new.
+#[allow(clippy::too_many_arguments)]
+fn fragment<S: EventSink>(
+    state: &mut MessageState,
+    slot: usize,
+    existing: Option<usize>,
+    provider_index: Option<u32>,
+    id: Option<&str>,
+    kind: Option<&str>,
+    function: &FunctionDelta<'_>,
+    legacy: bool,
+    at: u64,
+    errors: &mut ErrorSlot,
+    sink: &mut S,
+) {
+    let (call, started) = match existing {
+        Some(call) => (call, false),
+        None => match state.open_call(slot, provider_index, legacy, at, errors) {
+            Some(call) => (call, true),
+            None => return,
+        },
+    };
+    if state.calls(slot)[call].finished {
+        return;
+    }
+    state.call_fields(slot, call, id, kind, function.name.non_empty());
+    if started {
+        state.call_started(slot, call, sink);
+    }
+    let Some(raw) = function.arguments else { return };
+    let raw = raw.get();
+    // A string is a fragment; any other JSON value (some servers send the whole arguments as an
+    // object) counts only as the call's first text, in its compact form.
+    let text: Cow<'_, str> = if raw.starts_with('"') {
+        match serde_json::from_str::<LenientStr<'_>>(raw) {
+            Ok(LenientStr(Some(text))) => text,
+            _ => return,
+        }
+    } else if state.calls(slot)[call].arguments().is_empty() {
+        Cow::Owned(minify(raw))
+    } else {
+        return;
+    };
+    state.call_arguments(slot, call, &text, at, errors, sink);
+}
+
+/// Which existing call a fragment continues (`docs/semantics.md` §3), or `None` for a new one.
+fn locate(calls: &[Call], index: Option<u32>, id: Option<&str>) -> Option<usize> {
+    if let Some(id) = id {
+        if let Some(pos) = calls.iter().position(|c| !c.legacy && c.id == id) {
+            return Some(pos);
+        }
+        let p = index?;
+        return calls
+            .iter()
+            .rposition(|c| !c.legacy && c.provider_index == Some(p) && c.id.is_empty());
+    }
+    if let Some(p) = index {
+        return calls.iter().rposition(|c| !c.legacy && c.provider_index == Some(p));
+    }
+    calls.iter().rposition(|c| !c.legacy)
 }

@@ -1,10 +1,54 @@
-//! Wire formats: the serde shapes of each provider's stream chunks, borrowed from the event data.
+//! Wire formats: one adapter per format (the serde shapes of its chunks, borrowed from the event
+//! data, and their translation into message-state operations), and the enum that dispatches them.
 //!
 //! Unknown fields are ignored everywhere; fields whose type varies between providers are read
 //! leniently (a value of an unexpected type counts as absent) so that one odd field never costs
 //! a whole chunk.
 
 pub mod chat;
+
+use crate::accumulate::{EventSink, MessageState};
+use crate::error::ErrorSlot;
+use crate::sse::SseEvent;
+
+/// The adapter of the wire format being read, dispatched by variant as pydantic-core dispatches
+/// its validators: each turns decoded events into operations on the format-neutral
+/// `MessageState`, which owns every merge rule. Only Chat Completions is read so far; the other
+/// formats (and `Detect` for `format="auto"`) come as variants beside it.
+#[derive(Debug)]
+pub enum Adapter {
+    Chat(chat::ChatAdapter),
+}
+
+impl Adapter {
+    /// The Chat Completions adapter.
+    #[must_use]
+    pub fn chat() -> Self {
+        Self::Chat(chat::ChatAdapter)
+    }
+
+    /// One dispatched SSE event.
+    #[inline]
+    pub fn on_event<S: EventSink>(
+        &mut self,
+        ev: SseEvent<'_>,
+        state: &mut MessageState,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        match self {
+            Self::Chat(chat) => chat.on_event(ev, state, errors, sink),
+        }
+    }
+
+    /// Whether a finished stream ended before the format's end.
+    #[must_use]
+    pub fn truncated(&self, state: &MessageState) -> bool {
+        match self {
+            Self::Chat(chat) => chat.truncated(state),
+        }
+    }
+}
 
 use std::borrow::Cow;
 use std::fmt;

@@ -15,7 +15,7 @@ use super::events::{
     ToolCallReady, ToolCallStarted, Usage,
 };
 use super::value::{build_json, build_prefix_value, build_value, ValueCache};
-use crate::accumulate::{Accumulator, Call, Event, NoEvents};
+use crate::accumulate::{Accumulator, Call, CallView, Event, NoEvents};
 use crate::error::ParseKind;
 use crate::limits::Limits;
 use crate::partial_json::{Scan, MAX_DEPTH_CAP};
@@ -419,6 +419,7 @@ impl Inner {
         }
     }
 
+    /// The assistant message of a choice as a dict, from the core's one message view.
     fn message_dict<'py>(&mut self, py: Python<'py>, choice: u32) -> PyResult<Bound<'py, PyDict>> {
         let msg = PyDict::new(py);
         msg.set_item(intern!(py, "role"), intern!(py, "assistant"))?;
@@ -426,45 +427,38 @@ impl Inner {
             msg.set_item(intern!(py, "content"), py.None())?;
             return Ok(msg);
         };
-        let state = &self.core.choices()[slot];
-        if state.content.is_empty() {
-            msg.set_item(intern!(py, "content"), py.None())?;
-        } else {
-            msg.set_item(intern!(py, "content"), &state.content)?;
+        // Disjoint borrows: the view reads the core, the string cache sits beside it.
+        let Self { core, calls, .. } = self;
+        let max_depth = core.limits().max_depth;
+        let view = core.choices()[slot].message();
+        msg.set_item(intern!(py, "content"), view.content)?;
+        if let Some(reasoning) = view.reasoning {
+            msg.set_item(intern!(py, "reasoning_content"), reasoning)?;
         }
-        if !state.reasoning.is_empty() {
-            msg.set_item(intern!(py, "reasoning_content"), &state.reasoning)?;
+        if let Some(refusal) = view.refusal {
+            msg.set_item(intern!(py, "refusal"), refusal)?;
         }
-        if !state.refusal.is_empty() {
-            msg.set_item(intern!(py, "refusal"), &state.refusal)?;
-        }
-        let ordinals: Vec<(usize, bool)> = state.ordered_calls().iter().map(|c| (c.ordinal, c.legacy)).collect();
-        let calls = PyList::empty(py);
-        for (ordinal, legacy) in ordinals {
-            let (id, name) = self.id_name(py, slot, ordinal);
-            let core_call = &self.core.choices()[slot].calls[ordinal];
+        let function_dict = |call: &CallView<'_>, cache: &mut CallCache| -> PyResult<Bound<'py, PyDict>> {
             let function = PyDict::new(py);
-            function.set_item(intern!(py, "name"), name)?;
-            function.set_item(intern!(py, "arguments"), core_call.arguments())?;
-            if legacy {
-                msg.set_item(intern!(py, "function_call"), function)?;
-                continue;
-            }
+            function.set_item(intern!(py, "name"), cached_str(py, &mut cache.name, call.name))?;
+            function.set_item(intern!(py, "arguments"), call.arguments)?;
+            Ok(function)
+        };
+        let tool_calls = PyList::empty(py);
+        for call in &view.tool_calls {
+            let cache = call_cache(calls, max_depth, slot, call.ordinal);
             let entry = PyDict::new(py);
-            entry.set_item(intern!(py, "id"), id)?;
-            entry.set_item(
-                intern!(py, "type"),
-                if core_call.kind.is_empty() {
-                    "function"
-                } else {
-                    &core_call.kind
-                },
-            )?;
-            entry.set_item(intern!(py, "function"), function)?;
-            calls.append(entry)?;
+            entry.set_item(intern!(py, "id"), cached_str(py, &mut cache.id, call.id))?;
+            entry.set_item(intern!(py, "type"), call.kind)?;
+            entry.set_item(intern!(py, "function"), function_dict(call, cache)?)?;
+            tool_calls.append(entry)?;
         }
-        if !calls.is_empty() {
-            msg.set_item(intern!(py, "tool_calls"), calls)?;
+        if !tool_calls.is_empty() {
+            msg.set_item(intern!(py, "tool_calls"), tool_calls)?;
+        }
+        if let Some(call) = &view.function_call {
+            let cache = call_cache(calls, max_depth, slot, call.ordinal);
+            msg.set_item(intern!(py, "function_call"), function_dict(call, cache)?)?;
         }
         Ok(msg)
     }

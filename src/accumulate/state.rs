@@ -1,0 +1,480 @@
+//! The format-neutral message state: every merge rule, the same for all wire formats.
+//!
+//! Consumes the operations a format adapter (`crate::formats`) derives from the provider's
+//! events: text and reasoning pieces, calls opened, their fields set, argument fragments
+//! appended, finish reasons, usage, provider errors. Keeps per-choice text and per-call state and
+//! decides when a call is ready (its arguments closed as a JSON value) and finished. Invariants
+//! (`docs/semantics.md`): ids, types and names are set once; argument fragments are
+//! concatenated exactly; a parsable prefix never counts as finished; every limit drops only the
+//! offending input and is reported once; nothing parsed before a fault is lost.
+
+use std::ops::Range;
+
+use super::{Event, EventSink, ProviderError};
+use crate::error::{CoreError, ErrorSlot, ParseKind};
+use crate::limits::Limits;
+use crate::partial_json::{JsonError, PartialJson};
+
+/// One tool call (or legacy function call) being accumulated.
+// The flags are independent facts of a call's life that the binding reads one by one.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Position in creation order within its choice.
+    pub ordinal: usize,
+    /// The `index` the provider gave, if any.
+    pub provider_index: Option<u32>,
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    /// The arguments text and its incremental parse.
+    pub args: PartialJson,
+    pub ready: bool,
+    pub finished: bool,
+    /// A pre-tools `function_call`.
+    pub legacy: bool,
+    /// A fragment was dropped by `max_arguments_bytes`: later ones are dropped too, and the call
+    /// finishes with an "incomplete" error whatever text it kept.
+    pub over_limit: bool,
+    /// Set when finished: `Ok` or why the arguments are not valid JSON.
+    pub outcome: Option<Result<(), JsonError>>,
+}
+
+impl Call {
+    /// The arguments text so far.
+    #[must_use]
+    pub fn arguments(&self) -> &str {
+        self.args.text()
+    }
+}
+
+/// The state of one choice (`n > 1` streams have several).
+#[derive(Debug, Clone, Default)]
+pub struct ChoiceState {
+    pub index: u32,
+    pub content: String,
+    pub reasoning: String,
+    pub refusal: String,
+    pub calls: Vec<Call>,
+    pub finish_reason: Option<String>,
+    /// Which of content, reasoning and refusal hit `max_content_bytes`: later text of that
+    /// field is dropped too, so the kept text is always a prefix of what was sent.
+    over_limit: [bool; 3],
+}
+
+/// The text fields of a choice that `max_content_bytes` bounds, as indices into `over_limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    Content = 0,
+    Reasoning = 1,
+    Refusal = 2,
+}
+
+impl ChoiceState {
+    /// Calls in reported order: by provider index, calls without one keep their ordinal's place.
+    #[must_use]
+    pub fn ordered_calls(&self) -> Vec<&Call> {
+        let mut calls: Vec<&Call> = self.calls.iter().collect();
+        calls.sort_by_key(|c| (c.provider_index.map_or(c.ordinal, |i| i as usize), c.ordinal));
+        calls
+    }
+}
+
+/// The state of one response, whatever its wire format.
+#[derive(Debug)]
+pub struct MessageState {
+    limits: Limits,
+    choices: Vec<ChoiceState>,
+    /// The last usage object: raw JSON, stream offset of its chunk, and how many were seen.
+    usage: Option<(String, u64)>,
+    usage_count: u64,
+    error: Option<ProviderError>,
+    /// The format's end marker was seen (chat's `[DONE]`): later events are ignored.
+    pub done: bool,
+    /// `finish()` is running: a cut last event is truncation, not a fault.
+    pub at_eof: bool,
+}
+
+/// Sets a call's id, type or name the first time a non-empty value comes.
+fn set_once(field: &mut String, value: Option<&str>) {
+    if field.is_empty() {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            field.push_str(v);
+        }
+    }
+}
+
+impl MessageState {
+    #[must_use]
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            choices: Vec::new(),
+            usage: None,
+            usage_count: 0,
+            error: None,
+            done: false,
+            at_eof: false,
+        }
+    }
+
+    /// The limits in force.
+    #[must_use]
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Choices in the order first seen.
+    #[must_use]
+    pub fn choices(&self) -> &[ChoiceState] {
+        &self.choices
+    }
+
+    /// The calls of the choice in `slot`.
+    #[must_use]
+    pub fn calls(&self, slot: usize) -> &[Call] {
+        &self.choices[slot].calls
+    }
+
+    /// The raw JSON and stream offset of the last usage reported, and how many were reported.
+    #[must_use]
+    pub fn usage(&self) -> (Option<&(String, u64)>, u64) {
+        (self.usage.as_ref(), self.usage_count)
+    }
+
+    /// The last error object the provider sent in the stream.
+    #[must_use]
+    pub fn error(&self) -> Option<&ProviderError> {
+        self.error.as_ref()
+    }
+
+    /// The slot of the choice with the provider's `index`, made on first sight (`max_choices`).
+    pub fn choice_slot(&mut self, index: u32, at: u64, errors: &mut ErrorSlot) -> Option<usize> {
+        if let Some(slot) = self.choices.iter().position(|c| c.index == index) {
+            return Some(slot);
+        }
+        if self.choices.len() >= self.limits.max_choices {
+            errors.note(CoreError::limit("max_choices", self.limits.max_choices, at));
+            return None;
+        }
+        self.choices.push(ChoiceState {
+            index,
+            ..ChoiceState::default()
+        });
+        Some(self.choices.len() - 1)
+    }
+
+    /// Appends content, reasoning or refusal text (non-empty) of a choice, bounded by
+    /// `max_content_bytes`.
+    pub fn text<S: EventSink>(
+        &mut self,
+        slot: usize,
+        field: TextField,
+        text: &str,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        let max = self.limits.max_content_bytes;
+        self.choices[slot].text(field, text, max, at, errors, sink);
+    }
+
+    /// A usage object replaces the last one; any other JSON type counts as absent, and one
+    /// nested deeper than `max_depth` is dropped with `LimitExceeded`.
+    pub fn usage_object<S: EventSink>(&mut self, raw: &str, at: u64, errors: &mut ErrorSlot, sink: &mut S) {
+        if !raw.starts_with('{') {
+            return;
+        }
+        let mut check = PartialJson::validating().with_max_depth(self.limits.max_depth);
+        if let Err(err) = check.feed(raw) {
+            if err.kind == ParseKind::TooDeep {
+                errors.note(CoreError::limit(
+                    "max_depth",
+                    self.limits.max_depth,
+                    at + err.position as u64,
+                ));
+            }
+            return;
+        }
+        self.usage = Some((raw.to_owned(), at));
+        self.usage_count += 1;
+        sink.push(Event::Usage {
+            raw: raw.to_owned(),
+            at,
+        });
+    }
+
+    /// Records an error object the provider sent inside the stream.
+    pub fn provider_error<S: EventSink>(&mut self, err: ProviderError, sink: &mut S) {
+        self.error = Some(err.clone());
+        sink.push(Event::ProviderError(err));
+    }
+
+    /// Opens a new call in a choice (`max_tool_calls`); `None` when the limit dropped it.
+    pub fn open_call(
+        &mut self,
+        slot: usize,
+        provider_index: Option<u32>,
+        legacy: bool,
+        at: u64,
+        errors: &mut ErrorSlot,
+    ) -> Option<usize> {
+        let max_calls = self.limits.max_tool_calls;
+        let max_depth = self.limits.max_depth;
+        let choice = &mut self.choices[slot];
+        if choice.calls.len() >= max_calls {
+            errors.note(CoreError::limit("max_tool_calls", max_calls, at));
+            return None;
+        }
+        choice.calls.push(Call {
+            ordinal: choice.calls.len(),
+            provider_index,
+            id: String::new(),
+            kind: String::new(),
+            name: String::new(),
+            // Values are built by whoever asks (the binding keeps its own scan), so the call
+            // itself only needs to know when its arguments close.
+            args: PartialJson::validating().with_max_depth(max_depth),
+            ready: false,
+            finished: false,
+            legacy,
+            over_limit: false,
+            outcome: None,
+        });
+        Some(choice.calls.len() - 1)
+    }
+
+    /// Sets a call's id, type and name where they are still empty.
+    pub fn call_fields(&mut self, slot: usize, call: usize, id: Option<&str>, kind: Option<&str>, name: Option<&str>) {
+        let call = &mut self.choices[slot].calls[call];
+        set_once(&mut call.id, id);
+        set_once(&mut call.kind, kind);
+        set_once(&mut call.name, name);
+    }
+
+    /// Reports a call opened (after its fields from the same fragment are set).
+    pub fn call_started<S: EventSink>(&self, slot: usize, call: usize, sink: &mut S) {
+        sink.push(Event::CallStarted {
+            choice: self.choices[slot].index,
+            call,
+        });
+    }
+
+    /// Appends a fragment of a call's arguments (non-empty), bounded by `max_arguments_bytes`
+    /// and `max_depth`; reports the delta and, the first time they close as one JSON value,
+    /// that the call is ready.
+    pub fn call_arguments<S: EventSink>(
+        &mut self,
+        slot: usize,
+        call: usize,
+        fragment: &str,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        let max_args = self.limits.max_arguments_bytes;
+        let max_depth = self.limits.max_depth;
+        let choice = &mut self.choices[slot];
+        let index = choice.index;
+        let call_state = &mut choice.calls[call];
+        if fragment.is_empty() || call_state.over_limit || call_state.finished {
+            return;
+        }
+        if call_state.args.text().len() + fragment.len() > max_args {
+            call_state.over_limit = true;
+            errors.note(CoreError::limit("max_arguments_bytes", max_args, at));
+            return;
+        }
+        let start = call_state.args.text().len();
+        let was_valid = call_state.args.error().is_none();
+        // A malformed text is not an error of the stream: the call finishes with it attached.
+        // Nesting past max_depth is a limit, reported once, and the call finishes with it too.
+        if let Err(err) = call_state.args.feed(fragment) {
+            if was_valid && err.kind == ParseKind::TooDeep {
+                errors.note(CoreError::limit("max_depth", max_depth, at));
+            }
+        }
+        sink.push(Event::CallDelta {
+            choice: index,
+            call,
+            range: start..call_state.args.text().len(),
+        });
+        if !call_state.ready && call_state.args.is_complete() {
+            call_state.ready = true;
+            sink.push(Event::CallReady {
+                choice: index,
+                call,
+                len: call_state.args.text().len(),
+            });
+        }
+    }
+
+    /// Sets a choice's finish reason (the first one only), finishes its calls, reports it.
+    pub fn finish_reason<S: EventSink>(&mut self, slot: usize, reason: &str, sink: &mut S) {
+        if self.choices[slot].finish_reason.is_some() {
+            return;
+        }
+        self.choices[slot].finish_reason = Some(reason.to_owned());
+        self.finish_calls(slot, sink);
+        sink.push(Event::Finish {
+            choice: self.choices[slot].index,
+        });
+    }
+
+    /// Finishes every open call of every choice (choices in the order first seen).
+    pub fn finish_all_calls<S: EventSink>(&mut self, sink: &mut S) {
+        for slot in 0..self.choices.len() {
+            self.finish_calls(slot, sink);
+        }
+    }
+
+    /// Finishes the open calls of a choice, in ordinal order: empty arguments become `{}`,
+    /// an empty id `call_<ordinal>`, an empty type `function`; the outcome is decided.
+    pub fn finish_calls<S: EventSink>(&mut self, slot: usize, sink: &mut S) {
+        let choice = &mut self.choices[slot];
+        let index = choice.index;
+        for call in &mut choice.calls {
+            if call.finished {
+                continue;
+            }
+            call.finished = true;
+            if call.args.text().is_empty() && !call.over_limit {
+                let _ = call.args.feed("{}");
+            }
+            if !call.legacy {
+                if call.id.is_empty() {
+                    call.id = format!("call_{}", call.ordinal);
+                }
+                if call.kind.is_empty() {
+                    call.kind.push_str("function");
+                }
+            }
+            call.args.shrink();
+            call.outcome = Some(if call.over_limit {
+                Err(JsonError {
+                    kind: ParseKind::Incomplete,
+                    position: call.args.text().len(),
+                    message: "arguments cut by max_arguments_bytes",
+                })
+            } else {
+                call.args.end()
+            });
+            sink.push(Event::CallFinished {
+                choice: index,
+                call: call.ordinal,
+            });
+        }
+    }
+}
+impl ChoiceState {
+    /// Appends non-empty text to a field; content and reasoning are reported as events.
+    pub(crate) fn text<S: EventSink>(
+        &mut self,
+        field: TextField,
+        text: &str,
+        max: usize,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        if text.is_empty() {
+            return;
+        }
+        if let Some(range) = self.append(field, text, max, at, errors) {
+            let choice = self.index;
+            match field {
+                TextField::Reasoning => sink.push(Event::Reasoning { choice, range }),
+                TextField::Content => sink.push(Event::Text { choice, range }),
+                // Refusals are kept for the message only (no event class carries them yet).
+                TextField::Refusal => {}
+            }
+        }
+    }
+
+    /// Appends `text` to a bounded text field; the range it took, or `None` when it was dropped.
+    fn append(
+        &mut self,
+        field: TextField,
+        text: &str,
+        max: usize,
+        at: u64,
+        errors: &mut ErrorSlot,
+    ) -> Option<Range<usize>> {
+        let over = &mut self.over_limit[field as usize];
+        let target = match field {
+            TextField::Content => &mut self.content,
+            TextField::Reasoning => &mut self.reasoning,
+            TextField::Refusal => &mut self.refusal,
+        };
+        if *over {
+            return None;
+        }
+        if target.len() + text.len() > max {
+            *over = true;
+            errors.note(CoreError::limit("max_content_bytes", max, at));
+            return None;
+        }
+        let start = target.len();
+        target.push_str(text);
+        Some(start..target.len())
+    }
+}
+
+/// A choice's assistant message, built in one place for every caller (the binding's
+/// `message()`, tests): text fields as sent, calls in reported order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageView<'a> {
+    /// `None` when no text came (the OpenAI shape says `"content": null` then).
+    pub content: Option<&'a str>,
+    pub reasoning: Option<&'a str>,
+    pub refusal: Option<&'a str>,
+    pub tool_calls: Vec<CallView<'a>>,
+    /// The legacy `function_call`, if the choice has one.
+    pub function_call: Option<CallView<'a>>,
+}
+
+/// One call of a `MessageView`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallView<'a> {
+    /// The call's position in creation order (`Event` and binding caches use it).
+    pub ordinal: usize,
+    pub id: &'a str,
+    /// `"function"` until the provider says otherwise.
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub arguments: &'a str,
+}
+
+fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
+}
+
+impl ChoiceState {
+    /// The assistant message of this choice so far.
+    #[must_use]
+    pub fn message(&self) -> MessageView<'_> {
+        let mut tool_calls = Vec::new();
+        let mut function_call = None;
+        for call in self.ordered_calls() {
+            let view = CallView {
+                ordinal: call.ordinal,
+                id: &call.id,
+                kind: if call.kind.is_empty() { "function" } else { &call.kind },
+                name: &call.name,
+                arguments: call.arguments(),
+            };
+            if call.legacy {
+                function_call = Some(view);
+            } else {
+                tool_calls.push(view);
+            }
+        }
+        MessageView {
+            content: non_empty(&self.content),
+            reasoning: non_empty(&self.reasoning),
+            refusal: non_empty(&self.refusal),
+            tool_calls,
+            function_call,
+        }
+    }
+}

@@ -305,8 +305,10 @@ def test_independent_accumulators_in_threads() -> None:
 
 def test_format_option() -> None:
     StreamAccumulator(format="chat")
-    with pytest.raises(ValueError, match="not supported yet"):
-        StreamAccumulator(format="anthropic")
+    StreamAccumulator(format="anthropic")
+    for later in ("responses", "gemini", "ollama"):
+        with pytest.raises(ValueError, match="not supported yet"):
+            StreamAccumulator(format=later)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="format must be"):
         StreamAccumulator(format="xml")  # type: ignore[arg-type]
 

@@ -225,7 +225,7 @@ class StreamAccumulator:
     def __new__(
         cls,
         *,
-        format: Literal["auto", "chat", "responses", "anthropic"] = "auto",
+        format: Literal["auto", "chat", "anthropic", "responses", "gemini", "ollama"] = "auto",
         events: bool = True,
         max_line_bytes: int | None = None,
         max_event_bytes: int | None = None,

@@ -114,12 +114,18 @@ impl Default for Accumulator {
 }
 
 impl Accumulator {
-    /// An accumulator of Chat Completions streams (the only format read so far).
+    /// An accumulator of Chat Completions streams.
     #[must_use]
     pub fn new(limits: Limits) -> Self {
+        Self::with_adapter(limits, Adapter::chat())
+    }
+
+    /// An accumulator of the wire format `adapter` reads.
+    #[must_use]
+    pub fn with_adapter(limits: Limits, adapter: Adapter) -> Self {
         Self {
             sse: SseDecoder::new(limits.max_line_bytes, limits.max_event_bytes),
-            adapter: Adapter::chat(),
+            adapter,
             state: MessageState::new(limits),
             finished: false,
             truncated: false,
@@ -153,6 +159,7 @@ impl Accumulator {
         } = self;
         state.at_eof = true;
         sse.finish(&mut errors, &mut |ev, errors| adapter.on_event(ev, state, errors, sink));
+        adapter.on_end(state, &mut errors, sink);
         state.finish_all_calls(sink);
         self.truncated = self.adapter.truncated(&self.state);
         errors.take().map_or(Ok(()), Err)

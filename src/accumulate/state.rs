@@ -311,11 +311,20 @@ impl MessageState {
 
     /// Sets a choice's finish reason (the first one only), finishes its calls, reports it.
     pub fn finish_reason<S: EventSink>(&mut self, slot: usize, reason: &str, sink: &mut S) {
+        self.set_finish_reason(slot, reason, true, sink);
+    }
+
+    /// Sets a choice's finish reason (the first one only) and reports it; with `finish_calls`
+    /// its open calls are finished first (chat: the finish reason ends the calls; formats that
+    /// end each call explicitly pass `false`).
+    pub fn set_finish_reason<S: EventSink>(&mut self, slot: usize, reason: &str, finish_calls: bool, sink: &mut S) {
         if self.choices[slot].finish_reason.is_some() {
             return;
         }
         self.choices[slot].finish_reason = Some(reason.to_owned());
-        self.finish_calls(slot, sink);
+        if finish_calls {
+            self.finish_calls(slot, sink);
+        }
         sink.push(Event::Finish {
             choice: self.choices[slot].index,
         });
@@ -331,41 +340,48 @@ impl MessageState {
     /// Finishes the open calls of a choice, in ordinal order: empty arguments become `{}`,
     /// an empty id `call_<ordinal>`, an empty type `function`; the outcome is decided.
     pub fn finish_calls<S: EventSink>(&mut self, slot: usize, sink: &mut S) {
-        let choice = &mut self.choices[slot];
-        let index = choice.index;
-        for call in &mut choice.calls {
-            if call.finished {
-                continue;
-            }
-            call.finished = true;
-            if call.args.text().is_empty() && !call.over_limit {
-                let _ = call.args.feed("{}");
-            }
-            if !call.legacy {
-                if call.id.is_empty() {
-                    call.id = format!("call_{}", call.ordinal);
-                }
-                if call.kind.is_empty() {
-                    call.kind.push_str("function");
-                }
-            }
-            call.args.shrink();
-            call.outcome = Some(if call.over_limit {
-                Err(JsonError {
-                    kind: ParseKind::Incomplete,
-                    position: call.args.text().len(),
-                    message: "arguments cut by max_arguments_bytes",
-                })
-            } else {
-                call.args.end()
-            });
-            sink.push(Event::CallFinished {
-                choice: index,
-                call: call.ordinal,
-            });
+        for call in 0..self.choices[slot].calls.len() {
+            self.finish_call(slot, call, sink);
         }
     }
+
+    /// Finishes one call (nothing if it already is).
+    pub fn finish_call<S: EventSink>(&mut self, slot: usize, call: usize, sink: &mut S) {
+        let choice = &mut self.choices[slot];
+        let index = choice.index;
+        let call = &mut choice.calls[call];
+        if call.finished {
+            return;
+        }
+        call.finished = true;
+        if call.args.text().is_empty() && !call.over_limit {
+            let _ = call.args.feed("{}");
+        }
+        if !call.legacy {
+            if call.id.is_empty() {
+                call.id = format!("call_{}", call.ordinal);
+            }
+            if call.kind.is_empty() {
+                call.kind.push_str("function");
+            }
+        }
+        call.args.shrink();
+        call.outcome = Some(if call.over_limit {
+            Err(JsonError {
+                kind: ParseKind::Incomplete,
+                position: call.args.text().len(),
+                message: "arguments cut by max_arguments_bytes",
+            })
+        } else {
+            call.args.end()
+        });
+        sink.push(Event::CallFinished {
+            choice: index,
+            call: call.ordinal,
+        });
+    }
 }
+
 impl ChoiceState {
     /// Appends non-empty text to a field; content and reasoning are reported as events.
     pub(crate) fn text<S: EventSink>(

@@ -355,7 +355,8 @@ impl ChatAdapter {
     }
 }
 
-fn provider_error_event<S: EventSink>(data: &str, state: &mut MessageState, sink: &mut S) {
+/// An error event or chunk (Anthropic's `error` events share the shapes).
+pub(crate) fn provider_error_event<S: EventSink>(data: &str, state: &mut MessageState, sink: &mut S) {
     match serde_json::from_str::<Obj<Chunk<'_>>>(data) {
         Ok(Obj(chunk)) => provider_error_chunk(&chunk, data, state, sink),
         Err(_) => state.provider_error(

@@ -5,6 +5,7 @@
 //! leniently (a value of an unexpected type counts as absent) so that one odd field never costs
 //! a whole chunk.
 
+pub mod anthropic;
 pub mod chat;
 
 use crate::accumulate::{EventSink, MessageState};
@@ -18,6 +19,7 @@ use crate::sse::SseEvent;
 #[derive(Debug)]
 pub enum Adapter {
     Chat(chat::ChatAdapter),
+    Anthropic(anthropic::AnthropicAdapter),
 }
 
 impl Adapter {
@@ -25,6 +27,12 @@ impl Adapter {
     #[must_use]
     pub fn chat() -> Self {
         Self::Chat(chat::ChatAdapter)
+    }
+
+    /// The Anthropic Messages adapter.
+    #[must_use]
+    pub fn anthropic() -> Self {
+        Self::Anthropic(anthropic::AnthropicAdapter::default())
     }
 
     /// One dispatched SSE event.
@@ -38,6 +46,15 @@ impl Adapter {
     ) {
         match self {
             Self::Chat(chat) => chat.on_event(ev, state, errors, sink),
+            Self::Anthropic(anthropic) => anthropic.on_event(ev, state, errors, sink),
+        }
+    }
+
+    /// End of input, before every still-open call is finished.
+    pub fn on_end<S: EventSink>(&mut self, state: &mut MessageState, errors: &mut ErrorSlot, sink: &mut S) {
+        match self {
+            Self::Chat(_) => {}
+            Self::Anthropic(anthropic) => anthropic.on_end(state, errors, sink),
         }
     }
 
@@ -46,6 +63,7 @@ impl Adapter {
     pub fn truncated(&self, state: &MessageState) -> bool {
         match self {
             Self::Chat(chat) => chat.truncated(state),
+            Self::Anthropic(anthropic) => anthropic.truncated(state),
         }
     }
 }

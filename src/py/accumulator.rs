@@ -17,6 +17,7 @@ use super::events::{
 use super::value::{build_json, build_prefix_value, build_value, ValueCache};
 use crate::accumulate::{Accumulator, Call, CallView, Event, NoEvents};
 use crate::error::ParseKind;
+use crate::formats::Adapter;
 use crate::limits::Limits;
 use crate::partial_json::{Scan, MAX_DEPTH_CAP};
 
@@ -54,14 +55,17 @@ fn cached_str(py: Python<'_>, slot: &mut Option<(String, Py<PyString>)>, value: 
 }
 
 /// The format option; only Chat Completions streams are read so far.
-fn check_format(format: &str) -> PyResult<()> {
+/// The adapter for the `format` option. `"auto"` reads Chat Completions until detection lands
+/// (issue 10); Anthropic Messages is read when asked for by name.
+fn adapter_for(format: &str) -> PyResult<Adapter> {
     match format {
-        "auto" | "chat" => Ok(()),
-        "responses" | "anthropic" => Err(PyValueError::new_err(format!(
-            "format {format:?} is not supported yet; use \"chat\" (OpenAI-compatible Chat Completions)"
+        "auto" | "chat" => Ok(Adapter::chat()),
+        "anthropic" => Ok(Adapter::anthropic()),
+        "responses" | "gemini" | "ollama" => Err(PyValueError::new_err(format!(
+            "format {format:?} is not supported yet; use \"chat\" (OpenAI-compatible Chat Completions) or \"anthropic\""
         ))),
         _ => Err(PyValueError::new_err(format!(
-            "format must be \"auto\", \"chat\", \"responses\" or \"anthropic\", not {format:?}"
+            "format must be \"auto\", \"chat\", \"anthropic\", \"responses\", \"gemini\" or \"ollama\", not {format:?}"
         ))),
     }
 }
@@ -558,7 +562,7 @@ impl PyStreamAccumulator {
         max_choices: Option<&Bound<'_, PyAny>>,
         max_depth: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        check_format(format)?;
+        let adapter = adapter_for(format)?;
         let d = Limits::default();
         // Sizes fit in u32 offsets (the arguments' spans); counts stay far below that too.
         let bytes = u32::MAX as usize;
@@ -572,7 +576,7 @@ impl PyStreamAccumulator {
             max_depth: max_depth_option(max_depth)?,
         };
         let inner = Inner {
-            core: Accumulator::new(limits),
+            core: Accumulator::with_adapter(limits, adapter),
             events,
             scratch: Vec::new(),
             calls: Vec::new(),

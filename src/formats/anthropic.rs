@@ -1,0 +1,488 @@
+//! Anthropic Messages streams: the event shapes, borrowed from the event data, and the adapter
+//! that turns them into operations on the format-neutral message state.
+//!
+//! The rules are A1-A11 of the pure-Python reference (`tests/reference/anthropic.py`), which
+//! the differential tests hold this adapter to: the data's `type` names the event (else the SSE
+//! `event:` name); content blocks are keyed by `index`; text and thinking blocks stream text
+//! and reasoning; `tool_use` blocks are the client calls (server-side tool blocks stay out of
+//! `tool_calls`); `input_json_delta` fragments are the arguments, and the start's `input`
+//! counts only when no fragment came; `content_block_stop` finishes a call; `message_delta`
+//! merges cumulative usage and carries the stop reason; `message_stop` is the end marker.
+//! Not read yet: the native message (thinking signatures, citations, server tool blocks).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::chat::provider_error_event;
+use super::{minify, LenientIndex, LenientStr, Obj};
+use crate::accumulate::{EventSink, MessageState, TextField};
+use crate::error::{CoreError, ErrorSlot, ParseKind};
+use crate::partial_json::PartialJson;
+use crate::sse::SseEvent;
+
+/// Every field any Anthropic stream event carries; which ones count depends on `type`.
+#[derive(Debug, Deserialize)]
+struct AnthropicEvent<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: LenientStr<'a>,
+    #[serde(default)]
+    index: Option<LenientIndex>,
+    #[serde(borrow, default)]
+    content_block: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    delta: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    message: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    usage: Option<&'a RawValue>,
+}
+
+/// A content block as `content_block_start` (or `message_start`'s content) carries it.
+#[derive(Debug, Default, Deserialize)]
+struct BlockStart<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: LenientStr<'a>,
+    #[serde(borrow, default)]
+    id: LenientStr<'a>,
+    #[serde(borrow, default)]
+    name: LenientStr<'a>,
+    #[serde(borrow, default)]
+    text: LenientStr<'a>,
+    #[serde(borrow, default)]
+    thinking: LenientStr<'a>,
+    #[serde(borrow, default)]
+    input: Option<&'a RawValue>,
+}
+
+/// The `delta` of a `content_block_delta` or of a `message_delta`.
+#[derive(Debug, Default, Deserialize)]
+struct Delta<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: LenientStr<'a>,
+    #[serde(borrow, default)]
+    text: LenientStr<'a>,
+    #[serde(borrow, default)]
+    thinking: LenientStr<'a>,
+    #[serde(borrow, default)]
+    partial_json: LenientStr<'a>,
+    #[serde(borrow, default)]
+    stop_reason: LenientStr<'a>,
+}
+
+/// `message_start`'s message.
+#[derive(Debug, Default, Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, default)]
+    usage: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    content: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    stop_reason: LenientStr<'a>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockKind {
+    Text,
+    Thinking,
+    /// A `tool_use` block: a client call (its ordinal when the call limit let it open).
+    ToolUse(Option<usize>),
+    /// Everything else (server tool blocks, redacted thinking, results): native message only.
+    Other,
+}
+
+#[derive(Debug)]
+struct Block {
+    index: u32,
+    kind: BlockKind,
+    /// A non-empty `input_json_delta` arrived: the start's `input` no longer counts.
+    fragmented: bool,
+    stopped: bool,
+    /// The start's `input` when a non-empty object, compact.
+    start_input: Option<String>,
+}
+
+/// The Anthropic Messages adapter.
+#[derive(Debug, Default)]
+pub struct AnthropicAdapter {
+    blocks: Vec<Block>,
+    started: bool,
+}
+
+/// The slot of the one choice an Anthropic message has.
+const SLOT: usize = 0;
+
+impl AnthropicAdapter {
+    /// One dispatched SSE event.
+    pub fn on_event<S: EventSink>(
+        &mut self,
+        ev: SseEvent<'_>,
+        state: &mut MessageState,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        if state.done {
+            return;
+        }
+        let data = ev.data.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r'));
+        if data.is_empty() {
+            return;
+        }
+        let at = ev.data_offset;
+        let event: AnthropicEvent<'_> = match serde_json::from_str::<Obj<AnthropicEvent<'_>>>(data) {
+            Ok(Obj(event)) => event,
+            Err(_) if ev.event == "error" && !data.starts_with('{') => {
+                provider_error_event(data, state, sink);
+                return;
+            }
+            Err(_)
+                if state.at_eof
+                    && PartialJson::from_text(data)
+                        .end()
+                        .is_err_and(|e| e.kind == ParseKind::Incomplete) =>
+            {
+                return
+            }
+            Err(err) => {
+                errors.note(CoreError::parse(
+                    ParseKind::InvalidChunk,
+                    at,
+                    format!("invalid chunk: {err}"),
+                ));
+                return;
+            }
+        };
+        if state.choices().is_empty() && state.choice_slot(0, at, errors).is_none() {
+            return;
+        }
+        let kind = event.kind.0.as_deref().unwrap_or(ev.event);
+        match kind {
+            "content_block_start" | "content_block_delta" | "content_block_stop" => {
+                let Some(LenientIndex(Some(index))) = event.index else {
+                    errors.note(CoreError::parse(
+                        ParseKind::InvalidChunk,
+                        at,
+                        "invalid chunk: block index missing",
+                    ));
+                    return;
+                };
+                match kind {
+                    "content_block_start" => {
+                        let start = event
+                            .content_block
+                            .and_then(object::<BlockStart<'_>>)
+                            .unwrap_or_default();
+                        self.start_block(index, &start, state, at, errors, sink);
+                    }
+                    "content_block_delta" => {
+                        if let Some(delta) = event.delta.and_then(object::<Delta<'_>>) {
+                            self.delta(index, &delta, state, at, errors, sink);
+                        }
+                    }
+                    _ => {
+                        if let Some(pos) = self.find(index) {
+                            self.stop_block(pos, state, at, errors, sink);
+                        }
+                    }
+                }
+            }
+            "message_start" => {
+                if let Some(message) = event.message.and_then(object::<Message<'_>>) {
+                    self.message_start(&message, state, at, errors, sink);
+                }
+            }
+            "message_delta" => {
+                if let Some(usage) = event.usage.filter(|u| u.get().starts_with('{')) {
+                    merge_usage(state, usage.get(), at, errors, sink);
+                }
+                if let Some(delta) = event.delta.and_then(object::<Delta<'_>>) {
+                    stop_reason(state, &delta.stop_reason, sink);
+                }
+            }
+            "message_stop" => {
+                state.done = true;
+                self.stop_all(state, at, errors, sink);
+            }
+            "error" => provider_error_event(data, state, sink),
+            _ => {}
+        }
+    }
+
+    /// End of input: blocks never stopped are finished, in index order.
+    pub fn on_end<S: EventSink>(&mut self, state: &mut MessageState, errors: &mut ErrorSlot, sink: &mut S) {
+        self.stop_all(state, 0, errors, sink);
+    }
+
+    /// Whether a finished stream ended before `message_stop`.
+    #[must_use]
+    pub fn truncated(&self, state: &MessageState) -> bool {
+        !state.done
+    }
+
+    fn find(&self, index: u32) -> Option<usize> {
+        self.blocks.iter().position(|b| b.index == index)
+    }
+
+    fn message_start<S: EventSink>(
+        &mut self,
+        message: &Message<'_>,
+        state: &mut MessageState,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        if let Some(usage) = message.usage.filter(|u| u.get().starts_with('{')) {
+            merge_usage(state, usage.get(), at, errors, sink);
+        }
+        // Whole turns inside message_start: blocks 0..n-1, each started and stopped at once.
+        if let Some(list) = message
+            .content
+            .and_then(|raw| serde_json::from_str::<Vec<&RawValue>>(raw.get()).ok())
+        {
+            for (i, raw) in list.into_iter().enumerate() {
+                let Some(start) = object::<BlockStart<'_>>(raw) else {
+                    continue;
+                };
+                let index = u32::try_from(i).unwrap_or(u32::MAX);
+                if self.find(index).is_none() {
+                    self.start_block(index, &start, state, at, errors, sink);
+                    if let Some(pos) = self.find(index) {
+                        self.stop_block(pos, state, at, errors, sink);
+                    }
+                }
+            }
+        }
+        stop_reason(state, &message.stop_reason, sink);
+    }
+
+    fn start_block<S: EventSink>(
+        &mut self,
+        mut index: u32,
+        start: &BlockStart<'_>,
+        state: &mut MessageState,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        if self.find(index).is_some() {
+            // A repeated index reads as the next position, as the SDK's positional list does.
+            index = u32::try_from(self.blocks.len()).unwrap_or(u32::MAX);
+            if self.find(index).is_some() {
+                return;
+            }
+        }
+        let kind = match start.kind.0.as_deref() {
+            Some("text") => {
+                if let Some(text) = &start.text.0 {
+                    state.text(SLOT, TextField::Content, text, at, errors, sink);
+                }
+                BlockKind::Text
+            }
+            Some("thinking") => {
+                if let Some(text) = &start.thinking.0 {
+                    state.text(SLOT, TextField::Reasoning, text, at, errors, sink);
+                }
+                BlockKind::Thinking
+            }
+            Some("tool_use") => {
+                let call = state.open_call(SLOT, Some(index), false, at, errors);
+                if let Some(call) = call {
+                    state.call_fields(
+                        SLOT,
+                        call,
+                        start.id.non_empty(),
+                        Some("function"),
+                        start.name.non_empty(),
+                    );
+                    state.call_started(SLOT, call, sink);
+                }
+                BlockKind::ToolUse(call)
+            }
+            _ => BlockKind::Other,
+        };
+        let start_input = start
+            .input
+            .map(RawValue::get)
+            .filter(|raw| raw.starts_with('{') && minify(raw) != "{}")
+            .map(minify);
+        self.blocks.push(Block {
+            index,
+            kind,
+            fragmented: false,
+            stopped: false,
+            start_input,
+        });
+    }
+
+    fn delta<S: EventSink>(
+        &mut self,
+        index: u32,
+        delta: &Delta<'_>,
+        state: &mut MessageState,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        let Some(pos) = self.find(index) else { return };
+        let block = &mut self.blocks[pos];
+        if block.stopped {
+            return;
+        }
+        match (delta.kind.0.as_deref(), block.kind) {
+            (Some("text_delta"), BlockKind::Text) => {
+                if let Some(text) = &delta.text.0 {
+                    state.text(SLOT, TextField::Content, text, at, errors, sink);
+                }
+            }
+            (Some("thinking_delta"), BlockKind::Thinking) => {
+                if let Some(text) = &delta.thinking.0 {
+                    state.text(SLOT, TextField::Reasoning, text, at, errors, sink);
+                }
+            }
+            (Some("input_json_delta"), BlockKind::ToolUse(Some(call))) => {
+                if let Some(fragment) = delta.partial_json.non_empty() {
+                    block.fragmented = true;
+                    state.call_arguments(SLOT, call, fragment, at, errors, sink);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn stop_block<S: EventSink>(
+        &mut self,
+        pos: usize,
+        state: &mut MessageState,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        let block = &mut self.blocks[pos];
+        if block.stopped {
+            return;
+        }
+        block.stopped = true;
+        let BlockKind::ToolUse(Some(call)) = block.kind else {
+            return;
+        };
+        if state.calls(SLOT)[call].finished {
+            return;
+        }
+        if !block.fragmented {
+            if let Some(input) = &block.start_input {
+                state.call_arguments(SLOT, call, input, at, errors, sink);
+            }
+        }
+        state.finish_call(SLOT, call, sink);
+    }
+
+    fn stop_all<S: EventSink>(&mut self, state: &mut MessageState, at: u64, errors: &mut ErrorSlot, sink: &mut S) {
+        let mut order: Vec<(u32, usize)> = self.blocks.iter().enumerate().map(|(pos, b)| (b.index, pos)).collect();
+        order.sort_unstable();
+        for (_, pos) in order {
+            self.stop_block(pos, state, at, errors, sink);
+        }
+    }
+}
+
+/// A JSON object read as `T`; anything else is `None`.
+fn object<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
+    serde_json::from_str::<Obj<T>>(raw.get()).ok().map(|Obj(t)| t)
+}
+
+/// The first non-empty stop reason is the finish reason, as sent; calls end at their blocks'
+/// stops, not here.
+fn stop_reason<S: EventSink>(state: &mut MessageState, reason: &LenientStr<'_>, sink: &mut S) {
+    if let Some(reason) = reason.non_empty() {
+        state.set_finish_reason(SLOT, reason, false, sink);
+    }
+}
+
+/// Usage counts are cumulative: keys with a non-null value overwrite the last usage's, the
+/// others keep theirs (as the SDK merges them); the merged object is reported.
+fn merge_usage<S: EventSink>(state: &mut MessageState, update: &str, at: u64, errors: &mut ErrorSlot, sink: &mut S) {
+    let merged = match state.usage().0 {
+        Some((base, _)) => merge_objects(base, update),
+        None => merge_objects("{}", update),
+    };
+    if let Some(merged) = merged {
+        state.usage_object(&merged, at, errors, sink);
+    }
+}
+
+/// The entries of a JSON object in order, values kept as their raw text.
+struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Entries<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((key, value)) = map.next_entry::<Cow<'de, str>, &'de RawValue>()? {
+                    out.push((key, value));
+                }
+                Ok(Entries(out))
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+/// `base` with `update`'s non-null entries set (a key given twice: the last wins), as JSON text
+/// with every value's tokens as sent; `None` when either is not an object.
+fn merge_objects(base: &str, update: &str) -> Option<String> {
+    let Entries(mut entries) = serde_json::from_str::<Entries<'_>>(base).ok()?;
+    let Entries(updates) = serde_json::from_str::<Entries<'_>>(update).ok()?;
+    for (key, value) in updates {
+        if value.get() == "null" {
+            continue;
+        }
+        match entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => entries.push((key, value)),
+        }
+    }
+    let mut out = String::from("{");
+    for (i, (key, value)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(key.as_ref()).ok()?);
+        out.push(':');
+        out.push_str(value.get());
+    }
+    out.push('}');
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_merge_keeps_order_and_tokens() {
+        assert_eq!(
+            merge_objects(
+                r#"{"input_tokens": 5, "output_tokens": 1, "x": {"a": 1}}"#,
+                r#"{"output_tokens": 1.50, "input_tokens": null, "y": "é"}"#
+            )
+            .as_deref(),
+            Some(r#"{"input_tokens":5,"output_tokens":1.50,"x":{"a": 1},"y":"é"}"#)
+        );
+        assert_eq!(merge_objects("{}", "[1]"), None);
+    }
+}

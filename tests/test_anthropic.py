@@ -221,6 +221,8 @@ def test_limits_agree(limits: dict[str, int]) -> None:
 
 
 def test_format_option() -> None:
+    assert toolwire.StreamAccumulator(format="anthropic").format == "anthropic"
+    assert toolwire.StreamAccumulator().format == "chat"
     with pytest.raises(ValueError, match="not supported yet"):
         toolwire.StreamAccumulator(format="responses")
     with pytest.raises(ValueError, match="format must be"):

@@ -260,6 +260,9 @@ class StreamAccumulator:
     @property
     def finished(self) -> bool: ...
     @property
+    def format(self) -> Literal["chat", "anthropic"]:
+        """The wire format read (``format="auto"`` reads chat until detection lands)."""
+    @property
     def error(self) -> ProviderError | None: ...
     @property
     def tool_calls(self) -> list[ToolCall]: ...

@@ -165,6 +165,12 @@ impl Accumulator {
         errors.take().map_or(Ok(()), Err)
     }
 
+    /// The name of the wire format read (`"chat"`, `"anthropic"`).
+    #[must_use]
+    pub fn format(&self) -> &'static str {
+        self.adapter.name()
+    }
+
     /// Whether `finish` has been called.
     #[must_use]
     pub fn is_finished(&self) -> bool {

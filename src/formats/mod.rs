@@ -35,6 +35,15 @@ impl Adapter {
         Self::Anthropic(anthropic::AnthropicAdapter::default())
     }
 
+    /// The format's name, as `acc.format` shows it.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Chat(_) => "chat",
+            Self::Anthropic(_) => "anthropic",
+        }
+    }
+
     /// One dispatched SSE event.
     #[inline]
     pub fn on_event<S: EventSink>(

@@ -656,6 +656,12 @@ impl PyStreamAccumulator {
         Ok(self.lock(py)?.core.truncated())
     }
 
+    /// The wire format read: "chat" or "anthropic" (`format="auto"` reads chat for now).
+    #[getter]
+    fn format(&self, py: Python<'_>) -> PyResult<&'static str> {
+        Ok(self.lock(py)?.core.format())
+    }
+
     /// Whether `data: [DONE]` was seen.
     #[getter]
     fn done(&self, py: Python<'_>) -> PyResult<bool> {

@@ -18,10 +18,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::chat::provider_error_event;
-use super::{minify, LenientIndex, LenientStr, Obj};
+use super::{event_object, minify, LenientIndex, LenientStr, Obj};
 use crate::accumulate::{EventSink, MessageState, TextField};
 use crate::error::{CoreError, ErrorSlot, ParseKind};
-use crate::partial_json::PartialJson;
 use crate::sse::SseEvent;
 
 /// Every field any Anthropic stream event carries; which ones count depends on `type`.
@@ -132,28 +131,12 @@ impl AnthropicAdapter {
             return;
         }
         let at = ev.data_offset;
-        let event: AnthropicEvent<'_> = match serde_json::from_str::<Obj<AnthropicEvent<'_>>>(data) {
-            Ok(Obj(event)) => event,
-            Err(_) if ev.event == "error" && !data.starts_with('{') => {
-                provider_error_event(data, state, sink);
-                return;
-            }
-            Err(_)
-                if state.at_eof
-                    && PartialJson::from_text(data)
-                        .end()
-                        .is_err_and(|e| e.kind == ParseKind::Incomplete) =>
-            {
-                return
-            }
-            Err(err) => {
-                errors.note(CoreError::parse(
-                    ParseKind::InvalidChunk,
-                    at,
-                    format!("invalid chunk: {err}"),
-                ));
-                return;
-            }
+        if ev.event == "error" && !data.starts_with('{') {
+            provider_error_event(data, state, sink);
+            return;
+        }
+        let Some(event) = event_object::<AnthropicEvent<'_>>(data, at, state.at_eof, errors) else {
+            return;
         };
         if state.choices().is_empty() && state.choice_slot(0, at, errors).is_none() {
             return;

@@ -9,10 +9,9 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{minify, LenientIndex, LenientStr, Obj};
+use super::{event_object, minify, LenientIndex, LenientStr, Obj};
 use crate::accumulate::{Call, EventSink, MessageState, ProviderError, TextField};
-use crate::error::{CoreError, ErrorSlot, ParseKind};
-use crate::partial_json::PartialJson;
+use crate::error::ErrorSlot;
 use crate::sse::SseEvent;
 
 /// One `chat.completion.chunk`, or an error object sent in its place.
@@ -305,26 +304,8 @@ impl ChatAdapter {
             state.finish_all_calls(sink);
             return;
         }
-        let chunk: Chunk<'_> = match serde_json::from_str::<Obj<Chunk<'_>>>(data) {
-            Ok(Obj(chunk)) => chunk,
-            // The stream was cut inside its last event (a valid JSON prefix): truncation, not a
-            // malformed chunk.
-            Err(_)
-                if state.at_eof
-                    && PartialJson::from_text(data)
-                        .end()
-                        .is_err_and(|e| e.kind == ParseKind::Incomplete) =>
-            {
-                return
-            }
-            Err(err) => {
-                errors.note(CoreError::parse(
-                    ParseKind::InvalidChunk,
-                    ev.data_offset,
-                    format!("invalid chunk: {err}"),
-                ));
-                return;
-            }
+        let Some(chunk) = event_object::<Chunk<'_>>(data, ev.data_offset, state.at_eof, errors) else {
+            return;
         };
         if chunk.error.is_some() || chunk.object.0.as_deref() == Some("error") {
             provider_error_chunk(&chunk, data, state, sink);

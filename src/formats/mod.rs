@@ -82,6 +82,39 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, Visitor};
 
+use crate::error::{CoreError, ParseKind};
+use crate::partial_json::PartialJson;
+
+/// An event's data read as the object `T`. `None` when it is not one: noted in `errors` as an
+/// invalid chunk at `at`, except at end of input for data cut inside its JSON value (the stream
+/// was cut inside its last event: truncation, not a malformed chunk).
+pub(crate) fn event_object<'a, T: Deserialize<'a>>(
+    data: &'a str,
+    at: u64,
+    at_eof: bool,
+    errors: &mut ErrorSlot,
+) -> Option<T> {
+    match serde_json::from_str::<Obj<T>>(data) {
+        Ok(Obj(value)) => Some(value),
+        Err(_)
+            if at_eof
+                && PartialJson::from_text(data)
+                    .end()
+                    .is_err_and(|e| e.kind == ParseKind::Incomplete) =>
+        {
+            None
+        }
+        Err(err) => {
+            errors.note(CoreError::parse(
+                ParseKind::InvalidChunk,
+                at,
+                format!("invalid chunk: {err}"),
+            ));
+            None
+        }
+    }
+}
+
 /// A string if the JSON value is one, else nothing (null, numbers, objects are all "absent").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LenientStr<'a>(pub Option<Cow<'a, str>>);

@@ -27,7 +27,10 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     # 20k/2k is 14, not 12: the actual sizes are 2,125 and 20,166 B (x9.5) and the 2 KB run
     # is ~18% cheaper per byte (81 vs 96 ns/B: it fits in the CPU caches; flat from 20 KB on),
     # so the ratio sits at 10.4-11.7x and 12 left no margin for noise.
-    "partial.drop.20k/2k": {"op": "<=", "value": 14, "gate": True},  # 10.4-11.6x
+    # Clean-clone CI runs this session put the 2 KB run at 214-342 us (whether it stays in
+    # the caches varies run to run on this shared VM), so this row read 10.4-17.1x; 20 still
+    # fails any re-parse (quadratic is ~100x per 10x), and the 200k/20k rows keep the tight bar.
+    "partial.drop.20k/2k": {"op": "<=", "value": 20, "gate": True},  # 10.4-17.1x
     "partial.drop.200k/20k": {"op": "<=", "value": 12, "gate": True},  # 8.7-10.9x
     # "keep": ``v = p.value()`` keeps the previous value alive across the next read. Values the
     # caller holds never change, so this used to copy the open containers on every read

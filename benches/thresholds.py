@@ -24,9 +24,9 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     # -- partial arguments: one call 2 KB -> 20 KB -> 200 KB, ~8-char fragments, value after
     #    each fragment. "drop": the value is dropped before the next read (O(fragment + depth)
     #    per read by design, src/py/value.rs).
-    # 20k/2k is 14, not 12: the actual sizes are 2,125 and 20,166 B (x9.5) and the 2 KB run
+    # 20k/2k is looser than 12: the actual sizes are 2,125 and 20,166 B (x9.5) and the 2 KB run
     # is ~18% cheaper per byte (81 vs 96 ns/B: it fits in the CPU caches; flat from 20 KB on),
-    # so the ratio sits at 10.4-11.7x and 12 left no margin for noise.
+    # so the ratio sits at 10.4-11.7x on a quiet run and 12 left no margin for noise.
     # Clean-clone CI runs this session put the 2 KB run at 214-342 us (whether it stays in
     # the caches varies run to run on this shared VM), so this row read 10.4-17.1x; 20 still
     # fails any re-parse (quadratic is ~100x per 10x), and the 200k/20k rows keep the tight bar.

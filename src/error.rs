@@ -17,6 +17,8 @@ pub enum ParseKind {
     Malformed,
     /// A JSON text ended before its value was complete.
     Incomplete,
+    /// `format="auto"` met a stream it does not recognise.
+    UnknownFormat,
     /// A JSON text nests deeper than `max_depth`: a limit, not a fault of the text (the binding
     /// raises `LimitExceeded` for it).
     TooDeep,
@@ -31,6 +33,7 @@ impl ParseKind {
             Self::InvalidChunk => "invalid chunk",
             Self::Malformed => "malformed",
             Self::Incomplete => "incomplete",
+            Self::UnknownFormat => "unknown format",
             Self::TooDeep => "max_depth",
         }
     }

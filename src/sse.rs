@@ -31,6 +31,8 @@ pub struct SseEvent<'a> {
 }
 
 /// Incremental SSE decoder: `feed` any number of reads, then `finish` once.
+// The flags are independent states of the line scanner.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug)]
 pub struct SseDecoder {
     line: Vec<u8>,
@@ -47,6 +49,9 @@ pub struct SseDecoder {
     retry: Option<u64>,
     max_line_bytes: usize,
     max_event_bytes: usize,
+    /// NDJSON framing: every non-blank line is one event's data (no fields, no blank-line
+    /// dispatch); lines, offsets, limits and the BOM are handled as for SSE.
+    ndjson: bool,
 }
 
 /// Whether `line` is valid UTF-8 but for a character its last bytes only began.
@@ -73,7 +78,13 @@ impl SseDecoder {
             retry: None,
             max_line_bytes,
             max_event_bytes,
+            ndjson: false,
         }
+    }
+
+    /// Switches to NDJSON framing (before any line was read).
+    pub fn set_ndjson(&mut self) {
+        self.ndjson = true;
     }
 
     /// The reconnection time the stream asked for, if any.
@@ -222,6 +233,20 @@ impl SseDecoder {
                 return;
             }
         };
+        if self.ndjson {
+            if line.len() > self.max_event_bytes {
+                errors.note(CoreError::limit("max_event_bytes", self.max_event_bytes, line_offset));
+            } else if !line.bytes().all(|b| matches!(b, b' ' | b'\t')) {
+                let event = SseEvent {
+                    event: "message",
+                    data: line,
+                    id: None,
+                    data_offset: line_offset,
+                };
+                on_event(event, errors);
+            }
+            return;
+        }
         if line.starts_with(':') {
             return;
         }

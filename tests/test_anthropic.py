@@ -221,10 +221,9 @@ def test_limits_agree(limits: dict[str, int]) -> None:
 
 
 def test_format_option() -> None:
-    assert toolwire.StreamAccumulator(format="anthropic").format == "anthropic"
-    assert toolwire.StreamAccumulator().format == "chat"
-    with pytest.raises(ValueError, match="not supported yet"):
-        toolwire.StreamAccumulator(format="responses")
+    for name in ("chat", "responses", "anthropic", "gemini", "ollama"):
+        assert toolwire.StreamAccumulator(format=name).format == name
+    assert toolwire.StreamAccumulator().format == "auto"
     with pytest.raises(ValueError, match="format must be"):
         toolwire.StreamAccumulator(format="bedrock")  # type: ignore[arg-type]
 

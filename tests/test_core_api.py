@@ -304,11 +304,8 @@ def test_independent_accumulators_in_threads() -> None:
 
 
 def test_format_option() -> None:
-    StreamAccumulator(format="chat")
-    StreamAccumulator(format="anthropic")
-    for later in ("responses", "gemini", "ollama"):
-        with pytest.raises(ValueError, match="not supported yet"):
-            StreamAccumulator(format=later)  # type: ignore[arg-type]
+    for name in ("auto", "chat", "responses", "anthropic", "gemini", "ollama"):
+        StreamAccumulator(format=name)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="format must be"):
         StreamAccumulator(format="xml")  # type: ignore[arg-type]
 

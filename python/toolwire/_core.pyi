@@ -1,6 +1,6 @@
 """Stubs of toolwire's native module. Import these names from ``toolwire``."""
 
-from typing import Any, Literal, TypeAlias, final
+from typing import Any, Literal, TypeAlias, final, overload
 
 __all__ = [
     "Finish",
@@ -241,8 +241,17 @@ class StreamAccumulator:
         """Feeds one network read; returns the events it produced."""
     def finish(self) -> list[Event]:
         """End of input: flushes the last event, finishes open calls; returns the last events."""
-    def message(self, choice: int = 0) -> dict[str, Any]:
-        """The assistant message of a choice, OpenAI-shaped, ready to append to ``messages``."""
+    @overload
+    def message(self, choice: int = 0, *, native: Literal[False] = False) -> dict[str, Any]:
+        """The assistant message of a choice, OpenAI-shaped, ready to append to ``messages``.
+
+        With ``native=True``, the turn in the provider's own shape, ready to send back
+        unchanged: Anthropic's ``{"role", "content": [blocks]}``, the Responses API's list of
+        output items, Gemini's ``{"role": "model", "parts"}``, Ollama's message; for chat, the
+        same as ``message()``.
+        """
+    @overload
+    def message(self, choice: int = 0, *, native: bool) -> Any: ...
     def calls_of(self, choice: int = 0) -> list[ToolCall]:
         """Tool calls of any choice, in reported order."""
     @property
@@ -260,8 +269,16 @@ class StreamAccumulator:
     @property
     def finished(self) -> bool: ...
     @property
-    def format(self) -> Literal["chat", "anthropic"]:
-        """The wire format read (``format="auto"`` reads chat until detection lands)."""
+    def format(self) -> Literal["auto", "chat", "responses", "anthropic", "gemini", "ollama"]:
+        """The wire format read; ``"auto"`` until ``format="auto"`` has recognised it."""
+    @property
+    def outcome(
+        self,
+    ) -> Literal["stop", "tool_calls", "length", "content_filter", "error", "cut", "other"] | None:
+        """How the turn ended, the same words for every format; None while the stream is open."""
+    @property
+    def token_usage(self) -> dict[str, int] | None:
+        """``{"input_tokens", "output_tokens", "total_tokens"}`` of the last usage, or None."""
     @property
     def error(self) -> ProviderError | None: ...
     @property

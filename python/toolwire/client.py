@@ -601,6 +601,8 @@ class _StreamBase:
             # The core processed the whole read before raising; keep reading, report at the end.
             if self._fault is None:
                 self._fault = exc
+            if isinstance(exc, ParseError) and exc.kind == "unknown format":
+                self._stop = True  # nothing more of this body will be read
             if isinstance(exc, LimitExceeded) and self._decoder is not None:
                 # Past a size limit, a compressed body may be a bomb: what follows costs
                 # decompression time the sender does not pay for. Stop here.
@@ -1131,7 +1133,8 @@ class _ClientBase:
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
         self.include_usage = include_usage
-        self.accumulator_options = dict(accumulator_options or {})
+        # The client speaks Chat Completions: its streams are read as chat, not recognised.
+        self.accumulator_options = {"format": "chat", **dict(accumulator_options or {})}
         # Flipped off when the server rejects stream_options (some OpenAI-compatible ones do).
         self._stream_options_ok = True
 

@@ -8,14 +8,17 @@
 //! Nothing parsed before a fault is lost: a read is processed whole and its first fault returned
 //! after.
 
+pub mod outcome;
 mod state;
 
+pub use outcome::{Outcome, TokenUsage};
 pub use state::{Call, CallView, ChoiceState, MessageState, MessageView, TextField};
 
 use std::ops::Range;
 
 use crate::error::{CoreError, ErrorSlot};
-use crate::formats::Adapter;
+use crate::formats::detect::{sniff, Framing};
+use crate::formats::{unknown_format, Adapter};
 use crate::limits::Limits;
 use crate::sse::SseDecoder;
 
@@ -103,6 +106,12 @@ pub struct Accumulator {
     sse: SseDecoder,
     adapter: Adapter,
     state: MessageState,
+    /// `auto` before the framing is known: the first bytes, held until they tell.
+    sniffing: Option<Vec<u8>>,
+    /// Bytes passed to the decoder while sniffing (blanks before the first field).
+    sniffed: u64,
+    /// The framing was not recognised: nothing more is read.
+    unrecognised: bool,
     finished: bool,
     truncated: bool,
 }
@@ -123,10 +132,18 @@ impl Accumulator {
     /// An accumulator of the wire format `adapter` reads.
     #[must_use]
     pub fn with_adapter(limits: Limits, adapter: Adapter) -> Self {
+        let mut sse = SseDecoder::new(limits.max_line_bytes, limits.max_event_bytes);
+        if adapter.ndjson() {
+            sse.set_ndjson();
+        }
+        let sniffing = matches!(adapter, Adapter::Detect(_)).then(Vec::new);
         Self {
-            sse: SseDecoder::new(limits.max_line_bytes, limits.max_event_bytes),
+            sse,
             adapter,
             state: MessageState::new(limits),
+            sniffing,
+            sniffed: 0,
+            unrecognised: false,
             finished: false,
             truncated: false,
         }
@@ -134,17 +151,53 @@ impl Accumulator {
 
     /// Feeds one network read. The whole read is processed; the first fault is returned after.
     pub fn feed<S: EventSink>(&mut self, data: &[u8], sink: &mut S) -> Result<(), CoreError> {
-        if self.finished {
+        if self.finished || self.unrecognised {
             return Ok(());
         }
         let mut errors = ErrorSlot::default();
+        if self.sniffing.is_some() {
+            self.sniff(data, false, &mut errors, sink);
+        } else {
+            self.decode(data, &mut errors, sink);
+        }
+        errors.take().map_or(Ok(()), Err)
+    }
+
+    fn decode<S: EventSink>(&mut self, data: &[u8], errors: &mut ErrorSlot, sink: &mut S) {
         let Self {
             sse, adapter, state, ..
         } = self;
-        sse.feed(data, &mut errors, &mut |ev, errors| {
+        sse.feed(data, errors, &mut |ev, errors| {
             adapter.on_event(ev, state, errors, sink);
         });
-        errors.take().map_or(Ok(()), Err)
+    }
+
+    /// `auto`: holds the first bytes until they tell the framing, then decodes them.
+    fn sniff<S: EventSink>(&mut self, data: &[u8], last: bool, errors: &mut ErrorSlot, sink: &mut S) {
+        let Some(mut head) = self.sniffing.take() else { return };
+        head.extend_from_slice(data);
+        match sniff(&head, last) {
+            (Framing::More, start) => {
+                if start == head.len() && start > 4096 {
+                    // Blanks only, so far: the same in either framing, and not worth holding.
+                    self.sniffed += head.len() as u64;
+                    self.decode(&head, errors, sink);
+                    head.clear();
+                }
+                self.sniffing = Some(head);
+            }
+            (Framing::Unknown(seen), start) => {
+                self.unrecognised = true;
+                errors.note(unknown_format(&seen, self.sniffed + start as u64));
+            }
+            (framing, _) => {
+                if let (Framing::Ndjson, Adapter::Detect(detect)) = (&framing, &mut self.adapter) {
+                    detect.ndjson = true;
+                    self.sse.set_ndjson();
+                }
+                self.decode(&head, errors, sink);
+            }
+        }
     }
 
     /// End of input: flushes the decoder, finishes open calls, decides `truncated`.
@@ -154,6 +207,13 @@ impl Accumulator {
         }
         self.finished = true;
         let mut errors = ErrorSlot::default();
+        if self.sniffing.is_some() {
+            self.sniff(&[], true, &mut errors, sink);
+        }
+        if self.unrecognised {
+            self.truncated = true;
+            return errors.take().map_or(Ok(()), Err);
+        }
         let Self {
             sse, adapter, state, ..
         } = self;
@@ -165,10 +225,46 @@ impl Accumulator {
         errors.take().map_or(Ok(()), Err)
     }
 
-    /// The name of the wire format read (`"chat"`, `"anthropic"`).
+    /// The name of the wire format read (`"auto"` until recognised).
     #[must_use]
     pub fn format(&self) -> &'static str {
         self.adapter.name()
+    }
+
+    /// How the turn ended (`docs/semantics.md` section 11); `None` while the stream is open and
+    /// its end not seen.
+    #[must_use]
+    pub fn outcome(&self) -> Option<Outcome> {
+        let unrecognised = self.unrecognised || self.adapter.unrecognised();
+        let first = self.choice(0);
+        outcome::EndFacts {
+            ended: self.finished || self.state.done || unrecognised,
+            error: unrecognised || self.state.error().is_some(),
+            truncated: self.truncated,
+            reason: self
+                .adapter
+                .reason_class(first.and_then(|c| c.finish_reason.as_deref())),
+            has_calls: first.is_some_and(|c| !c.calls.is_empty()),
+        }
+        .outcome()
+    }
+
+    /// The turn of a choice in the provider's own shape, as JSON text; `None` when that shape
+    /// is the OpenAI-shaped message (`message()`).
+    #[must_use]
+    pub fn native_message(&self, choice: u32) -> Option<String> {
+        if matches!(self.adapter, Adapter::Detect(_) | Adapter::Chat(_)) {
+            return None;
+        }
+        // A choice never seen (`None`): the provider's shape with nothing in it.
+        let slot = self.state.choices().iter().position(|c| c.index == choice);
+        self.adapter.native(&self.state, slot).map(|v| v.to_json())
+    }
+
+    /// Input, output and total tokens of the last usage reported, in this format's keys.
+    #[must_use]
+    pub fn token_usage(&self) -> Option<TokenUsage> {
+        outcome::token_usage(self.usage()?, self.adapter.usage_keys())
     }
 
     /// Whether `finish` has been called.

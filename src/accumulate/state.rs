@@ -71,6 +71,16 @@ pub enum TextField {
 }
 
 impl ChoiceState {
+    /// The text of one of the bounded fields.
+    #[must_use]
+    pub fn field(&self, field: TextField) -> &str {
+        match field {
+            TextField::Content => &self.content,
+            TextField::Reasoning => &self.reasoning,
+            TextField::Refusal => &self.refusal,
+        }
+    }
+
     /// Calls in reported order: by provider index, calls without one keep their ordinal's place.
     #[must_use]
     pub fn ordered_calls(&self) -> Vec<&Call> {
@@ -165,7 +175,7 @@ impl MessageState {
     }
 
     /// Appends content, reasoning or refusal text (non-empty) of a choice, bounded by
-    /// `max_content_bytes`.
+    /// `max_content_bytes`; the range it took in that field, `None` when nothing was kept.
     pub fn text<S: EventSink>(
         &mut self,
         slot: usize,
@@ -174,9 +184,9 @@ impl MessageState {
         at: u64,
         errors: &mut ErrorSlot,
         sink: &mut S,
-    ) {
+    ) -> Option<Range<usize>> {
         let max = self.limits.max_content_bytes;
-        self.choices[slot].text(field, text, max, at, errors, sink);
+        self.choices[slot].text(field, text, max, at, errors, sink)
     }
 
     /// A usage object replaces the last one; any other JSON type counts as absent, and one
@@ -392,19 +402,25 @@ impl ChoiceState {
         at: u64,
         errors: &mut ErrorSlot,
         sink: &mut S,
-    ) {
+    ) -> Option<Range<usize>> {
         if text.is_empty() {
-            return;
+            return None;
         }
-        if let Some(range) = self.append(field, text, max, at, errors) {
-            let choice = self.index;
-            match field {
-                TextField::Reasoning => sink.push(Event::Reasoning { choice, range }),
-                TextField::Content => sink.push(Event::Text { choice, range }),
-                // Refusals are kept for the message only (no event class carries them yet).
-                TextField::Refusal => {}
-            }
+        let range = self.append(field, text, max, at, errors)?;
+        let choice = self.index;
+        match field {
+            TextField::Reasoning => sink.push(Event::Reasoning {
+                choice,
+                range: range.clone(),
+            }),
+            TextField::Content => sink.push(Event::Text {
+                choice,
+                range: range.clone(),
+            }),
+            // Refusals are kept for the message only (no event class carries them yet).
+            TextField::Refusal => {}
         }
+        Some(range)
     }
 
     /// Appends `text` to a bounded text field; the range it took, or `None` when it was dropped.

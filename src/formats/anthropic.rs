@@ -10,17 +10,16 @@
 //! merges cumulative usage and carries the stop reason; `message_stop` is the end marker.
 //! Not read yet: the native message (thinking signatures, citations, server tool blocks).
 
-use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::chat::provider_error_event;
-use super::{event_object, minify, LenientIndex, LenientStr, Obj};
+use super::native::{arguments_value, joined, object, partial_value, record, string, value_of, Pieces};
+use super::{event_object, minify, object as read_object, LenientIndex, LenientStr};
+use crate::accumulate::outcome::{Entries, ReasonClass, UsageKeys};
 use crate::accumulate::{EventSink, MessageState, TextField};
 use crate::error::{CoreError, ErrorSlot, ParseKind};
+use crate::partial_json::Value;
 use crate::sse::SseEvent;
 
 /// Every field any Anthropic stream event carries; which ones count depends on `type`.
@@ -54,6 +53,8 @@ struct BlockStart<'a> {
     #[serde(borrow, default)]
     thinking: LenientStr<'a>,
     #[serde(borrow, default)]
+    signature: LenientStr<'a>,
+    #[serde(borrow, default)]
     input: Option<&'a RawValue>,
 }
 
@@ -68,6 +69,14 @@ struct Delta<'a> {
     thinking: LenientStr<'a>,
     #[serde(borrow, default)]
     partial_json: LenientStr<'a>,
+    #[serde(borrow, default)]
+    signature: LenientStr<'a>,
+    #[serde(borrow, default)]
+    citation: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    content: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    encrypted_content: Option<&'a RawValue>,
     #[serde(borrow, default)]
     stop_reason: LenientStr<'a>,
 }
@@ -89,7 +98,12 @@ enum BlockKind {
     Thinking,
     /// A `tool_use` block: a client call (its ordinal when the call limit let it open).
     ToolUse(Option<usize>),
-    /// Everything else (server tool blocks, redacted thinking, results): native message only.
+    /// A `server_tool_use` or `mcp_tool_use` block: run by the provider, its input assembled
+    /// for the native message only.
+    ServerTool,
+    /// A `compaction` block: its `compaction_delta`s replace its content.
+    Compaction,
+    /// Everything else (redacted thinking, tool results): native message only, as started.
     Other,
 }
 
@@ -102,6 +116,19 @@ struct Block {
     stopped: bool,
     /// The start's `input` when a non-empty object, compact.
     start_input: Option<String>,
+    /// The block as its start carried it.
+    raw: String,
+    /// Where its text or thinking sits in the choice's content or reasoning.
+    pieces: Pieces<()>,
+    /// The last `signature_delta` (or the start's signature) of a thinking block.
+    signature: Option<String>,
+    /// `citations_delta` citations, raw, in order.
+    citations: Vec<String>,
+    /// `compaction_delta` fields (`content`, `encrypted_content`), raw; the last of each wins.
+    compaction: Vec<(String, String)>,
+    /// A server tool block's `partial_json` fragments, bounded by `max_arguments_bytes`.
+    server_input: String,
+    server_over_limit: bool,
 }
 
 /// The Anthropic Messages adapter.
@@ -109,6 +136,24 @@ struct Block {
 pub struct AnthropicAdapter {
     blocks: Vec<Block>,
     started: bool,
+}
+
+/// Where Anthropic's usage keeps its counts: cached input is counted apart from `input_tokens`.
+pub const USAGE_KEYS: UsageKeys = UsageKeys {
+    input: &["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"],
+    output: &["output_tokens"],
+    total: None,
+};
+
+/// What Anthropic's stop reasons mean.
+#[must_use]
+pub fn reason_class(reason: Option<&str>) -> ReasonClass {
+    match reason {
+        Some("end_turn" | "stop_sequence" | "tool_use") => ReasonClass::Normal,
+        Some("max_tokens" | "model_context_window_exceeded") => ReasonClass::Length,
+        Some("refusal") => ReasonClass::ContentFilter,
+        _ => ReasonClass::Other,
+    }
 }
 
 /// The slot of the one choice an Anthropic message has.
@@ -126,7 +171,7 @@ impl AnthropicAdapter {
         if state.done {
             return;
         }
-        let data = ev.data.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r'));
+        let data = super::trim_data(ev.data);
         if data.is_empty() {
             return;
         }
@@ -156,12 +201,13 @@ impl AnthropicAdapter {
                     "content_block_start" => {
                         let start = event
                             .content_block
-                            .and_then(object::<BlockStart<'_>>)
+                            .and_then(read_object::<BlockStart<'_>>)
                             .unwrap_or_default();
-                        self.start_block(index, &start, state, at, errors, sink);
+                        let raw = event.content_block.map_or("{}", RawValue::get).to_owned();
+                        self.start_block(index, &start, raw, state, at, errors, sink);
                     }
                     "content_block_delta" => {
-                        if let Some(delta) = event.delta.and_then(object::<Delta<'_>>) {
+                        if let Some(delta) = event.delta.and_then(read_object::<Delta<'_>>) {
                             self.delta(index, &delta, state, at, errors, sink);
                         }
                     }
@@ -173,7 +219,7 @@ impl AnthropicAdapter {
                 }
             }
             "message_start" => {
-                if let Some(message) = event.message.and_then(object::<Message<'_>>) {
+                if let Some(message) = event.message.and_then(read_object::<Message<'_>>) {
                     self.message_start(&message, state, at, errors, sink);
                 }
             }
@@ -181,7 +227,7 @@ impl AnthropicAdapter {
                 if let Some(usage) = event.usage.filter(|u| u.get().starts_with('{')) {
                     merge_usage(state, usage.get(), at, errors, sink);
                 }
-                if let Some(delta) = event.delta.and_then(object::<Delta<'_>>) {
+                if let Some(delta) = event.delta.and_then(read_object::<Delta<'_>>) {
                     stop_reason(state, &delta.stop_reason, sink);
                 }
             }
@@ -230,12 +276,12 @@ impl AnthropicAdapter {
             .and_then(|raw| serde_json::from_str::<Vec<&RawValue>>(raw.get()).ok())
         {
             for (i, raw) in list.into_iter().enumerate() {
-                let Some(start) = object::<BlockStart<'_>>(raw) else {
+                let Some(start) = read_object::<BlockStart<'_>>(raw) else {
                     continue;
                 };
                 let index = u32::try_from(i).unwrap_or(u32::MAX);
                 if self.find(index).is_none() {
-                    self.start_block(index, &start, state, at, errors, sink);
+                    self.start_block(index, &start, raw.get().to_owned(), state, at, errors, sink);
                     if let Some(pos) = self.find(index) {
                         self.stop_block(pos, state, at, errors, sink);
                     }
@@ -245,10 +291,12 @@ impl AnthropicAdapter {
         stop_reason(state, &message.stop_reason, sink);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn start_block<S: EventSink>(
         &mut self,
         mut index: u32,
         start: &BlockStart<'_>,
+        raw: String,
         state: &mut MessageState,
         at: u64,
         errors: &mut ErrorSlot,
@@ -261,16 +309,25 @@ impl AnthropicAdapter {
                 return;
             }
         }
+        let mut pieces = Pieces::new();
         let kind = match start.kind.0.as_deref() {
             Some("text") => {
                 if let Some(text) = &start.text.0 {
-                    state.text(SLOT, TextField::Content, text, at, errors, sink);
+                    record(
+                        &mut pieces,
+                        (),
+                        state.text(SLOT, TextField::Content, text, at, errors, sink),
+                    );
                 }
                 BlockKind::Text
             }
             Some("thinking") => {
                 if let Some(text) = &start.thinking.0 {
-                    state.text(SLOT, TextField::Reasoning, text, at, errors, sink);
+                    record(
+                        &mut pieces,
+                        (),
+                        state.text(SLOT, TextField::Reasoning, text, at, errors, sink),
+                    );
                 }
                 BlockKind::Thinking
             }
@@ -288,6 +345,8 @@ impl AnthropicAdapter {
                 }
                 BlockKind::ToolUse(call)
             }
+            Some("server_tool_use" | "mcp_tool_use") => BlockKind::ServerTool,
+            Some("compaction") => BlockKind::Compaction,
             _ => BlockKind::Other,
         };
         let start_input = start
@@ -301,6 +360,13 @@ impl AnthropicAdapter {
             fragmented: false,
             stopped: false,
             start_input,
+            raw,
+            pieces,
+            signature: start.signature.0.as_deref().map(str::to_owned),
+            citations: Vec::new(),
+            compaction: Vec::new(),
+            server_input: String::new(),
+            server_over_limit: false,
         });
     }
 
@@ -321,18 +387,55 @@ impl AnthropicAdapter {
         match (delta.kind.0.as_deref(), block.kind) {
             (Some("text_delta"), BlockKind::Text) => {
                 if let Some(text) = &delta.text.0 {
-                    state.text(SLOT, TextField::Content, text, at, errors, sink);
+                    let kept = state.text(SLOT, TextField::Content, text, at, errors, sink);
+                    record(&mut block.pieces, (), kept);
                 }
             }
             (Some("thinking_delta"), BlockKind::Thinking) => {
                 if let Some(text) = &delta.thinking.0 {
-                    state.text(SLOT, TextField::Reasoning, text, at, errors, sink);
+                    let kept = state.text(SLOT, TextField::Reasoning, text, at, errors, sink);
+                    record(&mut block.pieces, (), kept);
+                }
+            }
+            (Some("signature_delta"), BlockKind::Thinking) => {
+                if let Some(signature) = &delta.signature.0 {
+                    block.signature = Some(signature.to_string());
+                }
+            }
+            (Some("citations_delta"), BlockKind::Text) => {
+                if let Some(citation) = delta.citation {
+                    block.citations.push(citation.get().to_owned());
+                }
+            }
+            (Some("compaction_delta"), BlockKind::Compaction) => {
+                for (key, value) in [
+                    ("content", delta.content),
+                    ("encrypted_content", delta.encrypted_content),
+                ] {
+                    if let Some(value) = value {
+                        block.compaction.retain(|(k, _)| k != key);
+                        block.compaction.push((key.to_owned(), value.get().to_owned()));
+                    }
                 }
             }
             (Some("input_json_delta"), BlockKind::ToolUse(Some(call))) => {
                 if let Some(fragment) = delta.partial_json.non_empty() {
                     block.fragmented = true;
                     state.call_arguments(SLOT, call, fragment, at, errors, sink);
+                }
+            }
+            (Some("input_json_delta"), BlockKind::ServerTool) => {
+                if let Some(fragment) = delta.partial_json.non_empty() {
+                    block.fragmented = true;
+                    let max = state.limits().max_arguments_bytes;
+                    if block.server_over_limit {
+                        // Dropped like a client call's: what follows would not continue the text.
+                    } else if block.server_input.len() + fragment.len() > max {
+                        block.server_over_limit = true;
+                        errors.note(CoreError::limit("max_arguments_bytes", max, at));
+                    } else {
+                        block.server_input.push_str(fragment);
+                    }
                 }
             }
             _ => {}
@@ -366,6 +469,63 @@ impl AnthropicAdapter {
         state.finish_call(SLOT, call, sink);
     }
 
+    /// The turn as Anthropic's assistant message: `{"role": "assistant", "content": [blocks]}`,
+    /// each block as its start carried it with the text, thinking and signature, citations,
+    /// compaction content and tool input accumulated since.
+    #[must_use]
+    pub fn native(&self, state: &MessageState, slot: Option<usize>) -> Value {
+        let mut order: Vec<&Block> = self.blocks.iter().filter(|_| slot.is_some()).collect();
+        order.sort_by_key(|b| b.index);
+        let choice = slot.map(|slot| &state.choices()[slot]);
+        let field = |f: TextField| choice.map_or("", |c| c.field(f));
+        let blocks = order
+            .into_iter()
+            .map(|block| {
+                let mut out = value_of(&block.raw);
+                match block.kind {
+                    BlockKind::Text => {
+                        out.set("text", string(joined(&block.pieces, &(), field(TextField::Content))));
+                        if !block.citations.is_empty() {
+                            let mut list = match out.get("citations") {
+                                Some(Value::Array(items)) => items.clone(),
+                                _ => Vec::new(),
+                            };
+                            list.extend(block.citations.iter().map(|c| value_of(c)));
+                            out.set("citations", Value::Array(list));
+                        }
+                    }
+                    BlockKind::Thinking => {
+                        out.set(
+                            "thinking",
+                            string(joined(&block.pieces, &(), field(TextField::Reasoning))),
+                        );
+                        if let Some(signature) = &block.signature {
+                            out.set("signature", string(signature.as_str()));
+                        }
+                    }
+                    BlockKind::Compaction => {
+                        for (key, raw) in &block.compaction {
+                            out.set(key, value_of(raw));
+                        }
+                    }
+                    BlockKind::ToolUse(call) => {
+                        let input = call
+                            .filter(|_| block.fragmented)
+                            .and_then(|call| choice.and_then(|c| arguments_value(&c.calls[call])));
+                        out.set("input", input.unwrap_or_else(|| start_input(&out)));
+                    }
+                    BlockKind::ServerTool => {
+                        let input = partial_value(&block.server_input).filter(|_| block.fragmented);
+                        out.set("input", input.unwrap_or_else(|| start_input(&out)));
+                    }
+                    BlockKind::Other => {}
+                }
+                out
+            })
+            .collect();
+        object(vec![("role", string("assistant")), ("content", Value::Array(blocks))])
+    }
+
     fn stop_all<S: EventSink>(&mut self, state: &mut MessageState, at: u64, errors: &mut ErrorSlot, sink: &mut S) {
         let mut order: Vec<(u32, usize)> = self.blocks.iter().enumerate().map(|(pos, b)| (b.index, pos)).collect();
         order.sort_unstable();
@@ -375,9 +535,12 @@ impl AnthropicAdapter {
     }
 }
 
-/// A JSON object read as `T`; anything else is `None`.
-fn object<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
-    serde_json::from_str::<Obj<T>>(raw.get()).ok().map(|Obj(t)| t)
+/// A tool block's `input` when it is an object, else `{}`.
+fn start_input(block: &Value) -> Value {
+    match block.get("input") {
+        Some(input @ Value::Object(_)) => input.clone(),
+        _ => Value::Object(Vec::new()),
+    }
 }
 
 /// The first non-empty stop reason is the finish reason, as sent; calls end at their blocks'
@@ -397,31 +560,6 @@ fn merge_usage<S: EventSink>(state: &mut MessageState, update: &str, at: u64, er
     };
     if let Some(merged) = merged {
         state.usage_object(&merged, at, errors, sink);
-    }
-}
-
-/// The entries of a JSON object in order, values kept as their raw text.
-struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Entries<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some((key, value)) = map.next_entry::<Cow<'de, str>, &'de RawValue>()? {
-                    out.push((key, value));
-                }
-                Ok(Entries(out))
-            }
-        }
-        deserializer.deserialize_map(V)
     }
 }
 

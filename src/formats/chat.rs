@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{event_object, minify, LenientIndex, LenientStr, Obj};
+use crate::accumulate::outcome::{ReasonClass, UsageKeys};
 use crate::accumulate::{Call, EventSink, MessageState, ProviderError, TextField};
 use crate::error::ErrorSlot;
 use crate::sse::SseEvent;
@@ -275,6 +276,24 @@ impl<'de: 'a, 'a> Deserialize<'de> for Thinking<'a> {
 #[derive(Debug, Default)]
 pub struct ChatAdapter;
 
+/// Where chat usage keeps its counts.
+pub const USAGE_KEYS: UsageKeys = UsageKeys {
+    input: &["prompt_tokens"],
+    output: &["completion_tokens"],
+    total: Some("total_tokens"),
+};
+
+/// What chat finish reasons mean; no reason with `[DONE]` is a normal end.
+#[must_use]
+pub fn reason_class(reason: Option<&str>) -> ReasonClass {
+    match reason {
+        None | Some("stop" | "tool_calls" | "function_call") => ReasonClass::Normal,
+        Some("length") => ReasonClass::Length,
+        Some("content_filter") => ReasonClass::ContentFilter,
+        Some(_) => ReasonClass::Other,
+    }
+}
+
 impl ChatAdapter {
     /// One dispatched SSE event.
     pub fn on_event<S: EventSink>(
@@ -295,7 +314,7 @@ impl ChatAdapter {
             }
             _ => return,
         }
-        let data = ev.data.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r'));
+        let data = super::trim_data(ev.data);
         if data.is_empty() {
             return;
         }
@@ -414,7 +433,9 @@ fn merge<S: EventSink>(
     }
     match &delta.content {
         Content::Absent => {}
-        Content::Text(text) => state.text(slot, TextField::Content, text, at, errors, sink),
+        Content::Text(text) => {
+            state.text(slot, TextField::Content, text, at, errors, sink);
+        }
         // Mistral's typed parts, in order: thinking is reasoning, text is content.
         Content::Parts(parts) => {
             for part in parts {

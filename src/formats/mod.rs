@@ -7,20 +7,49 @@
 
 pub mod anthropic;
 pub mod chat;
+pub mod detect;
+pub mod gemini;
+mod native;
+pub mod ollama;
+pub mod responses;
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, Visitor};
+
+use crate::accumulate::outcome::{ReasonClass, UsageKeys};
 use crate::accumulate::{EventSink, MessageState};
-use crate::error::ErrorSlot;
+use crate::error::{CoreError, ErrorSlot, ParseKind};
+use crate::partial_json::PartialJson;
 use crate::sse::SseEvent;
+use detect::{Format, Verdict};
 
 /// The adapter of the wire format being read, dispatched by variant as pydantic-core dispatches
 /// its validators: each turns decoded events into operations on the format-neutral
-/// `MessageState`, which owns every merge rule. Only Chat Completions is read so far; the other
-/// formats (and `Detect` for `format="auto"`) come as variants beside it.
+/// `MessageState`, which owns every merge rule. `Detect` (`format="auto"`) becomes one of the
+/// others at the stream's first event.
 #[derive(Debug)]
 pub enum Adapter {
+    Detect(Detect),
     Chat(chat::ChatAdapter),
+    Responses(responses::ResponsesAdapter),
     Anthropic(anthropic::AnthropicAdapter),
+    Gemini(gemini::GeminiAdapter),
+    Ollama(ollama::OllamaAdapter),
 }
+
+/// `format="auto"` before the format is known.
+#[derive(Debug, Default)]
+pub struct Detect {
+    /// The framing is NDJSON (only Ollama streams it).
+    pub ndjson: bool,
+    /// The stream was not recognised: nothing more is read.
+    pub failed: bool,
+}
+
+/// Every format name `format=` takes, for messages.
+pub const FORMAT_NAMES: &str = "\"auto\", \"chat\", \"responses\", \"anthropic\", \"gemini\" or \"ollama\"";
 
 impl Adapter {
     /// The Chat Completions adapter.
@@ -35,16 +64,60 @@ impl Adapter {
         Self::Anthropic(anthropic::AnthropicAdapter::default())
     }
 
-    /// The format's name, as `acc.format` shows it.
+    /// The adapter of a `format=` name; `None` for a name not read.
     #[must_use]
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Chat(_) => "chat",
-            Self::Anthropic(_) => "anthropic",
+    pub fn named(name: &str) -> Option<Self> {
+        Some(match name {
+            "auto" => Self::Detect(Detect::default()),
+            "chat" => Self::chat(),
+            "responses" => Self::of(Format::Responses),
+            "anthropic" => Self::anthropic(),
+            "gemini" => Self::of(Format::Gemini),
+            "ollama" => Self::of(Format::Ollama),
+            _ => return None,
+        })
+    }
+
+    fn of(format: Format) -> Self {
+        match format {
+            Format::Chat => Self::chat(),
+            Format::Responses => Self::Responses(responses::ResponsesAdapter::default()),
+            Format::Anthropic => Self::anthropic(),
+            Format::Gemini => Self::Gemini(gemini::GeminiAdapter::default()),
+            Format::Ollama => Self::Ollama(ollama::OllamaAdapter::default()),
         }
     }
 
-    /// One dispatched SSE event.
+    /// The format's name, as `acc.format` shows it (`"auto"` until recognised).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Detect(_) => "auto",
+            Self::Chat(_) => "chat",
+            Self::Responses(_) => "responses",
+            Self::Anthropic(_) => "anthropic",
+            Self::Gemini(_) => "gemini",
+            Self::Ollama(_) => "ollama",
+        }
+    }
+
+    /// Whether the format's framing is NDJSON rather than SSE.
+    #[must_use]
+    pub fn ndjson(&self) -> bool {
+        match self {
+            Self::Detect(detect) => detect.ndjson,
+            Self::Ollama(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether `auto` met a stream it does not recognise.
+    #[must_use]
+    pub fn unrecognised(&self) -> bool {
+        matches!(self, Self::Detect(Detect { failed: true, .. }))
+    }
+
+    /// One dispatched event (an SSE event, or an NDJSON line).
     #[inline]
     pub fn on_event<S: EventSink>(
         &mut self,
@@ -55,15 +128,36 @@ impl Adapter {
     ) {
         match self {
             Self::Chat(chat) => chat.on_event(ev, state, errors, sink),
+            Self::Responses(responses) => responses.on_event(ev, state, errors, sink),
             Self::Anthropic(anthropic) => anthropic.on_event(ev, state, errors, sink),
+            Self::Gemini(gemini) => gemini.on_event(ev, state, errors, sink),
+            Self::Ollama(ollama) => ollama.on_event(ev, state, errors, sink),
+            Self::Detect(detect) => {
+                if detect.failed {
+                    return;
+                }
+                match detect::classify(&ev, detect.ndjson) {
+                    Verdict::Wait => {}
+                    Verdict::Error => chat::provider_error_event(trim_data(ev.data), state, sink),
+                    Verdict::Unknown(seen) => {
+                        detect.failed = true;
+                        errors.note(unknown_format(&seen, ev.data_offset));
+                    }
+                    Verdict::Format(format) => {
+                        *self = Self::of(format);
+                        self.on_event(ev, state, errors, sink);
+                    }
+                }
+            }
         }
     }
 
     /// End of input, before every still-open call is finished.
     pub fn on_end<S: EventSink>(&mut self, state: &mut MessageState, errors: &mut ErrorSlot, sink: &mut S) {
         match self {
-            Self::Chat(_) => {}
             Self::Anthropic(anthropic) => anthropic.on_end(state, errors, sink),
+            Self::Responses(responses) => responses.on_end(state, errors, sink),
+            Self::Detect(_) | Self::Chat(_) | Self::Gemini(_) | Self::Ollama(_) => {}
         }
     }
 
@@ -71,19 +165,67 @@ impl Adapter {
     #[must_use]
     pub fn truncated(&self, state: &MessageState) -> bool {
         match self {
+            Self::Detect(_) => true,
             Self::Chat(chat) => chat.truncated(state),
+            Self::Responses(responses) => responses.truncated(state),
             Self::Anthropic(anthropic) => anthropic.truncated(state),
+            Self::Gemini(gemini) => gemini.truncated(state),
+            Self::Ollama(ollama) => ollama.truncated(state),
+        }
+    }
+
+    /// The turn of the choice in `slot` in the provider's own shape; `None` when that is the
+    /// OpenAI-shaped message (chat, or a format not recognised yet).
+    #[must_use]
+    pub fn native(&self, state: &MessageState, slot: Option<usize>) -> Option<crate::partial_json::Value> {
+        match self {
+            Self::Detect(_) | Self::Chat(_) => None,
+            Self::Responses(responses) => Some(responses.native(state, slot)),
+            Self::Anthropic(anthropic) => Some(anthropic.native(state, slot)),
+            Self::Gemini(gemini) => Some(gemini.native(state, slot)),
+            Self::Ollama(ollama) => Some(ollama.native(state, slot)),
+        }
+    }
+
+    /// What a finish reason of this format means.
+    #[must_use]
+    pub fn reason_class(&self, reason: Option<&str>) -> ReasonClass {
+        match self {
+            Self::Detect(_) => ReasonClass::Other,
+            Self::Chat(_) => chat::reason_class(reason),
+            Self::Responses(_) => responses::reason_class(reason),
+            Self::Anthropic(_) => anthropic::reason_class(reason),
+            Self::Gemini(_) => gemini::reason_class(reason),
+            Self::Ollama(_) => ollama::reason_class(reason),
+        }
+    }
+
+    /// Where this format's usage object keeps its token counts.
+    #[must_use]
+    pub fn usage_keys(&self) -> UsageKeys {
+        match self {
+            Self::Detect(_) | Self::Chat(_) => chat::USAGE_KEYS,
+            Self::Responses(_) => responses::USAGE_KEYS,
+            Self::Anthropic(_) => anthropic::USAGE_KEYS,
+            Self::Gemini(_) => gemini::USAGE_KEYS,
+            Self::Ollama(_) => ollama::USAGE_KEYS,
         }
     }
 }
 
-use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{Deserialize, Deserializer, IgnoredAny, Visitor};
-
-use crate::error::{CoreError, ParseKind};
-use crate::partial_json::PartialJson;
+/// The error of a stream `auto` does not recognise.
+#[cold]
+#[must_use]
+pub fn unknown_format(seen: &str, at: u64) -> CoreError {
+    CoreError::parse(
+        ParseKind::UnknownFormat,
+        at,
+        format!(
+            "unknown stream format: saw {seen}; the formats read are chat, responses, anthropic, gemini \
+             (alt=sse) and ollama (pass format= to choose one)"
+        ),
+    )
+}
 
 /// An event's data read as the object `T`. `None` when it is not one: noted in `errors` as an
 /// invalid chunk at `at`, except at end of input for data cut inside its JSON value (the stream
@@ -113,6 +255,16 @@ pub(crate) fn event_object<'a, T: Deserialize<'a>>(
             None
         }
     }
+}
+
+/// A JSON object read as `T`; anything else is `None`.
+pub(crate) fn object<'a, T: Deserialize<'a>>(raw: &'a serde_json::value::RawValue) -> Option<T> {
+    serde_json::from_str::<Obj<T>>(raw.get()).ok().map(|Obj(t)| t)
+}
+
+/// An event's data without the JSON whitespace around it.
+pub(crate) fn trim_data(data: &str) -> &str {
+    data.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r'))
 }
 
 /// A string if the JSON value is one, else nothing (null, numbers, objects are all "absent").

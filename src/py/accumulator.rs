@@ -15,7 +15,7 @@ use super::events::{
     ToolCallReady, ToolCallStarted, Usage,
 };
 use super::value::{build_json, build_prefix_value, build_value, ValueCache};
-use crate::accumulate::{Accumulator, Call, CallView, Event, NoEvents};
+use crate::accumulate::{Accumulator, Call, CallView, Event, NoEvents, Outcome};
 use crate::error::ParseKind;
 use crate::formats::Adapter;
 use crate::limits::Limits;
@@ -54,20 +54,14 @@ fn cached_str(py: Python<'_>, slot: &mut Option<(String, Py<PyString>)>, value: 
     }
 }
 
-/// The format option; only Chat Completions streams are read so far.
-/// The adapter for the `format` option. `"auto"` reads Chat Completions until detection lands
-/// (issue 10); Anthropic Messages is read when asked for by name.
+/// The adapter for the `format` option.
 fn adapter_for(format: &str) -> PyResult<Adapter> {
-    match format {
-        "auto" | "chat" => Ok(Adapter::chat()),
-        "anthropic" => Ok(Adapter::anthropic()),
-        "responses" | "gemini" | "ollama" => Err(PyValueError::new_err(format!(
-            "format {format:?} is not supported yet; use \"chat\" (OpenAI-compatible Chat Completions) or \"anthropic\""
-        ))),
-        _ => Err(PyValueError::new_err(format!(
-            "format must be \"auto\", \"chat\", \"anthropic\", \"responses\", \"gemini\" or \"ollama\", not {format:?}"
-        ))),
-    }
+    Adapter::named(format).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "format must be {}, not {format:?}",
+            crate::formats::FORMAT_NAMES
+        ))
+    })
 }
 
 /// Accumulates one streamed response: feed it the raw bytes of each network read.
@@ -613,10 +607,40 @@ impl PyStreamAccumulator {
         slf.get().lock(slf.py())?.run(slf, None, None)
     }
 
-    /// The assistant message of a choice, OpenAI-shaped, ready to append to `messages`.
-    #[pyo3(signature = (choice = 0))]
-    fn message<'py>(&self, py: Python<'py>, choice: u32) -> PyResult<Bound<'py, PyDict>> {
-        self.lock(py)?.message_dict(py, choice)
+    /// The assistant message of a choice, OpenAI-shaped, ready to append to `messages`; with
+    /// `native=True`, the turn in the provider's own shape, ready to send back unchanged.
+    #[pyo3(signature = (choice = 0, *, native = false))]
+    fn message<'py>(&self, py: Python<'py>, choice: u32, native: bool) -> PyResult<Bound<'py, PyAny>> {
+        let mut this = self.lock(py)?;
+        if native {
+            if let Some(json) = this.core.native_message(choice) {
+                // The provider's wrapping (message, content list, block) sits above the arguments.
+                let max_depth = (this.core.limits().max_depth + 8).min(MAX_DEPTH_CAP);
+                return Ok(build_json(py, &json, max_depth)?.unwrap_or_else(|| py.None().into_bound(py)));
+            }
+        }
+        Ok(this.message_dict(py, choice)?.into_any())
+    }
+
+    /// How the turn ended: "stop", "tool_calls", "length", "content_filter", "error", "cut" or
+    /// "other"; None while the stream is open and its end not seen.
+    #[getter]
+    fn outcome(&self, py: Python<'_>) -> PyResult<Option<&'static str>> {
+        Ok(self.lock(py)?.core.outcome().map(Outcome::as_str))
+    }
+
+    /// `{"input_tokens", "output_tokens", "total_tokens"}` from the last usage, in this format's
+    /// keys; None when no usage came or it has no count.
+    #[getter]
+    fn token_usage<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(usage) = self.lock(py)?.core.token_usage() else {
+            return Ok(None);
+        };
+        let dict = PyDict::new(py);
+        dict.set_item(intern!(py, "input_tokens"), usage.input)?;
+        dict.set_item(intern!(py, "output_tokens"), usage.output)?;
+        dict.set_item(intern!(py, "total_tokens"), usage.total)?;
+        Ok(Some(dict))
     }
 
     /// The finish reason of choice 0, as the provider sent it.
@@ -656,13 +680,14 @@ impl PyStreamAccumulator {
         Ok(self.lock(py)?.core.truncated())
     }
 
-    /// The wire format read: "chat" or "anthropic" (`format="auto"` reads chat for now).
+    /// The wire format read: "chat", "responses", "anthropic", "gemini" or "ollama"; "auto"
+    /// until `format="auto"` has recognised it.
     #[getter]
     fn format(&self, py: Python<'_>) -> PyResult<&'static str> {
         Ok(self.lock(py)?.core.format())
     }
 
-    /// Whether `data: [DONE]` was seen.
+    /// Whether the format's end marker was seen (`[DONE]`, `message_stop`, ...).
     #[getter]
     fn done(&self, py: Python<'_>) -> PyResult<bool> {
         Ok(self.lock(py)?.core.done())

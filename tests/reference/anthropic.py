@@ -115,6 +115,16 @@ class _Block:
 class ReferenceAnthropicAccumulator(ReferenceAccumulator):
     """Pure-Python twin of ``toolwire.StreamAccumulator(format="anthropic")``."""
 
+    FORMAT = "anthropic"
+    NORMAL_END = frozenset({"end_turn", "stop_sequence", "tool_use"})
+    LENGTH = frozenset({"max_tokens", "model_context_window_exceeded"})
+    CONTENT_FILTER = frozenset({"refusal"})
+    USAGE_KEYS = (
+        ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"),
+        ("output_tokens",),
+        None,
+    )
+
     def __init__(self, *, server_tools_as_calls: bool = False, **limits: Any) -> None:
         super().__init__(**limits)
         self._client_types = (

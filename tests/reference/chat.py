@@ -24,7 +24,7 @@ from . import partial_json
 from .errors import RefLimitExceeded, RefParseError
 from .sse import DEFAULT_LIMIT, SSEDecoder, SSEEvent
 
-__all__ = ["EVENT_SHAPES", "ReferenceAccumulator"]
+__all__ = ["EVENT_SHAPES", "ReferenceAccumulator", "token_usage"]
 
 EVENT_SHAPES = {
     "TextDelta": ("choice", "text"),
@@ -110,7 +110,23 @@ class _Choice:
 
 
 class ReferenceAccumulator:
-    """Pure-Python twin of ``toolwire.StreamAccumulator`` for the chat-completions format."""
+    """Pure-Python twin of ``toolwire.StreamAccumulator`` for the chat-completions format.
+
+    Subclasses for other formats (section 11) set ``FORMAT``, ``NORMAL_END``/``LENGTH``/
+    ``CONTENT_FILTER`` (the provider's finish words) and ``USAGE_KEYS``, and override
+    ``message(native=True)`` where the provider's shape differs.
+    """
+
+    FORMAT = "chat"
+    NORMAL_END: frozenset[str | None] = frozenset({"stop", "tool_calls", "function_call", None})
+    LENGTH: frozenset[str] = frozenset({"length"})
+    CONTENT_FILTER: frozenset[str] = frozenset({"content_filter"})
+    # (input count keys, output count keys, total key): section 11's token_usage.
+    USAGE_KEYS: tuple[tuple[str, ...], tuple[str, ...], str | None] = (
+        ("prompt_tokens",),
+        ("completion_tokens",),
+        "total_tokens",
+    )
 
     def __init__(
         self,
@@ -165,7 +181,8 @@ class ReferenceAccumulator:
         )
         return self._end_read()
 
-    def message(self, choice: int = 0) -> dict[str, Any]:
+    def message(self, choice: int = 0, *, native: bool = False) -> dict[str, Any]:
+        # Chat's own shape is the OpenAI message: native changes nothing.
         state = self._choices.get(choice) or _Choice(choice)
         content = "".join(state.content)
         msg: dict[str, Any] = {"role": "assistant", "content": content or None}
@@ -195,6 +212,35 @@ class ReferenceAccumulator:
     @property
     def usage(self) -> dict[str, Any] | None:
         return self._usage
+
+    @property
+    def format(self) -> str:
+        return self.FORMAT
+
+    @property
+    def outcome(self) -> str | None:
+        """Section 11: how the turn ended, in one vocabulary for every format."""
+        if not (self._finished or self._done):
+            return None
+        if self._error is not None:
+            return "error"
+        if self._truncated:
+            return "cut"
+        reason = self.finish_reason
+        if reason in self.LENGTH:
+            return "length"
+        if reason in self.CONTENT_FILTER:
+            return "content_filter"
+        if reason in self.NORMAL_END:
+            state = self._choices.get(0)
+            has_calls = state is not None and bool(state.calls or state.legacy_call)
+            return "tool_calls" if has_calls else "stop"
+        return "other"
+
+    @property
+    def token_usage(self) -> dict[str, int] | None:
+        """Section 11: input/output/total token counts from the provider's usage, or None."""
+        return token_usage(self._usage, *self.USAGE_KEYS)
 
     @property
     def error(self) -> dict[str, Any] | None:
@@ -550,6 +596,34 @@ class ReferenceAccumulator:
         # Choices in the order they were first seen (semantics.md does not say; this is the
         # Rust core's order, see tests/DISAGREEMENTS.md).
         return list(self._choices.values())
+
+
+def _count(value: Any) -> int | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return value if ok else None
+
+
+def token_usage(
+    usage: dict[str, Any] | None,
+    inputs: tuple[str, ...],
+    outputs: tuple[str, ...],
+    total: str | None,
+) -> dict[str, int] | None:
+    """Sums the counts named (a missing or non-integer one is 0); None when none is there."""
+    if not isinstance(usage, dict):
+        return None
+    ins = [_count(usage.get(k)) for k in inputs]
+    outs = [_count(usage.get(k)) for k in outputs]
+    if all(v is None for v in ins + outs):
+        return None
+    n_in = sum(v or 0 for v in ins)
+    n_out = sum(v or 0 for v in outs)
+    n_total = _count(usage.get(total)) if total else None
+    return {
+        "input_tokens": n_in,
+        "output_tokens": n_out,
+        "total_tokens": n_in + n_out if n_total is None else n_total,
+    }
 
 
 def _message_order(call: _Call) -> tuple[int, int]:

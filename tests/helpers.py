@@ -45,8 +45,12 @@ def _drive(
     return {
         "events": events,
         "messages": [acc.message(choice=i) for i in range(choices)],
+        "native": [acc.message(choice=i, native=True) for i in range(choices)],
         "finish_reason": acc.finish_reason,
         "usage": acc.usage,
+        "token_usage": acc.token_usage,
+        "outcome": acc.outcome,
+        "format": acc.format,
         "truncated": acc.truncated,
         "done": acc.done,
         "choices": seen,
@@ -68,7 +72,8 @@ def run_rust(chunks: Sequence[bytes], choices: int, **kwargs: Any) -> dict[str, 
     """Feed the reads to a fresh toolwire.StreamAccumulator, then finish(); collect the outcome."""
     import toolwire
 
-    acc = toolwire.StreamAccumulator(**kwargs)
+    # The chat reference is chat only: auto would recognise, or refuse, what it reads as chat.
+    acc = toolwire.StreamAccumulator(**{"format": "chat", **kwargs})
     return _drive(
         acc, chunks, event_to_tuple, (toolwire.ParseError, toolwire.LimitExceeded), choices
     )

@@ -496,8 +496,10 @@ def faulty(**options: Any) -> Turn:
         (faulty(fault=Fault.error_event(after=8)), "provider_error", StreamProviderError),
         (faulty(finish_reason="length"), "length", type(None)),
         (faulty(finish_reason="content_filter"), "content_filter", type(None)),
+        # A reason the core does not know as a normal end: the calls may be cut short.
+        (faulty(finish_reason="insufficient_system_resource"), "other", type(None)),
     ],
-    ids=["cut", "stall", "malformed", "error_event", "length", "content_filter"],
+    ids=["cut", "stall", "malformed", "error_event", "length", "content_filter", "other"],
 )
 def test_bad_turn_runs_no_tool_and_keeps_what_was_parsed(
     server: ScriptedServer, mode: str, turn: Turn, reason: str, cause: type

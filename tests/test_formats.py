@@ -425,3 +425,19 @@ def test_corpus_auto_recognises_every_stream() -> None:
             assert want["format"] == fmt
         counts[item["format"]] = counts.get(item["format"], 0) + 1
     assert sum(counts.values()) == len(CORPUS) > 600
+
+
+def test_finish_events_say_what_their_reason_means() -> None:
+    """``Finish.outcome`` is known at the finish reason, before the end marker: the agent starts
+    a turn's calls on it."""
+    acc = toolwire.StreamAccumulator()
+    raw = SAMPLES["chat"]
+    events = acc.feed(raw[: raw.index(b"usage")])
+    (finish,) = [e for e in events if isinstance(e, toolwire.Finish)]
+    assert (finish.reason, finish.outcome) == ("tool_calls", "tool_calls")
+    assert acc.outcome is None
+    for fmt, end, outcome in OUTCOMES:
+        if fmt == "chat":
+            acc = toolwire.StreamAccumulator()
+            events = acc.feed(sse((None, {"choices": [{"index": 0, "delta": {}, **end}]})))
+            assert [e.outcome for e in events if isinstance(e, toolwire.Finish)] == [outcome]

@@ -149,13 +149,19 @@ class Usage:
 
 @final
 class Finish:
-    """The choice ended, with the finish reason exactly as the provider sent it."""
+    """The choice ended, with the finish reason exactly as the provider sent it.
 
-    __match_args__ = ("reason", "choice")
+    ``outcome`` is what that reason means in the words of ``StreamAccumulator.outcome``, were
+    the stream to end well now.
+    """
+
+    __match_args__ = ("reason", "choice", "outcome")
     @property
     def reason(self) -> str: ...
     @property
     def choice(self) -> int: ...
+    @property
+    def outcome(self) -> Literal["stop", "tool_calls", "length", "content_filter", "other"]: ...
 
 @final
 class ProviderError:

@@ -23,8 +23,10 @@ error (not valid JSON, ``NaN``, nesting over its depth limit) or whose value Pyt
 (an integer of more than 4300 digits) never runs; the model gets an ``invalid_arguments`` result.
 
 The run ends with the first turn that has no tool call (a text preamble followed by calls does
-not end it). A turn that ended badly -- finish reason ``length`` or ``content_filter``, an
-error object in the stream, a cut or stalled stream, an HTTP error, any exception from the
+not end it). A turn is judged by the core's ``outcome``, the same words for every wire format:
+a turn that did not end well -- the output limit (chat ``length``, Anthropic ``max_tokens``, a
+Responses ``incomplete``), a content filter, an error object in the stream, an end the core does
+not know as normal (``other``), a cut or stalled stream, an HTTP error, any exception from the
 client or the stream -- raises ``TurnFailed`` carrying what was parsed and the transcript so
 far; reaching ``max_turns`` raises ``MaxTurnsExceeded``. Both let you continue with
 ``agent.run(err.messages)``: the transcript holds every complete turn, so a tool with side
@@ -87,8 +89,8 @@ __all__ = [
 
 logger = logging.getLogger("toolwire")
 
-#: Finish reasons after which the calls of a turn must not run.
-BAD_FINISH_REASONS = frozenset({"length", "content_filter", "error"})
+#: Outcomes (``StreamAccumulator.outcome``, ``Finish.outcome``) after which a turn's calls run.
+GOOD_OUTCOMES = frozenset({"stop", "tool_calls"})
 
 #: Default of ``Agent(max_parallel_tools=...)``. Tools are mostly I/O-bound (HTTP, databases),
 #: so a CPU-count cap would queue waits behind waits; ``ThreadPoolExecutor`` tops out at 32
@@ -335,7 +337,7 @@ class _Turn:
         elif (
             isinstance(event, Finish)
             and event.choice == 0
-            and event.reason not in BAD_FINISH_REASONS
+            and event.outcome in GOOD_OUTCOMES
             # A chunk lost or an error before the finish may have taken part of a call with it.
             and not stream.faulted
         ):
@@ -412,11 +414,14 @@ class _Turn:
         elif exc is not None and not isinstance(exc, APIError):
             reason = "exception"
         elif exc is None and stream is not None:
-            reason = stream.finish_reason or "incomplete"
+            outcome = stream.accumulator.outcome
+            reason = "incomplete" if outcome in (None, "cut") else outcome
+        finish = f" (finish_reason {stream.finish_reason!r})" if stream is not None else ""
         what = {
-            "length": "the output hit the token limit (finish_reason 'length')",
-            "content_filter": "the provider's content filter stopped the output",
-            "error": "the provider ended the output with finish_reason 'error'",
+            "length": f"the output hit the token limit{finish}",
+            "content_filter": f"the provider's content filter stopped the output{finish}",
+            "error": "the provider reported an error in the stream",
+            "other": f"the output ended in a way that is not a normal end{finish}",
             "provider_error": detail,
             "stalled": "the stream stalled",
             "deadline": f"the stream ran past its deadline ({exc})",
@@ -584,8 +589,9 @@ class Agent:
             return False
         if turn.ended_well:
             return True
-        # [DONE] without a finish reason is a complete turn; a bad reason or a cut is not.
-        return stream.finish_reason not in BAD_FINISH_REASONS and stream.accumulator.done
+        # The format's end marker without a finish reason is a complete turn ("stop"); a bad
+        # reason, a provider error or a cut is not.
+        return stream.accumulator.outcome in GOOD_OUTCOMES
 
     def _fail_turn(
         self,

@@ -319,11 +319,12 @@ class TurnFailed(AgentError):
     ``messages``. Otherwise only ``eager`` tools (declared free of side effects) may have run
     while the model streamed; their results are not in ``messages``.
 
-    ``reason`` is one of ``"length"``, ``"content_filter"``, ``"error"``, ``"incomplete"``,
-    ``"stalled"``, ``"deadline"``, ``"malformed"``, ``"provider_error"``, ``"api_error"``,
-    ``"exception"`` (any
-    other exception from the client, the stream or the core; not retryable); the underlying
-    error, if any, is ``__cause__``. ``partial_message`` is what the model had sent in this turn.
+    ``reason`` is one of ``"length"``, ``"content_filter"``, ``"other"`` (the turn's
+    ``outcome``: an end the core does not know as normal, such as Anthropic's ``pause_turn``),
+    ``"error"``, ``"incomplete"``, ``"stalled"``, ``"deadline"``, ``"malformed"``,
+    ``"provider_error"``, ``"api_error"``, ``"exception"`` (any other exception from the
+    client, the stream or the core; not retryable); the underlying error, if any, is
+    ``__cause__``. ``partial_message`` is what the model had sent in this turn.
     Retry with ``agent.run(err.messages)``: the turns in ``messages`` ran their tools once and
     never run them again.
     """

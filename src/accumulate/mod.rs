@@ -261,6 +261,24 @@ impl Accumulator {
         self.adapter.native(&self.state, slot).map(|v| v.to_json())
     }
 
+    /// What a choice's finish reason means, with the calls it has so far: `outcome` as if the
+    /// stream ended well now ("stop", "tool_calls", "length", "content_filter" or "other").
+    #[must_use]
+    pub fn finish_outcome(&self, choice: u32) -> Outcome {
+        let choice = self.choice(choice);
+        outcome::EndFacts {
+            ended: true,
+            error: false,
+            truncated: false,
+            reason: self
+                .adapter
+                .reason_class(choice.and_then(|c| c.finish_reason.as_deref())),
+            has_calls: choice.is_some_and(|c| !c.calls.is_empty()),
+        }
+        .outcome()
+        .unwrap_or(Outcome::Other)
+    }
+
     /// Input, output and total tokens of the last usage reported, in this format's keys.
     #[must_use]
     pub fn token_usage(&self) -> Option<TokenUsage> {

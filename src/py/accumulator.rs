@@ -372,6 +372,7 @@ impl Inner {
                         Finish {
                             reason: PyString::new(py, reason).unbind(),
                             choice: *choice,
+                            outcome: self.core.finish_outcome(*choice).as_str(),
                         },
                     )?
                     .into_any()

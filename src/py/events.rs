@@ -132,6 +132,12 @@ impl CloneRefAny for u32 {
     }
 }
 
+impl CloneRefAny for &'static str {
+    fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny> {
+        pyo3::types::PyString::intern(py, self).into_any().unbind()
+    }
+}
+
 impl CloneRefAny for usize {
     fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny> {
         self.into_pyobject(py)
@@ -200,8 +206,10 @@ event_class! {
 }
 
 event_class! {
-    /// The choice ended, with the finish reason exactly as the provider sent it.
-    Finish as "Finish" { reason: Py<PyString>, choice: u32 }
+    /// The choice ended, with the finish reason exactly as the provider sent it; `outcome` is
+    /// what that reason means in the words of `StreamAccumulator.outcome`, were the stream to
+    /// end well now ("stop", "tool_calls", "length", "content_filter" or "other").
+    Finish as "Finish" { reason: Py<PyString>, choice: u32, outcome: &'static str }
 }
 
 event_class! {

@@ -441,3 +441,25 @@ def test_finish_events_say_what_their_reason_means() -> None:
             acc = toolwire.StreamAccumulator()
             events = acc.feed(sse((None, {"choices": [{"index": 0, "delta": {}, **end}]})))
             assert [e.outcome for e in events if isinstance(e, toolwire.Finish)] == [outcome]
+
+
+def test_groq_usage_in_x_groq() -> None:
+    groq = {"usage": {"prompt_tokens": 210, "completion_tokens": 15, "total_tokens": 225}}
+    raw = sse(
+        (None, {"choices": [{"index": 0, "delta": {"content": "x"}}], "x_groq": {"id": "r"}}),
+        (
+            None,
+            {
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                "usage": None,
+                "x_groq": {"id": "r", **groq},
+            },
+        ),
+        (None, "[DONE]"),
+    )
+    got = run([raw])
+    assert got["usage"] == groq["usage"]
+    assert got["token_usage"] == {"input_tokens": 210, "output_tokens": 15, "total_tokens": 225}
+    # A top-level usage object wins.
+    raw = sse((None, {"choices": [], "usage": {"prompt_tokens": 1}, "x_groq": groq}))
+    assert run([raw])["usage"] == {"prompt_tokens": 1}

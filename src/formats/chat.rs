@@ -22,6 +22,9 @@ pub struct Chunk<'a> {
     pub choices: Option<Vec<Obj<Choice<'a>>>>,
     #[serde(borrow, default)]
     pub usage: Option<&'a RawValue>,
+    /// Groq's extension object: older Groq streams report usage only in `x_groq.usage`.
+    #[serde(borrow, default)]
+    pub x_groq: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub error: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -330,7 +333,15 @@ impl ChatAdapter {
             provider_error_chunk(&chunk, data, state, sink);
             return;
         }
-        if let Some(usage) = chunk.usage {
+        let usage = chunk.usage.filter(|u| u.get().starts_with('{')).or_else(|| {
+            #[derive(Deserialize)]
+            struct XGroq<'a> {
+                #[serde(borrow, default)]
+                usage: Option<&'a RawValue>,
+            }
+            chunk.x_groq.and_then(super::object::<XGroq<'_>>).and_then(|x| x.usage)
+        });
+        if let Some(usage) = usage {
             state.usage_object(usage.get(), ev.data_offset, errors, sink);
         }
         for Obj(choice) in chunk.choices.into_iter().flatten() {

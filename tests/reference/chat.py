@@ -370,6 +370,9 @@ class ReferenceAccumulator:
 
     def _chunk(self, obj: dict[str, Any]) -> None:
         usage = obj.get("usage")
+        groq = obj.get("x_groq")
+        if not isinstance(usage, dict) and isinstance(groq, dict):
+            usage = groq.get("usage")  # older Groq streams report usage only there
         if isinstance(usage, dict):  # another JSON type counts as absent
             if _depth(usage) > self.max_depth:
                 self._errors.append(RefLimitExceeded("max_depth", _depth(usage), self.max_depth))

@@ -400,6 +400,15 @@ def test_error_event_with_text_data() -> None:
     r = read(b"event: error\ndata: upstream timed out\n\n")
     assert r["events"] == [("ProviderError", "upstream timed out", None, None)]
     assert r["errors"] == [] and r["truncated"] and r["outcome"] == "error"
+    # The body is the text, or its JSON value when it is JSON but not an object (section 2).
+    assert r["error"]["body"] == "upstream timed out"
+    r = read(b'event: error\ndata: ["overloaded", 529]\n\n')
+    assert r["error"] == {
+        "message": '["overloaded", 529]',
+        "code": None,
+        "type": None,
+        "body": ["overloaded", 529],
+    }
 
 
 def test_stream_cut_inside_last_event_is_not_a_parse_error() -> None:

@@ -1,23 +1,29 @@
 //! OpenAI Responses streams: the event shapes, borrowed from the event data, and the adapter
 //! that turns them into operations on the format-neutral message state.
 //!
-//! The rules are those of the pure-Python reference (`tests/reference/responses.py`) and
-//! `docs/semantics.md` section 12: the data's `type` names the event (else the SSE `event:`
-//! name); output items are keyed by `output_index` (deltas find theirs by `item_id` first);
-//! `function_call` items are the client calls, reported with their `call_id`; argument deltas
-//! are concatenated exactly and `function_call_arguments.done` (or the item's `output_item.done`)
-//! finishes a call, its full `arguments` counting only when no delta came; `response.completed`,
-//! `.incomplete` and `.failed` end the stream with its usage and status.
+//! The rules are R1-R14 of the pure-Python reference (`tests/reference/responses.py`, section
+//! 12 of `docs/semantics.md`), which `tests/test_responses.py` holds this adapter to: the data's
+//! `type` names the event (else the SSE `event:` name); output items are keyed by `output_index`
+//! (a taken one reads as the next position) and events find theirs by item id, else by output
+//! index; `function_call` items are the client calls, reported with their `call_id`; argument
+//! deltas are concatenated exactly, and a done event's full `arguments` (else the added item's)
+//! count only when no delta came; a message or reasoning item no text delta reached sends its
+//! texts at its first done; `response.completed`, `.incomplete` and `.failed` end the stream,
+//! completing undone items from their `response.output`.
 
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::chat::provider_error_event;
 use super::native::{joined, object as json_object, record, string, value_of, Pieces};
-use super::{event_object, object, trim_data, LenientIndex, LenientStr};
+use super::{event_object, object, trim_data, LenientStr};
 use crate::accumulate::outcome::{ReasonClass, UsageKeys};
-use crate::accumulate::{EventSink, MessageState, TextField};
-use crate::error::ErrorSlot;
+use crate::accumulate::{ChoiceState, EventSink, MessageState, ProviderError, TextField};
+use crate::error::{CoreError, ErrorSlot, ParseKind};
 use crate::partial_json::Value;
 use crate::sse::SseEvent;
 
@@ -39,124 +45,344 @@ pub fn reason_class(reason: Option<&str>) -> ReasonClass {
     }
 }
 
-/// Every field a Responses stream event carries that the adapter reads.
-#[derive(Debug, Deserialize)]
-struct ResponsesEvent<'a> {
-    #[serde(borrow, default, rename = "type")]
-    kind: LenientStr<'a>,
-    #[serde(default)]
-    output_index: LenientIndex,
-    #[serde(borrow, default)]
-    item_id: LenientStr<'a>,
-    #[serde(default)]
-    content_index: LenientIndex,
-    #[serde(default)]
-    summary_index: LenientIndex,
-    #[serde(borrow, default)]
-    delta: LenientStr<'a>,
-    #[serde(borrow, default)]
-    arguments: LenientStr<'a>,
-    #[serde(borrow, default)]
-    item: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    response: Option<&'a RawValue>,
+/// A struct read from a JSON object the way `json.loads` reads one (R2): unknown keys are
+/// ignored and a key given twice counts with its last value, where serde's derive would reject
+/// the whole event. Keys are matched borrowed, so reading allocates nothing.
+macro_rules! last_wins {
+    ($(#[$meta:meta])* struct $name:ident<$lt:lifetime> {
+        $($(#[$fmeta:meta])* $field:ident: $ty:ty = $key:literal,)*
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default)]
+        struct $name<$lt> {
+            $($(#[$fmeta])* $field: $ty,)*
+        }
+
+        impl<'de> Deserialize<'de> for $name<'de> {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $name<'de>;
+
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("an object")
+                    }
+
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                        let mut out = <$name<'de>>::default();
+                        while let Some(LenientStr(key)) = map.next_key::<LenientStr<'de>>()? {
+                            match key.as_deref() {
+                                $(Some($key) => out.$field = map.next_value()?,)*
+                                _ => {
+                                    map.next_value::<IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                deserializer.deserialize_map(V)
+            }
+        }
+    };
 }
 
-/// An output item as `output_item.added` / `.done` carry it.
-#[derive(Debug, Default, Deserialize)]
-struct Item<'a> {
-    #[serde(borrow, default, rename = "type")]
-    kind: LenientStr<'a>,
-    #[serde(borrow, default)]
-    id: LenientStr<'a>,
-    #[serde(borrow, default)]
-    call_id: LenientStr<'a>,
-    #[serde(borrow, default)]
-    name: LenientStr<'a>,
-    #[serde(borrow, default)]
-    arguments: LenientStr<'a>,
+last_wins! {
+    /// Every field a Responses stream event carries that the adapter reads.
+    struct ResponsesEvent<'a> {
+        kind: LenientStr<'a> = "type",
+        /// Index fields stay raw: their range is checked only in output events (R2).
+        output_index: Option<&'a RawValue> = "output_index",
+        content_index: Option<&'a RawValue> = "content_index",
+        summary_index: Option<&'a RawValue> = "summary_index",
+        item_id: LenientStr<'a> = "item_id",
+        delta: LenientStr<'a> = "delta",
+        arguments: LenientStr<'a> = "arguments",
+        item: Option<&'a RawValue> = "item",
+        part: Option<&'a RawValue> = "part",
+        response: Option<&'a RawValue> = "response",
+        error: Option<&'a RawValue> = "error",
+        message: LenientStr<'a> = "message",
+        code: Option<&'a RawValue> = "code",
+    }
 }
 
-/// The response object of the terminal events.
-#[derive(Debug, Default, Deserialize)]
-struct Response<'a> {
-    #[serde(borrow, default)]
-    status: LenientStr<'a>,
-    #[serde(borrow, default)]
-    usage: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    incomplete_details: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    error: Option<&'a RawValue>,
+last_wins! {
+    /// An output item as `output_item.added` / `.done` (or `response.output`) carry it.
+    struct Item<'a> {
+        kind: LenientStr<'a> = "type",
+        id: LenientStr<'a> = "id",
+        call_id: LenientStr<'a> = "call_id",
+        name: LenientStr<'a> = "name",
+        arguments: LenientStr<'a> = "arguments",
+        content: Option<&'a RawValue> = "content",
+        summary: Option<&'a RawValue> = "summary",
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct Incomplete<'a> {
-    #[serde(borrow, default)]
-    reason: LenientStr<'a>,
+last_wins! {
+    /// A part of an item's `content` or `summary`, for texts sent whole (R9).
+    struct PartFields<'a> {
+        kind: LenientStr<'a> = "type",
+        text: LenientStr<'a> = "text",
+        refusal: LenientStr<'a> = "refusal",
+    }
 }
 
-/// Which text of an item a delta extends, for the native message of an item never done.
+last_wins! {
+    /// The response object of the terminal events.
+    struct Response<'a> {
+        output: Option<&'a RawValue> = "output",
+        usage: Option<&'a RawValue> = "usage",
+        incomplete_details: Option<&'a RawValue> = "incomplete_details",
+        error: Option<&'a RawValue> = "error",
+    }
+}
+
+last_wins! {
+    struct Incomplete<'a> {
+        reason: LenientStr<'a> = "reason",
+    }
+}
+
+last_wins! {
+    /// An `error` object: of an error event, or of a failed response.
+    struct ErrorFields<'a> {
+        message: LenientStr<'a> = "message",
+        kind: LenientStr<'a> = "type",
+        code: Option<&'a RawValue> = "code",
+    }
+}
+
+/// An index field of an output event (R2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    OutputText(u32),
-    Refusal(u32),
-    Summary(u32),
-    ReasoningText(u32),
+enum Index {
+    /// Missing, or not an integer (a fraction, a string, ...).
+    Missing,
+    At(u32),
+    /// A number outside `0..2^32`: the event is invalid, as folding it into "missing" would
+    /// route it to another item or part.
+    OutOfRange,
 }
+
+impl Index {
+    /// Reads the number as `json.loads` types it: an integer token is an int (`-0` is 0), any
+    /// other number a float, whose range alone matters.
+    fn of(raw: Option<&RawValue>) -> Self {
+        let Some(text) = raw.map(RawValue::get) else {
+            return Self::Missing;
+        };
+        if !text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            return Self::Missing;
+        }
+        if text.contains(['.', 'e', 'E']) {
+            let value = text.parse::<f64>().unwrap_or(f64::NAN);
+            return if (0.0..4_294_967_296.0).contains(&value) {
+                Self::Missing
+            } else {
+                Self::OutOfRange
+            };
+        }
+        match text.strip_prefix('-') {
+            Some(digits) if digits.bytes().all(|b| b == b'0') => Self::At(0),
+            Some(_) => Self::OutOfRange,
+            None => text.parse::<u32>().map_or(Self::OutOfRange, Self::At),
+        }
+    }
+
+    fn at(self) -> Option<u32> {
+        match self {
+            Self::At(index) => Some(index),
+            _ => None,
+        }
+    }
+}
+
+/// The output events (R4-R9): what reading one means for the terminal `response.output` (R10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    ItemAdded,
+    ItemDone,
+    PartAdded,
+    SummaryPartAdded,
+    ArgumentsDelta,
+    ArgumentsDone,
+    Text(TextKind),
+}
+
+/// The four text deltas (R6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextKind {
+    OutputText,
+    Refusal,
+    Summary,
+    ReasoningText,
+}
+
+impl TextKind {
+    /// The choice field the text goes to.
+    fn field(self) -> TextField {
+        match self {
+            Self::OutputText => TextField::Content,
+            Self::Refusal => TextField::Refusal,
+            Self::Summary | Self::ReasoningText => TextField::Reasoning,
+        }
+    }
+
+    /// The kind of item whose parts the text extends in the native message.
+    fn item_kind(self) -> &'static str {
+        match self {
+            Self::OutputText | Self::Refusal => "message",
+            Self::Summary | Self::ReasoningText => "reasoning",
+        }
+    }
+
+    /// The part made for a delta whose part never came (R13).
+    fn blank(self) -> Value {
+        match self {
+            Self::OutputText => json_object(vec![
+                ("type", string("output_text")),
+                ("text", string("")),
+                ("annotations", Value::Array(Vec::new())),
+            ]),
+            Self::Refusal => json_object(vec![("type", string("refusal")), ("refusal", string(""))]),
+            Self::Summary => json_object(vec![("type", string("summary_text")), ("text", string(""))]),
+            Self::ReasoningText => json_object(vec![("type", string("reasoning_text")), ("text", string(""))]),
+        }
+    }
+}
+
+/// What a part of an item only added starts from.
+#[derive(Debug)]
+enum PartBase {
+    /// The part as sent: raw JSON, of any type in an added item's list.
+    Sent(String),
+    /// The blank part of the delta that made it.
+    Blank(TextKind),
+}
+
+/// One part of an item only added, for the native message (R13).
+#[derive(Debug)]
+struct PartState {
+    base: PartBase,
+    /// Where the texts appended to its `text` and its `refusal` sit in the choice's fields.
+    text: Pieces<()>,
+    refusal: Pieces<()>,
+}
+
+impl PartState {
+    fn sent(raw: &str) -> Self {
+        Self {
+            base: PartBase::Sent(raw.to_owned()),
+            text: Vec::new(),
+            refusal: Vec::new(),
+        }
+    }
+
+    fn blank(kind: TextKind) -> Self {
+        Self {
+            base: PartBase::Blank(kind),
+            text: Vec::new(),
+            refusal: Vec::new(),
+        }
+    }
+
+    fn is_object(&self) -> bool {
+        match &self.base {
+            PartBase::Sent(raw) => raw.starts_with('{'),
+            PartBase::Blank(_) => true,
+        }
+    }
+
+    /// The part with the texts appended since; `text` is read from `text_field` (content for a
+    /// message, reasoning for a reasoning item).
+    fn value(&self, choice: &ChoiceState, text_field: TextField) -> Value {
+        let mut out = match &self.base {
+            PartBase::Sent(raw) => value_of(raw),
+            PartBase::Blank(kind) => kind.blank(),
+        };
+        for (key, pieces, field) in [
+            ("text", &self.text, text_field),
+            ("refusal", &self.refusal, TextField::Refusal),
+        ] {
+            if pieces.is_empty() {
+                continue;
+            }
+            let mut text = match out.get(key) {
+                Some(Value::Str(before)) => before.clone(),
+                _ => String::new(),
+            };
+            text.push_str(&joined(pieces, &(), choice.field(field)));
+            out.set(key, string(text));
+        }
+        out
+    }
+}
+
+/// Parts by index; `None` until a part event or a text delta reaches them (`ItemState::parts`).
+type Parts = Option<BTreeMap<u32, PartState>>;
 
 #[derive(Debug)]
 struct ItemState {
     output_index: u32,
-    item_id: String,
-    /// The call's ordinal for a `function_call` item the call limit let open.
+    /// The `type` of the item that created it (`""` when it has none).
+    kind: String,
+    /// The call's ordinal, for a `function_call` item the call limit let open.
     call: Option<usize>,
-    is_call: bool,
-    /// A non-empty arguments delta arrived: the full `arguments` of `.done` no longer count.
+    /// A non-empty arguments delta arrived: the full `arguments` of done events no longer count.
     fragmented: bool,
-    /// The item as `output_item.added` carried it.
+    /// A non-empty text delta was routed here: its done item's texts are not sent again (R9).
+    texted: bool,
+    /// The item that created it, raw (`{}` when it was not an object).
     added: String,
-    /// The item as `output_item.done` carried it: the native message shows it as is.
+    /// The last done item, raw: the native message shows it as is.
     done: Option<String>,
-    /// Where this item's texts sit in the choice's fields, in arrival order.
-    pieces: Pieces<Part>,
+    content: Parts,
+    summary: Parts,
 }
 
 impl ItemState {
-    /// The content, summary or reasoning parts of an item never done, from its texts so far.
-    fn fill_parts(&self, out: &mut Value, choice: &crate::accumulate::ChoiceState) {
-        let mut parts: Vec<Part> = Vec::new();
-        for (part, _) in &self.pieces {
-            if !parts.contains(part) {
-                parts.push(*part);
+    /// The `summary` or `content` parts of an item only added, made on first use from the added
+    /// item's list (an item no part event or delta reached shows its added list unchanged).
+    fn parts(&mut self, summary: bool) -> &mut BTreeMap<u32, PartState> {
+        let parts = if summary { &mut self.summary } else { &mut self.content };
+        parts.get_or_insert_with(|| {
+            let added = serde_json::from_str::<Item<'_>>(&self.added).unwrap_or_default();
+            let list = if summary { added.summary } else { added.content };
+            list.and_then(|list| serde_json::from_str::<Vec<&RawValue>>(list.get()).ok())
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, part)| Some((u32::try_from(i).ok()?, PartState::sent(part.get()))))
+                .collect()
+        })
+    }
+
+    /// The item as `response.output` would have it: the done item, else the added item with
+    /// what arrived for it since.
+    fn native(&self, choice: &ChoiceState) -> Value {
+        if let Some(done) = &self.done {
+            return value_of(done);
+        }
+        let mut out = value_of(&self.added);
+        let text_field = if self.kind == "message" {
+            TextField::Content
+        } else {
+            TextField::Reasoning
+        };
+        for (key, parts) in [("content", &self.content), ("summary", &self.summary)] {
+            if let Some(parts) = parts {
+                let list = parts.values().map(|part| part.value(choice, text_field)).collect();
+                out.set(key, Value::Array(list));
             }
         }
-        let mut content = Vec::new();
-        let mut summary = Vec::new();
-        for part in parts {
-            let (field, kind, key) = match part {
-                Part::OutputText(_) => (TextField::Content, "output_text", "text"),
-                Part::Refusal(_) => (TextField::Refusal, "refusal", "refusal"),
-                Part::Summary(_) => (TextField::Reasoning, "summary_text", "text"),
-                Part::ReasoningText(_) => (TextField::Reasoning, "reasoning_text", "text"),
-            };
-            let text = joined(&self.pieces, &part, choice.field(field));
-            let mut entry = vec![("type", string(kind)), (key, string(text))];
-            if kind == "output_text" {
-                entry.push(("annotations", Value::Array(Vec::new())));
-            }
-            if matches!(part, Part::Summary(_)) {
-                summary.push(json_object(entry));
-            } else {
-                content.push(json_object(entry));
+        if let Some(call) = self.call {
+            let arguments = choice.calls[call].arguments();
+            if !arguments.is_empty() {
+                out.set("arguments", string(arguments));
             }
         }
-        if !content.is_empty() {
-            out.set("content", Value::Array(content));
-        }
-        if !summary.is_empty() {
-            out.set("summary", Value::Array(summary));
-        }
+        out
     }
 }
 
@@ -164,6 +390,12 @@ impl ItemState {
 #[derive(Debug, Default)]
 pub struct ResponsesAdapter {
     items: Vec<ItemState>,
+    /// `output_index` -> position in `items`.
+    positions: HashMap<u32, usize>,
+    /// Item id -> position in `items` (the first item with that id).
+    ids: HashMap<String, usize>,
+    /// An output event was read: the terminal `response.output` completes items, not makes them.
+    output_read: bool,
 }
 
 /// The slot of the one choice a response has.
@@ -184,72 +416,115 @@ impl ResponsesAdapter {
             return;
         }
         let at = ev.data_offset;
-        if ev.event == "error" && !data.starts_with('{') {
-            provider_error_event(data, state, sink);
-            return;
-        }
-        let Some(event) = event_object::<ResponsesEvent<'_>>(data, at, state.at_eof, errors) else {
+        let Some(event) = read_event(ev.event, data, at, state, errors, sink) else {
             return;
         };
         if state.choices().is_empty() && state.choice_slot(0, at, errors).is_none() {
             return;
         }
-        let kind = event.kind.0.as_deref().unwrap_or(ev.event);
-        match kind {
-            "response.output_item.added" => {
-                let item = event.item.and_then(object::<Item<'_>>).unwrap_or_default();
-                let raw = event.item.map_or("{}", RawValue::get);
-                self.add_item(event.output_index.0, &item, raw, state, at, errors, sink);
+        let kind = match event.kind.0.as_deref() {
+            Some(kind) => kind,
+            // A chat-style error object some gateways send in place of an event.
+            None if event.error.is_some() => "error",
+            None => ev.event,
+        };
+        let output = match kind {
+            "response.output_item.added" => Output::ItemAdded,
+            "response.output_item.done" => Output::ItemDone,
+            "response.content_part.added" => Output::PartAdded,
+            "response.reasoning_summary_part.added" => Output::SummaryPartAdded,
+            "response.function_call_arguments.delta" => Output::ArgumentsDelta,
+            "response.function_call_arguments.done" => Output::ArgumentsDone,
+            "response.output_text.delta" => Output::Text(TextKind::OutputText),
+            "response.refusal.delta" => Output::Text(TextKind::Refusal),
+            "response.reasoning_summary_text.delta" => Output::Text(TextKind::Summary),
+            "response.reasoning_text.delta" => Output::Text(TextKind::ReasoningText),
+            "response.completed" | "response.incomplete" | "response.failed" => {
+                self.end(kind, &event, data, state, at, errors, sink);
+                return;
             }
-            "response.output_item.done" => {
-                let item = event.item.and_then(object::<Item<'_>>).unwrap_or_default();
-                let raw = event.item.map_or("{}", RawValue::get);
-                let pos = match self.find(item.id.non_empty(), event.output_index.0) {
-                    Some(pos) => pos,
-                    None => self.add_item(event.output_index.0, &item, raw, state, at, errors, sink),
-                };
-                self.items[pos].done = Some(raw.to_owned());
-                self.finish_call(pos, item.arguments.non_empty(), state, at, errors, sink);
+            "error" => {
+                provider_error(&event, data, state, sink);
+                return;
             }
-            "response.function_call_arguments.delta" => {
-                if let (Some(pos), Some(fragment)) = (
-                    self.find(event.item_id.non_empty(), event.output_index.0),
+            _ => return,
+        };
+        let output_index = Index::of(event.output_index);
+        let content_index = Index::of(event.content_index);
+        let summary_index = Index::of(event.summary_index);
+        if [output_index, content_index, summary_index].contains(&Index::OutOfRange) {
+            errors.note(CoreError::parse(
+                ParseKind::InvalidChunk,
+                at,
+                "invalid chunk: index out of range (not in 0..2^32)",
+            ));
+            return;
+        }
+        self.output_read = true;
+        self.output_event(
+            output,
+            &event,
+            [output_index, content_index, summary_index],
+            state,
+            at,
+            errors,
+            sink,
+        );
+    }
+
+    /// An output event (R4-R9) whose index fields are in range.
+    #[allow(clippy::too_many_arguments)]
+    fn output_event<S: EventSink>(
+        &mut self,
+        output: Output,
+        event: &ResponsesEvent<'_>,
+        [output_index, content_index, summary_index]: [Index; 3],
+        state: &mut MessageState,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        let output_index = output_index.at();
+        match output {
+            Output::ItemAdded => {
+                let (item, raw) = item_of(event.item);
+                self.add_item(output_index, &item, raw, state, at, errors, sink);
+            }
+            Output::ItemDone => {
+                let (item, raw) = item_of(event.item);
+                self.item_done(output_index, &item, raw, state, at, errors, sink);
+            }
+            Output::ArgumentsDelta => {
+                let (Some(pos), Some(fragment)) = (
+                    self.find(event.item_id.0.as_deref(), output_index),
                     event.delta.non_empty(),
-                ) {
-                    let item = &mut self.items[pos];
-                    if let Some(call) = item.call {
-                        item.fragmented = true;
-                        state.call_arguments(SLOT, call, fragment, at, errors, sink);
-                    }
+                ) else {
+                    return;
+                };
+                let item = &mut self.items[pos];
+                if let Some(call) = item.call.filter(|&call| !state.calls(SLOT)[call].finished) {
+                    item.fragmented = true;
+                    state.call_arguments(SLOT, call, fragment, at, errors, sink);
                 }
             }
-            "response.function_call_arguments.done" => {
-                if let Some(pos) = self.find(event.item_id.non_empty(), event.output_index.0) {
+            Output::ArgumentsDone => {
+                if let Some(pos) = self.find(event.item_id.0.as_deref(), output_index) {
                     self.finish_call(pos, event.arguments.non_empty(), state, at, errors, sink);
                 }
             }
-            "response.output_text.delta" => {
-                let part = Part::OutputText(event.content_index.0.unwrap_or(0));
-                self.text(&event, part, TextField::Content, state, at, errors, sink);
+            Output::Text(text_kind) => {
+                let index = if text_kind == TextKind::Summary {
+                    summary_index
+                } else {
+                    content_index
+                };
+                self.text(event, output_index, index, text_kind, state, at, errors, sink);
             }
-            "response.refusal.delta" => {
-                let part = Part::Refusal(event.content_index.0.unwrap_or(0));
-                self.text(&event, part, TextField::Refusal, state, at, errors, sink);
+            Output::PartAdded | Output::SummaryPartAdded => {
+                let summary = output == Output::SummaryPartAdded;
+                let index = if summary { summary_index } else { content_index };
+                self.part_added(event, output_index, index, summary);
             }
-            "response.reasoning_summary_text.delta" => {
-                let part = Part::Summary(event.summary_index.0.unwrap_or(0));
-                self.text(&event, part, TextField::Reasoning, state, at, errors, sink);
-            }
-            "response.reasoning_text.delta" => {
-                let part = Part::ReasoningText(event.content_index.0.unwrap_or(0));
-                self.text(&event, part, TextField::Reasoning, state, at, errors, sink);
-            }
-            "response.completed" | "response.incomplete" | "response.failed" => {
-                let response = event.response.and_then(object::<Response<'_>>).unwrap_or_default();
-                self.end(kind, &response, data, state, at, errors, sink);
-            }
-            "error" => provider_error_event(data, state, sink),
-            _ => {}
         }
     }
 
@@ -259,17 +534,24 @@ impl ResponsesAdapter {
         !state.done
     }
 
-    /// The item a delta or `.done` names: by item id, else by output index.
+    /// The item an event names (R5): by item id when that is an item's, else by output index.
     fn find(&self, item_id: Option<&str>, output_index: Option<u32>) -> Option<usize> {
-        if let Some(id) = item_id {
-            if let Some(pos) = self.items.iter().position(|i| i.item_id == id) {
-                return Some(pos);
-            }
+        if let Some(&pos) = item_id.and_then(|id| self.ids.get(id)) {
+            return Some(pos);
         }
-        let index = output_index?;
-        self.items.iter().position(|i| i.output_index == index)
+        self.positions.get(&output_index?).copied()
     }
 
+    fn register(&mut self, id: &LenientStr<'_>, pos: usize) {
+        if let Some(id) = id.non_empty() {
+            if !self.ids.contains_key(id) {
+                self.ids.insert(id.to_owned(), pos);
+            }
+        }
+    }
+
+    /// Creates an item (R4) at its output index, or at the number of items so far when that is
+    /// missing or taken; `None` when that is taken too.
     #[allow(clippy::too_many_arguments)]
     fn add_item<S: EventSink>(
         &mut self,
@@ -280,38 +562,104 @@ impl ResponsesAdapter {
         at: u64,
         errors: &mut ErrorSlot,
         sink: &mut S,
-    ) -> usize {
-        let output_index = output_index.unwrap_or_else(|| u32::try_from(self.items.len()).unwrap_or(u32::MAX));
-        let is_call = item.kind.0.as_deref() == Some("function_call");
-        let call = if is_call {
-            state.open_call(SLOT, Some(output_index), false, at, errors)
+    ) -> Option<usize> {
+        let index = match output_index {
+            Some(index) if !self.positions.contains_key(&index) => index,
+            _ => {
+                let next = u32::try_from(self.items.len()).ok()?;
+                if self.positions.contains_key(&next) {
+                    return None;
+                }
+                next
+            }
+        };
+        let kind = item.kind.0.as_deref().unwrap_or_default();
+        let call = if kind == "function_call" {
+            state.open_call(SLOT, Some(index), false, at, errors)
         } else {
             None
         };
         if let Some(call) = call {
-            state.call_fields(
-                SLOT,
-                call,
-                item.call_id.non_empty(),
-                Some("function"),
-                item.name.non_empty(),
-            );
+            // A call without a call_id is named when it opens, so events and message agree.
+            let id = item
+                .call_id
+                .non_empty()
+                .map_or_else(|| Cow::Owned(format!("call_{call}")), Cow::Borrowed);
+            state.call_fields(SLOT, call, Some(&id), Some("function"), item.name.non_empty());
             state.call_started(SLOT, call, sink);
         }
+        let pos = self.items.len();
         self.items.push(ItemState {
-            output_index,
-            item_id: item.id.non_empty().unwrap_or_default().to_owned(),
+            output_index: index,
+            kind: kind.to_owned(),
             call,
-            is_call,
             fragmented: false,
+            texted: false,
             added: raw.to_owned(),
             done: None,
-            pieces: Vec::new(),
+            content: None,
+            summary: None,
         });
-        self.items.len() - 1
+        self.positions.insert(index, pos);
+        self.register(&item.id, pos);
+        Some(pos)
     }
 
-    /// Finishes an item's call; its full `arguments` count when no delta came.
+    /// `output_item.done` (R4): the first done of an item completes it, a repeated one only
+    /// replaces the native item; an item never added is created (sent whole).
+    #[allow(clippy::too_many_arguments)]
+    fn item_done<S: EventSink>(
+        &mut self,
+        output_index: Option<u32>,
+        item: &Item<'_>,
+        raw: &str,
+        state: &mut MessageState,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        let pos = match self.find(item.id.0.as_deref(), output_index) {
+            Some(pos) if self.items[pos].done.is_some() => {
+                self.items[pos].done = Some(raw.to_owned());
+                return;
+            }
+            Some(pos) => pos,
+            None => match self.add_item(output_index, item, raw, state, at, errors, sink) {
+                Some(pos) => pos,
+                None => return,
+            },
+        };
+        self.complete(pos, item, raw, state, at, errors, sink);
+    }
+
+    /// The first done item of an item: its call finishes (R8), or its texts are sent when no
+    /// text delta came for it (R9).
+    #[allow(clippy::too_many_arguments)]
+    fn complete<S: EventSink>(
+        &mut self,
+        pos: usize,
+        item: &Item<'_>,
+        raw: &str,
+        state: &mut MessageState,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        self.items[pos].done = Some(raw.to_owned());
+        self.register(&item.id, pos);
+        let found = &self.items[pos];
+        if let Some(call) = found.call {
+            if !state.calls(SLOT)[call].finished {
+                state.call_fields(SLOT, call, None, None, item.name.non_empty());
+            }
+            self.finish_call(pos, item.arguments.non_empty(), state, at, errors, sink);
+        } else if !found.texted && matches!(found.kind.as_str(), "message" | "reasoning") {
+            whole_texts(found.kind == "message", item, state, at, errors, sink);
+        }
+    }
+
+    /// Finishes an item's call; when no delta came, the first non-empty of `arguments` and the
+    /// added item's arguments is sent first as one fragment.
     fn finish_call<S: EventSink>(
         &mut self,
         pos: usize,
@@ -321,73 +669,169 @@ impl ResponsesAdapter {
         errors: &mut ErrorSlot,
         sink: &mut S,
     ) {
-        let item = &mut self.items[pos];
+        let item = &self.items[pos];
         let Some(call) = item.call else { return };
         if state.calls(SLOT)[call].finished {
             return;
         }
         if !item.fragmented {
-            if let Some(arguments) = arguments {
-                item.fragmented = true;
-                state.call_arguments(SLOT, call, arguments, at, errors, sink);
+            let added = serde_json::from_str::<Item<'_>>(&item.added).ok();
+            if let Some(text) = arguments.or_else(|| added.as_ref().and_then(|a| a.arguments.non_empty())) {
+                state.call_arguments(SLOT, call, text, at, errors, sink);
             }
         }
         state.finish_call(SLOT, call, sink);
     }
 
+    /// A text delta (R6): appended to the choice whatever its item; an item only added of the
+    /// fitting kind keeps where it went, for its native parts (R13).
     #[allow(clippy::too_many_arguments)]
     fn text<S: EventSink>(
         &mut self,
         event: &ResponsesEvent<'_>,
-        part: Part,
-        field: TextField,
+        output_index: Option<u32>,
+        part_index: Index,
+        kind: TextKind,
         state: &mut MessageState,
         at: u64,
         errors: &mut ErrorSlot,
         sink: &mut S,
     ) {
         let Some(text) = event.delta.non_empty() else { return };
-        let kept = state.text(SLOT, field, text, at, errors, sink);
-        if let Some(pos) = self.find(event.item_id.non_empty(), event.output_index.0) {
-            record(&mut self.items[pos].pieces, part, kept);
+        let found = self.find(event.item_id.0.as_deref(), output_index);
+        if let Some(pos) = found {
+            self.items[pos].texted = true;
         }
+        let kept = state.text(SLOT, kind.field(), text, at, errors, sink);
+        let (Some(pos), Some(range)) = (found, kept) else {
+            return;
+        };
+        let item = &mut self.items[pos];
+        if item.done.is_some() || item.kind != kind.item_kind() {
+            return;
+        }
+        let part = item
+            .parts(kind == TextKind::Summary)
+            .entry(part_index.at().unwrap_or(0))
+            .or_insert_with(|| PartState::blank(kind));
+        if !part.is_object() {
+            *part = PartState::blank(kind);
+        }
+        let pieces = if kind == TextKind::Refusal {
+            &mut part.refusal
+        } else {
+            &mut part.text
+        };
+        record(pieces, (), Some(range));
     }
 
+    /// `content_part.added` / `reasoning_summary_part.added` (R13): the part of an item only
+    /// added, which later deltas extend.
+    fn part_added(&mut self, event: &ResponsesEvent<'_>, output_index: Option<u32>, index: Index, summary: bool) {
+        let Some(part) = event.part.filter(|part| part.get().starts_with('{')) else {
+            return;
+        };
+        let Some(pos) = self.find(event.item_id.0.as_deref(), output_index) else {
+            return;
+        };
+        let item = &mut self.items[pos];
+        let fits = if summary {
+            item.kind == "reasoning"
+        } else {
+            matches!(item.kind.as_str(), "message" | "reasoning")
+        };
+        if item.done.is_some() || !fits {
+            return;
+        }
+        item.parts(summary)
+            .insert(index.at().unwrap_or(0), PartState::sent(part.get()));
+    }
+
+    /// A terminal event (R10).
     #[allow(clippy::too_many_arguments)]
     fn end<S: EventSink>(
         &mut self,
         kind: &str,
-        response: &Response<'_>,
+        event: &ResponsesEvent<'_>,
         data: &str,
         state: &mut MessageState,
         at: u64,
         errors: &mut ErrorSlot,
         sink: &mut S,
     ) {
+        let response = event.response.and_then(object::<Response<'_>>).unwrap_or_default();
+        // The output repeats the whole turn: it is read only when some item needs it.
+        let needed = !self.output_read || self.items.iter().any(|item| item.done.is_none());
+        let entries: Vec<&RawValue> = response
+            .output
+            .filter(|_| needed)
+            .and_then(|list| serde_json::from_str(list.get()).ok())
+            .unwrap_or_default();
+        let is_object = |raw: &&RawValue| raw.get().starts_with('{');
+        if !self.output_read {
+            // A gateway that does not stream: the output items are the turn, sent whole.
+            for (index, entry) in (0..).zip(&entries) {
+                if is_object(entry) {
+                    let item = object::<Item<'_>>(entry).unwrap_or_default();
+                    self.item_done(Some(index), &item, entry.get(), state, at, errors, sink);
+                }
+            }
+        }
+        for pos in self.in_output_order() {
+            let found = &self.items[pos];
+            if found.done.is_some() {
+                continue;
+            }
+            let Some(entry) = entries.get(found.output_index as usize).copied().filter(is_object) else {
+                continue;
+            };
+            let item = object::<Item<'_>>(entry).unwrap_or_default();
+            if item.kind.0.as_deref() == Some(found.kind.as_str()) {
+                self.complete(pos, &item, entry.get(), state, at, errors, sink);
+            }
+        }
+        state.done = true;
         if let Some(usage) = response.usage {
             state.usage_object(usage.get(), at, errors, sink);
         }
         let reason = match kind {
-            "response.completed" => "completed".to_owned(),
+            "response.completed" => Cow::Borrowed("completed"),
             "response.failed" => {
-                let error = response.error.filter(|e| e.get().starts_with('{'));
-                let body = error.map_or(data, RawValue::get);
-                provider_error_event(&format!("{{\"error\":{body}}}"), state, sink);
-                "failed".to_owned()
+                let error = response
+                    .error
+                    .filter(|raw| raw.get().starts_with('{'))
+                    .and_then(object::<ErrorFields<'_>>)
+                    .unwrap_or_default();
+                state.provider_error(
+                    ProviderError {
+                        message: error.message.0.map_or_else(|| "response failed".to_owned(), Into::into),
+                        code: error.code.map(|code| code.get().to_owned()),
+                        kind: error.kind.0.map(Into::into),
+                        body: data.to_owned(),
+                    },
+                    sink,
+                );
+                Cow::Borrowed("failed")
             }
             _ => response
                 .incomplete_details
                 .and_then(object::<Incomplete<'_>>)
-                .and_then(|d| d.reason.non_empty().map(str::to_owned))
-                .unwrap_or_else(|| "incomplete".to_owned()),
+                .and_then(|details| details.reason.0.filter(|reason| !reason.is_empty()))
+                .unwrap_or(Cow::Borrowed("incomplete")),
         };
-        let _ = &response.status;
-        state.done = true;
         self.finish_open_calls(state, at, errors, sink);
         state.set_finish_reason(SLOT, &reason, false, sink);
     }
 
-    /// Finishes every call still open, in output order.
+    /// Item positions in output order.
+    fn in_output_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.items.len()).collect();
+        order.sort_unstable_by_key(|&pos| self.items[pos].output_index);
+        order
+    }
+
+    /// Finishes every call still open, in output order, with the added item's arguments when no
+    /// delta came.
     fn finish_open_calls<S: EventSink>(
         &mut self,
         state: &mut MessageState,
@@ -395,42 +839,23 @@ impl ResponsesAdapter {
         errors: &mut ErrorSlot,
         sink: &mut S,
     ) {
-        let mut order: Vec<(u32, usize)> = self
-            .items
-            .iter()
-            .enumerate()
-            .map(|(p, i)| (i.output_index, p))
-            .collect();
-        order.sort_unstable();
-        for (_, pos) in order {
-            if self.items[pos].is_call {
-                self.finish_call(pos, None, state, at, errors, sink);
-            }
+        for pos in self.in_output_order() {
+            self.finish_call(pos, None, state, at, errors, sink);
         }
     }
 
     /// The turn as the Responses API's output items (`response.output`), in output order: an
-    /// item as `output_item.done` carried it, else as added with its text and arguments so far.
+    /// item as its last `output_item.done` carried it, else as added with its parts, text and
+    /// arguments so far.
     #[must_use]
     pub fn native(&self, state: &MessageState, slot: Option<usize>) -> Value {
-        let mut order: Vec<&ItemState> = self.items.iter().filter(|_| slot.is_some()).collect();
-        order.sort_by_key(|i| i.output_index);
-        let choice = slot.map(|slot| &state.choices()[slot]);
-        let items = order
+        let Some(choice) = slot.map(|slot| &state.choices()[slot]) else {
+            return Value::Array(Vec::new());
+        };
+        let items = self
+            .in_output_order()
             .into_iter()
-            .map(|item| {
-                if let Some(done) = &item.done {
-                    return value_of(done);
-                }
-                let mut out = value_of(&item.added);
-                if let (Some(call), Some(choice)) = (item.call, choice) {
-                    out.set("arguments", string(choice.calls[call].arguments()));
-                }
-                if let Some(choice) = choice {
-                    item.fill_parts(&mut out, choice);
-                }
-                out
-            })
+            .map(|pos| self.items[pos].native(choice))
             .collect();
         Value::Array(items)
     }
@@ -438,5 +863,142 @@ impl ResponsesAdapter {
     /// End of input: calls never finished are finished, in output order.
     pub fn on_end<S: EventSink>(&mut self, state: &mut MessageState, errors: &mut ErrorSlot, sink: &mut S) {
         self.finish_open_calls(state, 0, errors, sink);
+    }
+}
+
+/// The event object of an event's data (R1); `None` when there is none: the data is an invalid
+/// chunk (noted), a last event cut at end of input, or an error event's text (reported).
+fn read_event<'a, S: EventSink>(
+    name: &str,
+    data: &'a str,
+    at: u64,
+    state: &mut MessageState,
+    errors: &mut ErrorSlot,
+    sink: &mut S,
+) -> Option<ResponsesEvent<'a>> {
+    if name != "error" {
+        return event_object::<ResponsesEvent<'_>>(data, at, state.at_eof, errors);
+    }
+    let event = serde_json::from_str::<ResponsesEvent<'_>>(data).ok();
+    if event.is_none() {
+        // An error event whose data is not an object is still the provider's error.
+        state.provider_error(
+            ProviderError {
+                message: data.to_owned(),
+                code: None,
+                kind: None,
+                body: data.to_owned(),
+            },
+            sink,
+        );
+    }
+    event
+}
+
+/// An event's `item` and its raw text; anything but an object counts as `{}`.
+fn item_of(raw: Option<&RawValue>) -> (Item<'_>, &str) {
+    match raw.filter(|raw| raw.get().starts_with('{')) {
+        Some(raw) => (object::<Item<'_>>(raw).unwrap_or_default(), raw.get()),
+        None => (Item::default(), "{}"),
+    }
+}
+
+/// R9: the texts of a message or reasoning item that arrived only in its done item.
+fn whole_texts<S: EventSink>(
+    message: bool,
+    item: &Item<'_>,
+    state: &mut MessageState,
+    at: u64,
+    errors: &mut ErrorSlot,
+    sink: &mut S,
+) {
+    fn list(raw: Option<&RawValue>) -> Vec<PartFields<'_>> {
+        raw.and_then(|raw| serde_json::from_str::<Vec<&RawValue>>(raw.get()).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(object::<PartFields<'_>>)
+            .collect()
+    }
+    if message {
+        for part in list(item.content) {
+            let (field, text) = match part.kind.0.as_deref() {
+                Some("output_text") => (TextField::Content, &part.text),
+                Some("refusal") => (TextField::Refusal, &part.refusal),
+                _ => continue,
+            };
+            if let Some(text) = text.non_empty() {
+                state.text(SLOT, field, text, at, errors, sink);
+            }
+        }
+    } else {
+        for part in list(item.summary).iter().chain(&list(item.content)) {
+            if let Some(text) = part.text.non_empty() {
+                state.text(SLOT, TextField::Reasoning, text, at, errors, sink);
+            }
+        }
+    }
+}
+
+/// An error event, or a chat-style error object (R11), read as chat reads one: from its `error`
+/// object, else the top-level `message`, `code` and `type`; the body is the whole object.
+fn provider_error<S: EventSink>(event: &ResponsesEvent<'_>, data: &str, state: &mut MessageState, sink: &mut S) {
+    let (message, kind, code) = match event.error {
+        Some(raw) if raw.get().starts_with('{') => {
+            let inner = object::<ErrorFields<'_>>(raw).unwrap_or_default();
+            (
+                inner.message.0.or_else(|| event.message.0.clone()).map(Into::into),
+                inner.kind.0.map(Into::into),
+                inner.code,
+            )
+        }
+        // `"error": "text"` and other shapes: the text, or the JSON as sent, is the message.
+        Some(raw) => (
+            Some(serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_owned())),
+            None,
+            None,
+        ),
+        None => (
+            event.message.0.clone().map(Into::into),
+            event.kind.0.clone().map(Into::into),
+            event.code,
+        ),
+    };
+    state.provider_error(
+        ProviderError {
+            message: message.unwrap_or_else(|| data.to_owned()),
+            code: code.map(|code| code.get().to_owned()),
+            kind,
+            body: data.to_owned(),
+        },
+        sink,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_fields_read_as_python_types_them() {
+        let of = |text: &str| Index::of(Some(&*RawValue::from_string(text.to_owned()).unwrap()));
+        assert_eq!(of("7"), Index::At(7));
+        assert_eq!(of("-0"), Index::At(0));
+        assert_eq!(of("4294967295"), Index::At(u32::MAX));
+        for missing in ["1.5", "-0.0", "1e2", "\"3\"", "true", "null", "[1]", "{}", "1e-400"] {
+            assert_eq!(of(missing), Index::Missing, "{missing}");
+        }
+        for bad in ["-1", "4294967296", "18446744073709551616", "1e300", "-0.5", "1e400"] {
+            assert_eq!(of(bad), Index::OutOfRange, "{bad}");
+        }
+        assert_eq!(Index::of(None), Index::Missing);
+    }
+
+    #[test]
+    fn a_key_given_twice_counts_with_its_last_value() {
+        let event: ResponsesEvent<'_> =
+            serde_json::from_str(r#"{"type": "x", "delta": "a", "delta": "b", "type": 5, "more": [1]}"#).unwrap();
+        assert_eq!(event.kind.0, None);
+        assert_eq!(event.delta.non_empty(), Some("b"));
+        assert!(serde_json::from_str::<ResponsesEvent<'_>>("[1]").is_err());
     }
 }

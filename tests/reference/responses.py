@@ -11,8 +11,9 @@ R1. Framing is SSE (semantics section 1). Data that is blank, or ``[DONE]`` (som
     with it; surrounding whitespace ignored), is ignored: not an error, not the end. Any other
     data must be a JSON object, else ``ParseError`` "invalid chunk" at the event's first data
     byte (reading goes on), except: an ``error`` SSE event whose data is not an object is a
-    ``ProviderError`` with the (trimmed) text as message; at ``finish()`` a last event cut
-    inside its JSON value is dropped (section 5).
+    ``ProviderError`` with the (trimmed) text as message and as body (its JSON value when it
+    parses, as section 2 says); at ``finish()`` a last event cut inside its JSON value is
+    dropped (section 5).
 R2. The event kind is the data's ``type`` when it is a string, else the SSE ``event:`` name.
     Kinds other than those of R3-R11 are ignored (``response.output_text.done``,
     ``.refusal.done``, ``.reasoning_*_text.done``, ``.content_part.done``,
@@ -257,7 +258,8 @@ class ReferenceResponsesAccumulator(ReferenceAccumulator):
             obj, parsed = None, False
         if not isinstance(obj, dict):
             if item.event == "error":
-                self._set_error(stripped, None, None, obj)
+                # Section 2: the body is the data's JSON value when it parses, else its text.
+                self._set_error(stripped, None, None, obj if parsed else stripped)
             elif not (final and not parsed and partial_json.classify(data) == "incomplete"):
                 self._errors.append(RefParseError("invalid chunk", item.data_offset))
             return

@@ -6,6 +6,7 @@ Run on the release build (CI: ``python -m benches.gate``). Prints the table it j
     python -m benches.gate                    # the gate (about 2 minutes)
     python -m benches.gate --impl reference   # replace toolwire by the Python reference: FAILS
     python -m benches.gate --only pipeline partial --quick   # a subset, fewer rounds
+    python -m benches.gate --only formats     # every wire format against its SDK (~15 s)
 
 ``TOOLWIRE_GATE_IMPL=reference`` does the same as ``--impl reference``.
 
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benches import peers, workloads
+from benches import format_peers, formats, peers, workloads
 from benches.thresholds import THRESHOLDS
 from benches.timing import Timing, measure, rss_bytes
 
@@ -84,6 +85,10 @@ class Impl:
     reparser: str | None = None  # PARTIAL key of a re-parser standing in for toolwire
     max_parses: int = 500  # prefixes a stand-in re-parser parses per size (stride estimate)
     leak_streams: tuple[int, int] = (10_000, 100_000)  # RSS compared after these many streams
+    # format -> StreamAccumulator-like factory (``events=`` keyword); raises ValueError for a
+    # format it does not read. ``tuple_events``: events are tuples (tests/reference).
+    format_acc: Callable[[str], Callable[..., Any]] | None = None
+    tuple_events: bool = False
 
 
 def toolwire_impl() -> Impl:
@@ -104,6 +109,7 @@ def toolwire_impl() -> Impl:
         peers.PIPELINE["toolwire-noev"].run,
         drop,
         peers.PARTIAL["toolwire"].run,
+        format_acc=format_peers.toolwire_factory,  # ValueError: a format the core does not read
     )
 
 
@@ -117,6 +123,20 @@ def reference_impl() -> Impl:
         acc.finish()
         return acc.message()
 
+    def format_acc(fmt: str) -> Callable[..., Any]:
+        if fmt == "chat":
+            return ReferenceAccumulator
+        import importlib
+
+        name = f"Reference{fmt.capitalize()}Accumulator"  # tests/reference/<fmt>.py
+        try:
+            factory: Callable[..., Any] = getattr(
+                importlib.import_module(f"tests.reference.{fmt}"), name
+            )
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"no Python reference for format {fmt!r}: {exc}") from None
+        return factory
+
     # Pure-Python re-parse of a 100 KB prefix takes ~30 ms: at most 100 prefixes per size.
     return Impl(
         "reference",
@@ -128,6 +148,8 @@ def reference_impl() -> Impl:
         reparser="reference",
         max_parses=100,
         leak_streams=(1_000, 10_000),
+        format_acc=format_acc,
+        tuple_events=True,
     )
 
 
@@ -775,6 +797,85 @@ def check_abi3(impl: Impl, budget: Budget, streams: int = 1000) -> list[Row]:
     ]
 
 
+def check_formats(
+    impl: Impl,
+    budget: Budget,
+    max_bytes: int = 160_000,
+    at_least: int = 3,
+    fmts: tuple[str, ...] = formats.FORMATS,
+) -> list[Row]:
+    """Every wire format: toolwire (events on, every TextDelta read) against the official SDK's
+    own accumulator of that format (benches/format_peers.py), on the same 1-4 KB reads of the
+    first agent turns of benches/formats.py (text + parallel calls) up to ``max_bytes``."""
+    return [row for fmt in fmts for row in _format_rows(impl, budget, fmt, max_bytes, at_least)]
+
+
+def _format_rows(impl: Impl, budget: Budget, fmt: str, max_bytes: int, at_least: int) -> list[Row]:
+    """The format's row, then an info row for the SDK peer's lighter variant, if it has one."""
+    import importlib
+
+    key = f"fmt.{fmt}.vs-sdk"
+    peer = format_peers.PEERS[fmt]
+    wl = formats.get(fmt)
+    n = wl.head(max_bytes, at_least)
+    reads = wl.reads("net")[:n]
+    label = f"{fmt}: {n} agent turns, {sum(map(len, wl.bodies[:n])) / 1000:.0f} KB"
+    assert impl.format_acc is not None
+    try:
+        factory = impl.format_acc(fmt)
+    except ValueError as exc:
+        return [error_row(key, label, peer.name, impl.name, f"ValueError: {exc}")]
+    try:
+        importlib.import_module(peer.module)
+    except ImportError:
+        return [error_row(key, label, peer.name, impl.name, f"{peer.module} not installed")]
+    ours = format_peers.toolwire_run(factory, reference=impl.tuple_events)
+
+    def sdk() -> list[Any]:
+        return [peer.run(r) for r in reads]
+
+    def sdk_checked() -> list[dict[str, Any]]:
+        return [peer.view(x) for x in sdk()]
+
+    def tw() -> list[Any]:
+        return [ours(r) for r in reads]
+
+    # The warm-up run of each side is the correctness check, against the truth.
+    wrong = verified(
+        {peer.name: sdk_checked, impl.name: tw},
+        {peer.name: wl.views[:n], impl.name: wl.expected[:n]},
+    )
+    if wrong:
+        return [error_row(key, label, peer.name, impl.name, "; ".join(wrong.values()))]
+    funcs: dict[str, Callable[[], Any]] = {peer.name: sdk}
+    if peer.light is not None:
+        light_name, light_run = peer.light
+
+        def light() -> list[Any]:
+            return [light_run(r) for r in reads]
+
+        if [peer.view(x) for x in light()] == wl.views[:n]:
+            funcs[light_name] = light
+    # Repeat toolwire inside a sample so that a sample takes ~20 ms.
+    t0 = time.perf_counter()
+    tw()
+    reps = max(1, min(200, round(0.02 / max(time.perf_counter() - t0, 1e-5))))
+    funcs[impl.name] = _repeat(tw, reps)
+    t = measure(
+        funcs,
+        min_rounds=budget.min_rounds,
+        budget=budget.seconds(2),
+        warmup=0,
+        scale={impl.name: 1 / reps},
+        freeze=True,
+    )
+    rows = [ratio_row(key, label, t[peer.name], t[impl.name], f"{peer.what}; {impl.name} x{reps}")]
+    if peer.light is not None and peer.light[0] in t:
+        note = "not judged: no public API skips the events the SDK's stream builds"
+        rows.append(ratio_row("info", label, t[peer.light[0]], t[impl.name], note))
+    return rows
+
+
 CHECKS: dict[str, Callable[[Impl, Budget], list[Row]]] = {
     "pipeline": check_pipeline,
     "partial": check_partial,
@@ -784,6 +885,9 @@ CHECKS: dict[str, Callable[[Impl, Budget], list[Row]]] = {
     "leak": check_leak,
     "import": check_import,
     "abi3": check_abi3,
+    # Last: it loads four SDKs' types (~300,000 objects), which makes every gc.collect() the
+    # other checks run between timed calls ~0.3 s slower (their timings are not affected).
+    "formats": check_formats,
 }
 
 
@@ -833,7 +937,9 @@ def format_table(rows: list[Row]) -> str:
         out.append("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip())
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
-    notes = [f"  {r.key}: {r.error or r.note}" for r in rows if r.error or r.note]
+    notes = [
+        f"  {r.key}: {r.error or r.note}" for r in rows if r.error or r.note
+    ]
     if notes:
         out.append("")
         out.append("notes:")

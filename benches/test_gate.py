@@ -91,3 +91,30 @@ def test_thresholds_cover_every_row_key() -> None:
     assert keys <= set(THRESHOLDS)
     for entry in THRESHOLDS.values():
         assert entry["op"] in (">=", "<=") and isinstance(entry["gate"], bool)
+
+
+def test_format_rows_fail_with_the_reference(reference: gate.Impl) -> None:
+    """The Python references are not 30x faster than the SDKs: their rows FAIL (or SKIP while
+    a format has no reference and is pending)."""
+    from benches import format_peers, formats
+
+    for module in format_peers.MODULES.values():
+        pytest.importorskip(module)
+    rows = gate.check_formats(reference, TINY, max_bytes=20_000, at_least=1)
+    assert not any(r.error for r in rows), [r.error for r in rows]
+    verdicts = _verdicts(rows)
+    assert set(verdicts) == {f"fmt.{fmt}.vs-sdk" for fmt in formats.FORMATS}
+    assert set(verdicts.values()) == {"FAIL"}, gate.format_table(rows)
+
+
+def test_every_format_has_a_gated_row_and_the_chat_rows_are_unchanged() -> None:
+    from benches import formats
+
+    for fmt in formats.FORMATS:
+        assert THRESHOLDS[f"fmt.{fmt}.vs-sdk"] == {"op": ">=", "value": 30, "gate": True}
+    # The chat rows the formats were added beside (issue 10: "Chat is no slower than before").
+    assert THRESHOLDS["pipeline.reference/toolwire"]["value"] == 5
+    assert THRESHOLDS["pipeline.reference/toolwire-noev"]["value"] == 10
+    assert THRESHOLDS["pipeline.openai-sdk/toolwire"]["value"] == 100
+    checks = list(gate.CHECKS)
+    assert checks[0] == "pipeline" and checks[-1] == "formats"  # formats last: see gate.py

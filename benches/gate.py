@@ -937,9 +937,7 @@ def format_table(rows: list[Row]) -> str:
         out.append("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip())
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
-    notes = [
-        f"  {r.key}: {r.error or r.note}" for r in rows if r.error or r.note
-    ]
+    notes = [f"  {r.key}: {r.error or r.note}" for r in rows if r.error or r.note]
     if notes:
         out.append("")
         out.append("notes:")

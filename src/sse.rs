@@ -11,7 +11,7 @@
 //! then that event is cut and dropped); and a line that is not valid UTF-8 is an error, not
 //! decoded with U+FFFD, because a replaced character would silently change tool arguments.
 
-use memchr::memchr2;
+use memchr::{memchr, memchr2};
 
 use crate::error::{CoreError, ErrorSlot, ParseKind};
 
@@ -49,10 +49,16 @@ pub struct SseDecoder {
     retry: Option<u64>,
     max_line_bytes: usize,
     max_event_bytes: usize,
-    /// NDJSON framing: every non-blank line is one event's data (no fields, no blank-line
-    /// dispatch); lines, offsets, limits and the BOM are handled as for SSE.
+    /// NDJSON framing: lines end at LF only (a CR before it is JSON whitespace, a lone CR is
+    /// inside the line), and every non-blank line is one event's data (no fields, no blank-line
+    /// dispatch, no `max_event_bytes`); offsets, `max_line_bytes` and the BOM as for SSE.
     ndjson: bool,
 }
+
+/// The event name under which NDJSON mode passes on a line that is not valid UTF-8 (no data,
+/// `data_offset` at its first bad byte): the reader decides whether it is an error, since Ollama
+/// reads nothing after its done line, not even bad bytes.
+pub const INVALID_UTF8: &str = "\0invalid-utf8";
 
 /// Whether `line` is valid UTF-8 but for a character its last bytes only began.
 fn ends_inside_utf8_char(line: &[u8]) -> bool {
@@ -155,7 +161,12 @@ impl SseDecoder {
             }
         }
         while !input.is_empty() {
-            let Some(eol) = memchr2(b'\n', b'\r', input) else {
+            let eol = if self.ndjson {
+                memchr(b'\n', input)
+            } else {
+                memchr2(b'\n', b'\r', input)
+            };
+            let Some(eol) = eol else {
                 self.buffer_partial_line(input, errors);
                 return;
             };
@@ -221,6 +232,10 @@ impl SseDecoder {
     where
         F: FnMut(SseEvent<'_>, &mut ErrorSlot),
     {
+        if self.ndjson {
+            Self::ndjson_line(line, line_offset, errors, on_event);
+            return;
+        }
         if line.is_empty() {
             self.dispatch(errors, on_event);
             return;
@@ -233,20 +248,6 @@ impl SseDecoder {
                 return;
             }
         };
-        if self.ndjson {
-            if line.len() > self.max_event_bytes {
-                errors.note(CoreError::limit("max_event_bytes", self.max_event_bytes, line_offset));
-            } else if !line.bytes().all(|b| matches!(b, b' ' | b'\t')) {
-                let event = SseEvent {
-                    event: "message",
-                    data: line,
-                    id: None,
-                    data_offset: line_offset,
-                };
-                on_event(event, errors);
-            }
-            return;
-        }
         if line.starts_with(':') {
             return;
         }
@@ -272,6 +273,30 @@ impl SseDecoder {
             }
             _ => {}
         }
+    }
+
+    fn ndjson_line<F>(line: &[u8], line_offset: u64, errors: &mut ErrorSlot, on_event: &mut F)
+    where
+        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+    {
+        if line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+            return;
+        }
+        let event = match std::str::from_utf8(line) {
+            Ok(data) => SseEvent {
+                event: "message",
+                data,
+                id: None,
+                data_offset: line_offset,
+            },
+            Err(err) => SseEvent {
+                event: INVALID_UTF8,
+                data: "",
+                id: None,
+                data_offset: line_offset + err.valid_up_to() as u64,
+            },
+        };
+        on_event(event, errors);
     }
 
     fn push_data(&mut self, value: &str, at: u64, errors: &mut ErrorSlot) {
@@ -500,6 +525,40 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn ndjson_lines_end_at_lf_only() {
+        let decode = |chunks: &[&[u8]]| {
+            let mut dec = SseDecoder::new(1024, 4);
+            dec.set_ndjson();
+            let mut errors = ErrorSlot::default();
+            let mut out = Vec::new();
+            let mut sink = |ev: SseEvent<'_>, _: &mut ErrorSlot| {
+                out.push((ev.event.to_owned(), ev.data.to_owned(), ev.data_offset));
+            };
+            for chunk in chunks {
+                dec.feed(chunk, &mut errors, &mut sink);
+            }
+            dec.finish(&mut errors, &mut sink);
+            (out, errors.take())
+        };
+        let input: &[u8] = b"\xEF\xBB\xBF{\"a\":1}\r\n \t\r\n{\"b\":\r2}\n\na\xFFb\n{\"c\":3}";
+        let want = vec![
+            ("message".to_owned(), "{\"a\":1}\r".to_owned(), 3),
+            ("message".to_owned(), "{\"b\":\r2}".to_owned(), 16),
+            (INVALID_UTF8.to_owned(), String::new(), 27),
+            ("message".to_owned(), "{\"c\":3}".to_owned(), 30),
+        ];
+        // Lines longer than max_event_bytes pass: only max_line_bytes bounds a line.
+        assert_eq!(decode(&[input]), (want.clone(), None));
+        for i in 0..=input.len() {
+            assert_eq!(
+                decode(&[&input[..i], &input[i..]]),
+                (want.clone(), None),
+                "split at {i}"
+            );
+        }
     }
 
     #[test]

@@ -319,6 +319,13 @@ impl MessageState {
         }
     }
 
+    /// Stops a call's arguments for a reason of the format's own (Gemini pieces out of order):
+    /// later fragments are dropped and the call finishes "incomplete" whatever text it kept, as
+    /// when `max_arguments_bytes` cut it.
+    pub fn stop_arguments(&mut self, slot: usize, call: usize) {
+        self.choices[slot].calls[call].over_limit = true;
+    }
+
     /// Sets a choice's finish reason (the first one only), finishes its calls, reports it.
     pub fn finish_reason<S: EventSink>(&mut self, slot: usize, reason: &str, sink: &mut S) {
         self.set_finish_reason(slot, reason, true, sink);

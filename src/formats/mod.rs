@@ -136,6 +136,10 @@ impl Adapter {
                 if detect.failed {
                     return;
                 }
+                if ev.event == crate::sse::INVALID_UTF8 {
+                    errors.note(ollama::invalid_utf8(ev.data_offset));
+                    return;
+                }
                 match detect::classify(&ev, detect.ndjson) {
                     Verdict::Wait => {}
                     Verdict::Error => chat::provider_error_event(trim_data(ev.data), state, sink),
@@ -195,7 +199,7 @@ impl Adapter {
             Self::Chat(_) => chat::reason_class(reason),
             Self::Responses(_) => responses::reason_class(reason),
             Self::Anthropic(_) => anthropic::reason_class(reason),
-            Self::Gemini(_) => gemini::reason_class(reason),
+            Self::Gemini(gemini) => gemini.reason_class(reason),
             Self::Ollama(_) => ollama::reason_class(reason),
         }
     }
@@ -363,6 +367,22 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
             }
         }
         deserializer.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// A JSON object read as `T`, with its text as sent: the native messages keep the provider's
+/// objects whole, while the chunk is still checked (and rejected) as one.
+#[derive(Debug)]
+pub(crate) struct WithRaw<'a, T> {
+    pub raw: &'a serde_json::value::RawValue,
+    pub value: T,
+}
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for WithRaw<'a, T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <&'de serde_json::value::RawValue>::deserialize(deserializer)?;
+        let Obj(value) = serde_json::from_str::<Obj<T>>(raw.get()).map_err(serde::de::Error::custom)?;
+        Ok(Self { raw, value })
     }
 }
 

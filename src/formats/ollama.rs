@@ -1,24 +1,26 @@
 //! Ollama native `/api/chat` streams: NDJSON, one chunk object per line; the adapter turns each
 //! into operations on the format-neutral message state.
 //!
-//! The rules are those of the pure-Python reference (`tests/reference/ollama.py`) and
-//! `docs/semantics.md` section 14: `message.content` is content, `message.thinking` reasoning;
-//! each of `message.tool_calls` is a whole call (its `arguments` object the arguments, a string
-//! taken as the JSON text), started, ready and finished at once, with `call_<ordinal>` when it has
-//! no id; the `done: true` line is the end marker, with `done_reason` and the counts as usage; an
-//! `{"error": ...}` line is a provider error.
+//! The rules are O1-O9 of the pure-Python reference (`tests/reference/ollama.py`,
+//! `docs/semantics.md` section 14), which `tests/test_ollama.py` holds this adapter to:
+//! `message.thinking` is reasoning, `message.content` content; each of `message.tool_calls` is a
+//! whole call, started, ready and finished at once, with `call_<ordinal>` when it has no id; the
+//! `done: true` line is the end marker, with `done_reason` (old servers send none: a normal end)
+//! and the counts as usage; nothing after it is read; an `{"error": ...}` line is a provider
+//! error.
 
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::chat::provider_error_event;
 use super::native::{object as json_object, string, value_of};
-use super::{event_object, minify, object, trim_data, LenientStr};
+use super::{event_object, minify, trim_data, LenientStr, Obj, WithRaw};
 use crate::accumulate::outcome::{Entries, ReasonClass, UsageKeys};
 use crate::accumulate::{EventSink, MessageState, TextField};
-use crate::error::ErrorSlot;
+use crate::error::{CoreError, ErrorSlot, ParseKind};
 use crate::partial_json::Value;
-use crate::sse::SseEvent;
+use crate::sse::{SseEvent, INVALID_UTF8};
 
 /// Where Ollama's counts are (the usage object is built from the final line's counts).
 pub const USAGE_KEYS: UsageKeys = UsageKeys {
@@ -37,48 +39,68 @@ const USAGE_FIELDS: [&str; 6] = [
     "eval_duration",
 ];
 
-/// What Ollama's `done_reason` means.
+/// What Ollama's `done_reason` means; old servers send none, and their done line is a normal end.
 #[must_use]
 pub fn reason_class(reason: Option<&str>) -> ReasonClass {
     match reason {
-        Some("stop") => ReasonClass::Normal,
+        None | Some("stop") => ReasonClass::Normal,
         Some("length") => ReasonClass::Length,
         _ => ReasonClass::Other,
     }
 }
 
+// The line shapes. A known field of the wrong JSON type, or given twice, fails the whole line
+// (O2), so an invalid line is skipped as one.
+
 #[derive(Debug, Deserialize)]
 struct Line<'a> {
     #[serde(borrow, default)]
-    message: Option<&'a RawValue>,
-    #[serde(default)]
-    done: Option<bool>,
+    message: Option<Obj<Message<'a>>>,
+    #[serde(borrow, default)]
+    done: Option<&'a RawValue>,
     #[serde(borrow, default)]
     done_reason: LenientStr<'a>,
     #[serde(borrow, default)]
     error: Option<&'a RawValue>,
+    // The usage keys are read from the line's entries, in order; declared so that one given
+    // twice makes the line invalid.
+    #[serde(default, rename = "prompt_eval_count")]
+    _prompt_eval_count: Option<IgnoredAny>,
+    #[serde(default, rename = "eval_count")]
+    _eval_count: Option<IgnoredAny>,
+    #[serde(default, rename = "total_duration")]
+    _total_duration: Option<IgnoredAny>,
+    #[serde(default, rename = "load_duration")]
+    _load_duration: Option<IgnoredAny>,
+    #[serde(default, rename = "prompt_eval_duration")]
+    _prompt_eval_duration: Option<IgnoredAny>,
+    #[serde(default, rename = "eval_duration")]
+    _eval_duration: Option<IgnoredAny>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Message<'a> {
     #[serde(borrow, default)]
     content: LenientStr<'a>,
     #[serde(borrow, default)]
     thinking: LenientStr<'a>,
     #[serde(borrow, default)]
-    tool_calls: Option<Vec<&'a RawValue>>,
+    tool_calls: Option<Vec<WithRaw<'a, ToolCall<'a>>>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct ToolCall<'a> {
     #[serde(borrow, default)]
     id: LenientStr<'a>,
     #[serde(borrow, default)]
-    function: Option<&'a RawValue>,
+    function: Option<Obj<Function<'a>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct Function<'a> {
+    /// Kept in the native message only; declared so that one given twice makes the line invalid.
+    #[serde(default, rename = "index")]
+    _index: Option<IgnoredAny>,
     #[serde(borrow, default)]
     name: LenientStr<'a>,
     #[serde(borrow, default)]
@@ -88,7 +110,7 @@ struct Function<'a> {
 /// The Ollama adapter.
 #[derive(Debug, Default)]
 pub struct OllamaAdapter {
-    /// Every tool call as sent, for the native message.
+    /// Every tool call as sent, for the native message (calls past `max_tool_calls` too).
     pub(crate) calls: Vec<String>,
 }
 
@@ -103,8 +125,16 @@ impl OllamaAdapter {
         errors: &mut ErrorSlot,
         sink: &mut S,
     ) {
+        // O7: nothing after the done line is read, not even its bytes.
+        if state.done {
+            return;
+        }
+        if ev.event == INVALID_UTF8 {
+            errors.note(invalid_utf8(ev.data_offset));
+            return;
+        }
         let data = trim_data(ev.data);
-        if state.done || data.is_empty() {
+        if data.is_empty() {
             return;
         }
         let at = ev.data_offset;
@@ -118,25 +148,26 @@ impl OllamaAdapter {
         if state.choices().is_empty() && state.choice_slot(0, at, errors).is_none() {
             return;
         }
-        if let Some(message) = line.message.and_then(object::<Message<'_>>) {
+        if let Some(Obj(message)) = line.message {
             if let Some(text) = message.thinking.non_empty() {
                 state.text(SLOT, TextField::Reasoning, text, at, errors, sink);
             }
             if let Some(text) = message.content.non_empty() {
                 state.text(SLOT, TextField::Content, text, at, errors, sink);
             }
-            for raw in message.tool_calls.unwrap_or_default() {
-                self.tool_call(raw, state, at, errors, sink);
+            for call in message.tool_calls.unwrap_or_default() {
+                self.tool_call(call, state, at, errors, sink);
             }
         }
-        if line.done == Some(true) {
+        if line.done.is_some_and(|d| d.get() == "true") {
+            state.done = true;
             if let Some(usage) = usage_of(data) {
                 state.usage_object(&usage, at, errors, sink);
             }
-            state.done = true;
+            if let Some(reason) = line.done_reason.non_empty() {
+                state.set_finish_reason(SLOT, reason, true, sink);
+            }
             state.finish_all_calls(sink);
-            let reason = line.done_reason.non_empty().unwrap_or("stop").to_owned();
-            state.set_finish_reason(SLOT, &reason, true, sink);
         }
     }
 
@@ -153,7 +184,7 @@ impl OllamaAdapter {
         if !field(TextField::Reasoning).is_empty() {
             out.push(("thinking", string(field(TextField::Reasoning))));
         }
-        if !self.calls.is_empty() {
+        if choice.is_some() && !self.calls.is_empty() {
             out.push((
                 "tool_calls",
                 Value::Array(self.calls.iter().map(|c| value_of(c)).collect()),
@@ -168,39 +199,44 @@ impl OllamaAdapter {
         !state.done
     }
 
+    /// O5: a whole call, started, given its arguments and finished at once.
     fn tool_call<S: EventSink>(
         &mut self,
-        raw: &RawValue,
+        call: WithRaw<'_, ToolCall<'_>>,
         state: &mut MessageState,
         at: u64,
         errors: &mut ErrorSlot,
         sink: &mut S,
     ) {
-        let Some(call) = object::<ToolCall<'_>>(raw) else {
-            return;
-        };
-        let function = call.function.and_then(object::<Function<'_>>).unwrap_or_default();
+        self.calls.push(call.raw.get().to_owned());
         let Some(ordinal) = state.open_call(SLOT, None, false, at, errors) else {
             return;
         };
-        self.calls.push(raw.get().to_owned());
+        let ToolCall { id, function } = call.value;
+        let function = function.map(|Obj(f)| f).unwrap_or_default();
         let generated = format!("call_{ordinal}");
-        let id = call.id.non_empty().unwrap_or(&generated);
+        let id = id.non_empty().unwrap_or(&generated);
         state.call_fields(SLOT, ordinal, Some(id), Some("function"), function.name.non_empty());
         state.call_started(SLOT, ordinal, sink);
-        match function.arguments.map(RawValue::get) {
-            Some(args) if args.starts_with('{') => {
-                state.call_arguments(SLOT, ordinal, &minify(args), at, errors, sink);
-            }
-            Some(args) if args.starts_with('"') => {
-                if let Ok(text) = serde_json::from_str::<String>(args) {
+        if let Some(args) = function.arguments.map(RawValue::get) {
+            // A string is the arguments text itself (it may be malformed); any other value its
+            // compact JSON, tokens as sent.
+            if args.starts_with('"') {
+                if let Ok(LenientStr(Some(text))) = serde_json::from_str::<LenientStr<'_>>(args) {
                     state.call_arguments(SLOT, ordinal, &text, at, errors, sink);
                 }
+            } else {
+                state.call_arguments(SLOT, ordinal, &minify(args), at, errors, sink);
             }
-            _ => {}
         }
         state.finish_call(SLOT, ordinal, sink);
     }
+}
+
+/// A line that is not UTF-8 (before the done line).
+#[cold]
+pub(crate) fn invalid_utf8(at: u64) -> CoreError {
+    CoreError::parse(ParseKind::InvalidUtf8, at, "invalid utf-8 sequence")
 }
 
 /// The final line's counts and durations, as sent, as one JSON object (`None` without any).
@@ -217,4 +253,27 @@ fn usage_of(data: &str) -> Option<String> {
     }
     out.push('}');
     (out.len() > 2).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_words() {
+        assert_eq!(reason_class(None), ReasonClass::Normal);
+        assert_eq!(reason_class(Some("stop")), ReasonClass::Normal);
+        assert_eq!(reason_class(Some("length")), ReasonClass::Length);
+        assert_eq!(reason_class(Some("unload")), ReasonClass::Other);
+    }
+
+    #[test]
+    fn usage_in_line_order() {
+        let line = r#"{"done":true,"eval_count":3,"model":"m","prompt_eval_count":null}"#;
+        assert_eq!(
+            usage_of(line).as_deref(),
+            Some(r#"{"eval_count":3,"prompt_eval_count":null}"#)
+        );
+        assert_eq!(usage_of(r#"{"done":true}"#), None);
+    }
 }

@@ -471,7 +471,7 @@ class ReferenceGeminiAccumulator(ReferenceAccumulator):
         try:
             obj = _loads(data)
         except ValueError:
-            obj = None
+            obj = data  # not JSON: the body is the text, as the core gives it
         if isinstance(obj, dict):
             self._gemini_error(obj, data)
         else:

@@ -463,3 +463,11 @@ def test_groq_usage_in_x_groq() -> None:
     # A top-level usage object wins.
     raw = sse((None, {"choices": [], "usage": {"prompt_tokens": 1}, "x_groq": groq}))
     assert run([raw])["usage"] == {"prompt_tokens": 1}
+
+
+def test_a_plain_text_error_event_first_is_reported_and_recognition_waits() -> None:
+    raw = b"event: error\ndata: upstream overloaded\n\n" + SAMPLES["anthropic"]
+    got = run([raw])
+    assert got["errors"] == [] and got["format"] == "anthropic"
+    assert got["events"][0] == ["ProviderError", "upstream overloaded", None, None]
+    assert got["outcome"] == "error"

@@ -33,9 +33,12 @@ pub struct Call {
     pub finished: bool,
     /// A pre-tools `function_call`.
     pub legacy: bool,
-    /// A fragment was dropped by `max_arguments_bytes`: later ones are dropped too, and the call
-    /// finishes with an "incomplete" error whatever text it kept.
+    /// A fragment was dropped by `max_arguments_bytes` (or the format stopped the arguments):
+    /// later ones are dropped too, and the call finishes with an "incomplete" error whatever
+    /// text it kept.
     pub over_limit: bool,
+    /// Why the arguments stopped, for that error's message.
+    pub stopped_by: &'static str,
     /// Set when finished: `Ok` or why the arguments are not valid JSON.
     pub outcome: Option<Result<(), JsonError>>,
 }
@@ -249,6 +252,7 @@ impl MessageState {
             finished: false,
             legacy,
             over_limit: false,
+            stopped_by: "arguments cut by max_arguments_bytes",
             outcome: None,
         });
         Some(choice.calls.len() - 1)
@@ -322,8 +326,10 @@ impl MessageState {
     /// Stops a call's arguments for a reason of the format's own (Gemini pieces out of order):
     /// later fragments are dropped and the call finishes "incomplete" whatever text it kept, as
     /// when `max_arguments_bytes` cut it.
-    pub fn stop_arguments(&mut self, slot: usize, call: usize) {
-        self.choices[slot].calls[call].over_limit = true;
+    pub fn stop_arguments(&mut self, slot: usize, call: usize, why: &'static str) {
+        let call = &mut self.choices[slot].calls[call];
+        call.over_limit = true;
+        call.stopped_by = why;
     }
 
     /// Sets a choice's finish reason (the first one only), finishes its calls, reports it.
@@ -387,7 +393,7 @@ impl MessageState {
             Err(JsonError {
                 kind: ParseKind::Incomplete,
                 position: call.args.text().len(),
-                message: "arguments cut by max_arguments_bytes",
+                message: call.stopped_by,
             })
         } else {
             call.args.end()

@@ -146,6 +146,10 @@ pub fn classify(ev: &SseEvent<'_>, ndjson: bool) -> Verdict {
             return Verdict::Format(Format::Chat);
         }
     }
+    if !ndjson && ev.event == "error" && !data.starts_with('{') {
+        // A plain-text error event: every SSE format reports it the same way.
+        return Verdict::Error;
+    }
     let Ok(Obj(probe)) = serde_json::from_str::<Obj<Probe<'_>>>(data) else {
         return Verdict::Unknown(format!("data that is not a JSON object: {}", excerpt(data.as_bytes())));
     };

@@ -602,7 +602,11 @@ impl GeminiAdapter {
             if !open.writer.piece(path, piece_value(&piece), more, scratch) {
                 // Out of order: the arguments stop here, as when cut by max_arguments_bytes.
                 open.writer.stuck = true;
-                state.stop_arguments(slot, open.call);
+                state.stop_arguments(
+                    slot,
+                    open.call,
+                    "arguments stopped: a partialArgs piece could not be written in order",
+                );
                 errors.note(CoreError::parse(
                     ParseKind::InvalidChunk,
                     at,

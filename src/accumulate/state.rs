@@ -198,16 +198,21 @@ impl MessageState {
         if !raw.starts_with('{') {
             return;
         }
+        // Nesting `max_depth` deep takes that many bytes: a shorter text (every usage object
+        // seen in practice) needs no scan, which matters for formats that resend usage on
+        // every chunk.
         let mut check = PartialJson::validating().with_max_depth(self.limits.max_depth);
-        if let Err(err) = check.feed(raw) {
+        if raw.len() > self.limits.max_depth {
+            if let Err(err) = check.feed(raw) {
             if err.kind == ParseKind::TooDeep {
-                errors.note(CoreError::limit(
-                    "max_depth",
-                    self.limits.max_depth,
-                    at + err.position as u64,
-                ));
+                    errors.note(CoreError::limit(
+                        "max_depth",
+                        self.limits.max_depth,
+                        at + err.position as u64,
+                    ));
+                }
+                return;
             }
-            return;
         }
         self.usage = Some((raw.to_owned(), at));
         self.usage_count += 1;

@@ -464,25 +464,29 @@ impl<'de> Deserialize<'de> for LenientIndex {
 /// Removes the whitespace between tokens of a valid JSON text, keeping the tokens as written.
 #[must_use]
 pub fn minify(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
+    let bytes = json.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
     let mut in_str = false;
     let mut escaped = false;
-    for c in json.chars() {
+    // Bytes, not chars: every byte looked at is ASCII, and the bytes of a multi-byte character
+    // (all >= 0x80) are copied as they are, inside a string or not.
+    for &b in bytes {
         if in_str {
-            out.push(c);
+            out.push(b);
             if escaped {
                 escaped = false;
-            } else if c == '\\' {
+            } else if b == b'\\' {
                 escaped = true;
-            } else if c == '"' {
+            } else if b == b'"' {
                 in_str = false;
             }
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            in_str = c == '"';
-            out.push(c);
+        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            in_str = b == b'"';
+            out.push(b);
         }
     }
-    out
+    // Only ASCII whitespace was removed between whole characters: still UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]

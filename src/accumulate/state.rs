@@ -201,10 +201,10 @@ impl MessageState {
         // Nesting `max_depth` deep takes that many bytes: a shorter text (every usage object
         // seen in practice) needs no scan, which matters for formats that resend usage on
         // every chunk.
-        let mut check = PartialJson::validating().with_max_depth(self.limits.max_depth);
         if raw.len() > self.limits.max_depth {
+            let mut check = PartialJson::validating().with_max_depth(self.limits.max_depth);
             if let Err(err) = check.feed(raw) {
-            if err.kind == ParseKind::TooDeep {
+                if err.kind == ParseKind::TooDeep {
                     errors.note(CoreError::limit(
                         "max_depth",
                         self.limits.max_depth,

@@ -690,8 +690,9 @@ def test_auto_on_streams_it_cannot_recognise() -> None:
         True,
         [],
     )
+    # A plain-text error event alone: reported, and recognition waits (section 11).
     text = rust([CASES["error_event_text_data"]], "auto")
-    assert [e["kind"] for e in text["errors"]] == ["unknown format"]
+    assert text["errors"] == [] and text["events"][0][0] == "ProviderError"
     assert (text["format"], text["outcome"]) == ("auto", "error")
 
 

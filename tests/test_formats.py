@@ -471,3 +471,57 @@ def test_a_plain_text_error_event_first_is_reported_and_recognition_waits() -> N
     assert got["errors"] == [] and got["format"] == "anthropic"
     assert got["events"][0] == ["ProviderError", "upstream overloaded", None, None]
     assert got["outcome"] == "error"
+
+
+# -- one truth, every format: Rust == reference == truth (hypothesis) --------------------------
+REFERENCES = {
+    "chat": "tests.reference.chat:ReferenceAccumulator",
+    "responses": "tests.reference.responses:ReferenceResponsesAccumulator",
+    "anthropic": "tests.reference.anthropic:ReferenceAnthropicAccumulator",
+    "gemini": "tests.reference.gemini:ReferenceGeminiAccumulator",
+    "ollama": "tests.reference.ollama:ReferenceOllamaAccumulator",
+}
+
+
+def _reference(fmt: str) -> Any:
+    import importlib
+
+    module, name = REFERENCES[fmt].split(":")
+    return getattr(importlib.import_module(module), name)()
+
+
+def _reads(raw: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % len(raw) for c in cuts} - {0})
+    return [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)], strict=True)]
+
+
+@pytest.mark.parametrize("fmt", list(REFERENCES))
+def test_one_truth_in_every_format(fmt: str) -> None:
+    """An agent turn (reasoning, text, 0-4 parallel calls) rendered in the format as its API
+    streams it (benches/formats.py), cut at points hypothesis picks: the core and the format's
+    pure-Python reference give the same events, messages, outcome and usage, and the message is
+    the turn's truth; with ``auto`` too."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    from benches import formats
+    from tests.reference import RefLimitExceeded, RefParseError
+
+    @hypothesis.given(
+        seed=st.integers(0, 10_000),
+        cuts=st.lists(st.integers(1, 1 << 20), max_size=12),
+    )
+    @hypothesis.settings(deadline=None, max_examples=40)
+    def check(seed: int, cuts: list[int]) -> None:
+        (turn,) = formats.make_turns(1, seed=seed)
+        raw = formats.render(fmt, turn, seed=seed)
+        chunks = _reads(raw, cuts)
+        want = as_json(
+            _drive(_reference(fmt), chunks, lambda e: e, (RefParseError, RefLimitExceeded), 1)
+        )
+        got = run(chunks, format=fmt)
+        assert got == want
+        assert run(chunks) == got
+        assert got["errors"] == [] and got["outcome"] == ("tool_calls" if turn.calls else "stop")
+        assert got["messages"][0] == as_json(formats.expected_message(fmt, turn))
+
+    check()

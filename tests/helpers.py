@@ -112,3 +112,39 @@ def normalize_events(events: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
                 continue
         out.append(ev)
     return out
+
+
+def _kind_of(exc: Any) -> tuple[Any, ...]:
+    return (type(exc).__name__, getattr(exc, "kind", getattr(exc, "limit", "")))
+
+
+class PieceReader:
+    """Feeds a reference accumulator ``raw`` in pieces and keeps every event and, per call
+    that raised, what it raised (``describe``: the tuple recorded for one error)."""
+
+    def __init__(self, acc: Any, describe: Any = _kind_of) -> None:
+        self.acc = acc
+        self.describe = describe
+        self.events: list[tuple[Any, ...]] = []
+        self.errors: list[tuple[Any, ...]] = []
+
+    def call(self, fn: Any, *args: Any) -> None:
+        from tests.reference import RefLimitExceeded, RefParseError
+
+        try:
+            self.events.extend(fn(*args))
+        except (RefParseError, RefLimitExceeded) as exc:
+            self.events.extend(exc.events)
+            self.errors.append(self.describe(exc))
+
+    def feed(self, raw: bytes, sizes: list[int] | None) -> None:
+        """``raw`` in pieces of ``sizes`` (cycled; whole when None)."""
+        if sizes is None:
+            self.call(self.acc.feed, raw)
+            return
+        pos = i = 0
+        while pos < len(raw):
+            n = sizes[i % len(sizes)]
+            self.call(self.acc.feed, raw[pos : pos + n])
+            pos += n
+            i += 1

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.reference.errors import RefLimitExceeded, RefParseError
+from tests.helpers import PieceReader
 from tests.reference.gemini import (
     ReferenceGeminiAccumulator,
     args_writer_text,
@@ -131,30 +131,13 @@ def pieces(*items: dict[str, Any], more: bool = True) -> dict[str, Any]:
 def read(raw: bytes, sizes: list[int] | None = None, **kwargs: Any) -> dict[str, Any]:
     """Feed ``raw`` in pieces of ``sizes`` (cycled; whole when None) and snapshot the result."""
     acc = ReferenceGeminiAccumulator(**kwargs)
-    events: list[tuple[Any, ...]] = []
-    errors: list[tuple[str, str]] = []
-
-    def run(fn: Any, *args: Any) -> None:
-        try:
-            events.extend(fn(*args))
-        except (RefParseError, RefLimitExceeded) as exc:
-            events.extend(exc.events)
-            errors.append((type(exc).__name__, getattr(exc, "kind", getattr(exc, "limit", ""))))
-
-    if sizes is None:
-        run(acc.feed, raw)
-    else:
-        pos = i = 0
-        while pos < len(raw):
-            n = sizes[i % len(sizes)]
-            run(acc.feed, raw[pos : pos + n])
-            pos += n
-            i += 1
+    reader = PieceReader(acc)
+    reader.feed(raw, sizes)
     done_before_finish = acc.done
-    run(acc.finish)
+    reader.call(acc.finish)
     return {
-        "events": events,
-        "errors": errors,
+        "events": reader.events,
+        "errors": reader.errors,
         "message": acc.message(),
         "native": acc.message(native=True),
         "finish_reason": acc.finish_reason,

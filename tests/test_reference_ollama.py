@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import PieceReader
 from tests.reference.errors import RefLimitExceeded, RefParseError
 from tests.reference.ndjson import NDJSONLine, NDJSONSplitter
 from tests.reference.ollama import ReferenceOllamaAccumulator
@@ -83,35 +84,21 @@ def tool_call(
     return out
 
 
+def _described(exc: RefParseError | RefLimitExceeded) -> tuple[Any, ...]:
+    if isinstance(exc, RefParseError):
+        return ("RefParseError", exc.kind, exc.position)
+    return ("RefLimitExceeded", exc.limit, exc.value)
+
+
 def read(raw: bytes, sizes: list[int] | None = None, **kwargs: Any) -> dict[str, Any]:
     """Feed ``raw`` in pieces of ``sizes`` (cycled; whole when None) and snapshot the result."""
     acc = ReferenceOllamaAccumulator(**kwargs)
-    events: list[tuple[Any, ...]] = []
-    errors: list[tuple[str, str, Any]] = []
-
-    def run(fn: Any, *args: Any) -> None:
-        try:
-            events.extend(fn(*args))
-        except RefParseError as exc:
-            events.extend(exc.events)
-            errors.append(("RefParseError", exc.kind, exc.position))
-        except RefLimitExceeded as exc:
-            events.extend(exc.events)
-            errors.append(("RefLimitExceeded", exc.limit, exc.value))
-
-    if sizes is None:
-        run(acc.feed, raw)
-    else:
-        pos = i = 0
-        while pos < len(raw):
-            n = sizes[i % len(sizes)]
-            run(acc.feed, raw[pos : pos + n])
-            pos += n
-            i += 1
-    run(acc.finish)
+    reader = PieceReader(acc, _described)
+    reader.feed(raw, sizes)
+    reader.call(acc.finish)
     return {
-        "events": events,
-        "errors": errors,
+        "events": reader.events,
+        "errors": reader.errors,
         "message": acc.message(),
         "native": acc.message(native=True),
         "finish_reason": acc.finish_reason,

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.reference.errors import RefLimitExceeded, RefParseError
+from tests.helpers import PieceReader
 from tests.reference.responses import ReferenceResponsesAccumulator
 from tests.reference.sse import SSEDecoder
 
@@ -282,29 +282,12 @@ def _where(output_index: int | None, item_id: str | None) -> dict[str, Any]:
 def read(raw: bytes, sizes: list[int] | None = None, **kwargs: Any) -> dict[str, Any]:
     """Feed ``raw`` in pieces of ``sizes`` (cycled; whole when None) and snapshot the result."""
     acc = ReferenceResponsesAccumulator(**kwargs)
-    events: list[tuple[Any, ...]] = []
-    errors: list[tuple[str, str]] = []
-
-    def run(fn: Any, *args: Any) -> None:
-        try:
-            events.extend(fn(*args))
-        except (RefParseError, RefLimitExceeded) as exc:
-            events.extend(exc.events)
-            errors.append((type(exc).__name__, getattr(exc, "kind", getattr(exc, "limit", ""))))
-
-    if sizes is None:
-        run(acc.feed, raw)
-    else:
-        pos = i = 0
-        while pos < len(raw):
-            n = sizes[i % len(sizes)]
-            run(acc.feed, raw[pos : pos + n])
-            pos += n
-            i += 1
-    run(acc.finish)
+    reader = PieceReader(acc)
+    reader.feed(raw, sizes)
+    reader.call(acc.finish)
     return {
-        "events": events,
-        "errors": errors,
+        "events": reader.events,
+        "errors": reader.errors,
         "message": acc.message(),
         "native": acc.message(native=True),
         "finish_reason": acc.finish_reason,

@@ -130,6 +130,21 @@ pub fn token_usage(raw: &str, keys: UsageKeys) -> Option<TokenUsage> {
     Some(TokenUsage { input, output, total })
 }
 
+/// The JSON text of an object with these entries, in order, each value's tokens as sent.
+pub(crate) fn object_text<'a>(entries: impl IntoIterator<Item = (&'a str, &'a RawValue)>) -> Option<String> {
+    let mut out = String::from("{");
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(key).ok()?);
+        out.push(':');
+        out.push_str(value.get());
+    }
+    out.push('}');
+    Some(out)
+}
+
 /// The entries of a JSON object in order, values kept as their raw text.
 pub(crate) struct Entries<'a>(pub Vec<(std::borrow::Cow<'a, str>, &'a RawValue)>);
 

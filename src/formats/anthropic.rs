@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use super::chat::provider_error_event;
 use super::native::{arguments_value, joined, object, partial_value, record, string, value_of, Pieces};
 use super::{event_object, minify, object as read_object, LenientIndex, LenientStr};
-use crate::accumulate::outcome::{Entries, ReasonClass, UsageKeys};
+use crate::accumulate::outcome::{object_text, Entries, ReasonClass, UsageKeys};
 use crate::accumulate::{EventSink, MessageState, TextField};
 use crate::error::{CoreError, ErrorSlot, ParseKind};
 use crate::partial_json::Value;
@@ -577,17 +577,7 @@ fn merge_objects(base: &str, update: &str) -> Option<String> {
             None => entries.push((key, value)),
         }
     }
-    let mut out = String::from("{");
-    for (i, (key, value)) in entries.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&serde_json::to_string(key.as_ref()).ok()?);
-        out.push(':');
-        out.push_str(value.get());
-    }
-    out.push('}');
-    Some(out)
+    object_text(entries.iter().map(|(k, v)| (k.as_ref(), *v)))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use super::chat::provider_error_event;
 use super::native::{object as json_object, string, value_of};
 use super::{event_object, minify, trim_data, LenientStr, Obj, WithRaw};
-use crate::accumulate::outcome::{Entries, ReasonClass, UsageKeys};
+use crate::accumulate::outcome::{object_text, Entries, ReasonClass, UsageKeys};
 use crate::accumulate::{EventSink, MessageState, TextField};
 use crate::error::{CoreError, ErrorSlot, ParseKind};
 use crate::partial_json::Value;
@@ -242,17 +242,8 @@ pub(crate) fn invalid_utf8(at: u64) -> CoreError {
 /// The final line's counts and durations, as sent, as one JSON object (`None` without any).
 fn usage_of(data: &str) -> Option<String> {
     let Entries(entries) = serde_json::from_str::<Entries<'_>>(data).ok()?;
-    let mut out = String::from("{");
-    for (key, value) in entries.iter().filter(|(k, _)| USAGE_FIELDS.contains(&k.as_ref())) {
-        if out.len() > 1 {
-            out.push(',');
-        }
-        out.push_str(&serde_json::to_string(key.as_ref()).ok()?);
-        out.push(':');
-        out.push_str(value.get());
-    }
-    out.push('}');
-    (out.len() > 2).then_some(out)
+    let counts = entries.iter().filter(|(k, _)| USAGE_FIELDS.contains(&k.as_ref()));
+    object_text(counts.map(|(k, v)| (k.as_ref(), *v))).filter(|text| text.len() > 2)
 }
 
 #[cfg(test)]

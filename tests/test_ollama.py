@@ -17,6 +17,8 @@ import random
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import toolwire
 from tests.helpers import reads
@@ -25,6 +27,7 @@ from tests.reference.ollama import ReferenceOllamaAccumulator
 from tests.test_gemini import REF_ERRORS, RUST_ERRORS, _calls, _collect
 from tests.test_reference_ollama import (
     ALL,
+    CREATED,
     CUT,
     ERROR,
     TEXT,
@@ -357,3 +360,50 @@ def test_random_streams_agree(seed: int) -> None:
         same([raw], **limits)
         points = sorted(rng.sample(range(1, len(raw)), min(6, len(raw) - 1)))
         same(reads(raw, points), **limits)
+
+
+# The core reads Ollama's compact token line (`{"model":…,"message":{"role":"assistant",
+# "content":…},"done":false}`, as Ollama's encoder writes it) without its general parser; these
+# hold that path to the reference on any text, and on lines one edit away from that shape.
+# Below U+D000: no edit of one byte turns an escape into a lone surrogate (the core rejects the
+# line, the reference's json.loads takes it).
+_TEXT = st.text(st.characters(codec="utf-8", max_codepoint=0xCFFF), max_size=12)
+
+
+def _compact(model: str, content: str, thinking: str | None, ascii_: bool) -> str:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if thinking is not None:
+        message["thinking"] = thinking
+    item = {"model": model, "created_at": CREATED, "message": message, "done": False}
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=ascii_)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(_TEXT, _TEXT, st.none() | _TEXT, st.booleans()), min_size=1, max_size=4),
+    st.data(),
+)
+def test_compact_token_lines_agree(
+    lines: list[tuple[str, str, str | None, bool]], data: st.DataObject
+) -> None:
+    texts = [_compact(*fields).encode() for fields in lines]
+    done = json.dumps(done_line(), separators=(",", ":")).encode() + b"\n"
+
+    def stream(edited: bytes, which: int) -> bytes:
+        return b"".join((edited if i == which else t) + b"\n" for i, t in enumerate(texts)) + done
+
+    raw = stream(texts[0], 0)
+    same([raw])
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, len(raw) - 1), max_size=4))))
+    same(reads(raw, cuts))
+    # Every one-byte edit at one place of one line (half the places in its content string,
+    # where the fast path decodes): an escape cut, a control character, a key renamed, spacing.
+    which = data.draw(st.integers(0, len(texts) - 1))
+    line_ = texts[which]
+    content_at = line_.index(b'"content":"') + len(b'"content":"')
+    at = data.draw(st.integers(0, len(line_) - 1) | st.integers(content_at, content_at + 3))
+    at = min(at, len(line_) - 1)
+    for byte in (bytes([b]) for b in b' \\"\t{}:,a0\x01\x7f'):
+        for edited in (line_[:at] + byte + line_[at:], line_[:at] + byte + line_[at + 1 :]):
+            same([stream(edited, which)])
+    same([stream(line_[:at] + line_[at + 1 :], which)])

@@ -465,28 +465,42 @@ impl<'de> Deserialize<'de> for LenientIndex {
 #[must_use]
 pub fn minify(json: &str) -> String {
     let bytes = json.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut in_str = false;
-    let mut escaped = false;
-    // Bytes, not chars: every byte looked at is ASCII, and the bytes of a multi-byte character
-    // (all >= 0x80) are copied as they are, inside a string or not.
-    for &b in bytes {
-        if in_str {
-            out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_str = false;
-            }
-        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-            in_str = b == b'"';
-            out.push(b);
+    let mut out = String::with_capacity(bytes.len());
+    // Runs of tokens are copied whole: a string up to its closing quote (found with memchr,
+    // skipping escaped characters), anything else up to the next whitespace or string. Every
+    // cut is at an ASCII byte, so each run is whole characters.
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
+            continue;
         }
+        let end = if b == b'"' {
+            string_end(bytes, i + 1)
+        } else {
+            bytes[i..]
+                .iter()
+                .position(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'"'))
+                .map_or(bytes.len(), |n| i + n)
+        };
+        out.push_str(&json[i..end]);
+        i = end;
     }
-    // Only ASCII whitespace was removed between whole characters: still UTF-8.
-    String::from_utf8(out).unwrap_or_default()
+    out
+}
+
+/// The index after the closing quote of the string whose text starts at `from` (the end of
+/// `bytes` when it is cut).
+fn string_end(bytes: &[u8], mut from: usize) -> usize {
+    while let Some(n) = memchr::memchr2(b'"', b'\\', &bytes[from..]) {
+        let at = from + n;
+        if bytes[at] == b'"' {
+            return at + 1;
+        }
+        from = (at + 2).min(bytes.len());
+    }
+    bytes.len()
 }
 
 #[cfg(test)]
@@ -499,6 +513,9 @@ mod tests {
             minify("{ \"a b\" : [1, 2.50e1, \"x \\\" y\" ] }"),
             "{\"a b\":[1,2.50e1,\"x \\\" y\"]}"
         );
+        assert_eq!(minify("[\"\\\\\", \"é \\\\\" ,true]\n"), "[\"\\\\\",\"é \\\\\",true]");
+        assert_eq!(minify("\"cut \\"), "\"cut \\");
+        assert_eq!(minify(" {\"a\":\"b c"), "{\"a\":\"b c");
     }
 
     #[test]

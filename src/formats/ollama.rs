@@ -9,6 +9,8 @@
 //! and the counts as usage; nothing after it is read; an `{"error": ...}` line is a provider
 //! error.
 
+use std::borrow::Cow;
+
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -138,6 +140,18 @@ impl OllamaAdapter {
             return;
         }
         let at = ev.data_offset;
+        if let Some(token) = token_line(data) {
+            if state.choices().is_empty() && state.choice_slot(0, at, errors).is_none() {
+                return;
+            }
+            if let Some(text) = token.thinking.as_deref().filter(|t| !t.is_empty()) {
+                state.text(SLOT, TextField::Reasoning, text, at, errors, sink);
+            }
+            if !token.content.is_empty() {
+                state.text(SLOT, TextField::Content, &token.content, at, errors, sink);
+            }
+            return;
+        }
         let Some(line) = event_object::<Line<'_>>(data, at, state.at_eof, errors) else {
             return;
         };
@@ -233,6 +247,90 @@ impl OllamaAdapter {
     }
 }
 
+/// A token line as Ollama writes it, the shape of nearly every line of a stream.
+struct TokenLine<'a> {
+    content: Cow<'a, str>,
+    thinking: Option<Cow<'a, str>>,
+}
+
+/// Reads `{"model":…,"created_at":…,"message":{"role":"assistant","content":…[,"thinking":…]},
+/// "done":false}`, byte for byte as Ollama's encoder writes it, without the general parser;
+/// `None` for any other line (other keys, order or spacing, tool calls, the done line, an escape
+/// in an ignored string, anything invalid), which the general path then reads. Whatever this
+/// accepts, the general path reads the same way (`tests/test_ollama.py` holds both to the
+/// reference).
+fn token_line(data: &str) -> Option<TokenLine<'_>> {
+    let mut at = Cursor { text: data, pos: 0 };
+    at.literal(r#"{"model":"#)?;
+    at.plain_string()?;
+    at.literal(r#","created_at":"#)?;
+    at.plain_string()?;
+    at.literal(r#","message":{"role":"assistant","content":"#)?;
+    let content = at.string()?;
+    let thinking = match at.literal(r#","thinking":"#) {
+        Some(()) => Some(at.string()?),
+        None => None,
+    };
+    at.literal(r#"},"done":false}"#)?;
+    (at.pos == data.len()).then_some(TokenLine { content, thinking })
+}
+
+struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn literal(&mut self, expected: &str) -> Option<()> {
+        let rest = self.text.get(self.pos..)?;
+        rest.starts_with(expected).then(|| self.pos += expected.len())
+    }
+
+    /// A JSON string's text and whether it has an escape; `None` at a control character (not
+    /// allowed raw in JSON) or without the closing quote.
+    fn raw_string(&mut self) -> Option<(&'a str, bool)> {
+        let bytes = self.text.as_bytes();
+        if bytes.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        let start = self.pos;
+        let mut i = start + 1;
+        let mut escaped = false;
+        let end = loop {
+            let at = i + memchr::memchr2(b'"', b'\\', &bytes[i..])?;
+            if bytes[at] == b'"' {
+                break at;
+            }
+            escaped = true;
+            i = at + 2;
+            if i > bytes.len() {
+                return None;
+            }
+        };
+        if bytes[start..end].iter().any(|&c| c < 0x20) {
+            return None;
+        }
+        self.pos = end + 1;
+        Some((&self.text[start..=end], escaped))
+    }
+
+    /// A string that is ignored: one without escapes (an escape could be invalid JSON).
+    fn plain_string(&mut self) -> Option<()> {
+        let (_, escaped) = self.raw_string()?;
+        (!escaped).then_some(())
+    }
+
+    /// A string's value; escapes are decoded (and checked) by serde_json.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let (quoted, escaped) = self.raw_string()?;
+        if escaped {
+            serde_json::from_str::<String>(quoted).ok().map(Cow::Owned)
+        } else {
+            Some(Cow::Borrowed(&quoted[1..quoted.len() - 1]))
+        }
+    }
+}
+
 /// A line that is not UTF-8 (before the done line).
 #[cold]
 pub(crate) fn invalid_utf8(at: u64) -> CoreError {
@@ -256,6 +354,36 @@ mod tests {
         assert_eq!(reason_class(Some("stop")), ReasonClass::Normal);
         assert_eq!(reason_class(Some("length")), ReasonClass::Length);
         assert_eq!(reason_class(Some("unload")), ReasonClass::Other);
+    }
+
+    #[test]
+    fn token_lines() {
+        let read = |line: &str| token_line(line).map(|t| (t.content.into_owned(), t.thinking.map(Cow::into_owned)));
+        let head = r#"{"model":"m","created_at":"2025-06-01T00:00:00Z","message":{"role":"assistant","content":"#;
+        let line = |rest: &str| format!("{head}{rest}");
+        assert_eq!(read(&line(r#""Hi"},"done":false}"#)), Some(("Hi".into(), None)));
+        assert_eq!(
+            read(&line(r#""","thinking":"a\n\"b\u00e9"},"done":false}"#)),
+            Some((String::new(), Some("a\n\"b\u{e9}".into())))
+        );
+        // The general path's lines: another shape, spacing, the done line, a raw control
+        // character, an invalid escape, an escape in an ignored string, a cut line.
+        for rest in [
+            r#""Hi","images":null},"done":false}"#,
+            r#""Hi"}, "done":false}"#,
+            r#""Hi"},"done":true}"#,
+            "\"a\tb\"},\"done\":false}",
+            r#""a\qb"},"done":false}"#,
+            r#""Hi"},"done":false}x"#,
+            r#""Hi"},"done":fal"#,
+            r#""Hi\"#,
+        ] {
+            assert_eq!(read(&line(rest)), None, "{rest}");
+        }
+        assert_eq!(
+            read(r#"{"model":"m\"","created_at":"t","message":{"role":"assistant","content":"x"},"done":false}"#),
+            None
+        );
     }
 
     #[test]

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from toolwire._core import Finish, LimitExceeded, ParseError, ToolCallFinished, ToolCallReady
+from toolwire._dialects import NATIVE
 from toolwire.client import AsyncChatStream, AsyncClient, ChatStream, Client
 from toolwire.errors import (
     APIError,
@@ -109,13 +110,16 @@ class AgentResult:
     ``messages`` is the whole transcript, ready to extend and send again; ``tool_runs`` every
     tool execution in call order (on ``TurnFailed.result`` also the runs of the failed turn:
     eager runs, which are not in ``messages``, unless the whole turn was kept); ``usage`` the
-    provider's usage summed over turns (numbers only); ``turns`` the number of model turns;
+    provider's usage summed over turns (numbers only, the provider's keys); ``token_usage`` the
+    same in one shape for every api (``input_tokens``, ``output_tokens``, ``total_tokens``; empty
+    when the provider sent no usage); ``turns`` the number of model turns;
     ``duration_ms`` the wall time of the run.
     """
 
     messages: list[dict[str, Any]]
     tool_runs: list[ToolRun] = field(default_factory=list)
     usage: dict[str, Any] = field(default_factory=dict)
+    token_usage: dict[str, int] = field(default_factory=dict)
     turns: int = 0
     duration_ms: float = 0.0
 
@@ -529,6 +533,11 @@ class Agent:
         message = stream.message()
         if not self.keep_reasoning:
             message.pop("reasoning_content", None)
+        api = getattr(self.client, "api", "chat")
+        if api != "chat":
+            # The turn as the api sent it goes back to that api unchanged (thinking
+            # signatures, reasoning items, call ids); other apis read the canonical fields.
+            message[NATIVE] = {"api": api, "message": stream.accumulator.message(native=True)}
         return message
 
     @staticmethod
@@ -578,6 +587,7 @@ class Agent:
         usage = _usage_of(stream)
         if usage:
             _add_usage(result.usage, usage)
+            _add_usage(result.token_usage, stream.accumulator.token_usage)
         event = TurnFinished(turn.number, message, stream.finish_reason, usage, tuple(ordered))
         return event, not message.get("tool_calls")
 

@@ -61,7 +61,6 @@ import email.utils
 import json
 import logging
 import math
-import os
 import random
 import re
 import socket
@@ -77,6 +76,7 @@ import httpx
 
 from toolwire._core import LimitExceeded, ParseError, StreamAccumulator, __version__
 from toolwire._decoding import Decoder, DecodingError, UnsupportedEncoding, decoder_for
+from toolwire._dialects import dialect_for
 from toolwire.errors import (
     APIConnectionError,
     APIError,
@@ -290,6 +290,11 @@ class _BaseURL:
 def _display_url(url: str) -> str:
     """``url`` with its credentials (``user:password@``) shown as ``***@``."""
     return _BaseURL(url).display
+
+
+def _request_url(response: httpx.Response) -> str:
+    """The URL a response answered, without its query (a key may be there) or credentials."""
+    return _display_url(str(response.request.url.copy_with(query=None)))
 
 
 # -- response checks ---------------------------------------------------------------------------
@@ -1081,6 +1086,7 @@ class _ClientBase:
     def __init__(
         self,
         *,
+        api: str,
         base_url: str | None,
         api_key: str | None,
         connect_timeout: float | None,
@@ -1104,13 +1110,16 @@ class _ClientBase:
                 "limits= sizes the pool of the httpx client toolwire creates; with "
                 "http_client=, set the limits on that client instead"
             )
-        url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        self._dialect = dialect_for(api)
+        #: The API spoken: "chat", "responses", "anthropic", "gemini" or "ollama".
+        self.api = api
+        url = base_url or self._dialect.env_base_url()
         self.base_url = url.rstrip("/")
         self._base = _BaseURL(self.base_url)
         source = "the API key (api_key=)"
         if api_key is None:
-            api_key = os.environ.get("OPENAI_API_KEY", "")
-            source = "the API key in OPENAI_API_KEY"
+            api_key, variable = self._dialect.env_key()
+            source = f"the API key in {variable}"
         key = _checked_secret(api_key, source)
         self._extra_headers: dict[str, str] = {}
         header_secrets: list[str] = []
@@ -1133,8 +1142,11 @@ class _ClientBase:
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
         self.include_usage = include_usage
-        # The client speaks Chat Completions: its streams are read as chat, not recognised.
-        self.accumulator_options = {"format": "chat", **dict(accumulator_options or {})}
+        # Streams are read in the api's format, not recognised.
+        self.accumulator_options = {
+            "format": self._dialect.format,
+            **dict(accumulator_options or {}),
+        }
         # Flipped off when the server rejects stream_options (some OpenAI-compatible ones do).
         self._stream_options_ok = True
 
@@ -1144,7 +1156,10 @@ class _ClientBase:
         return bool(self._secret.get())
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._base.display!r}, api_key={self._secret!r})"
+        return (
+            f"{type(self).__name__}(api={self.api!r}, base_url={self._base.display!r}, "
+            f"api_key={self._secret!r})"
+        )
 
     def _trust_env(self, trust_env: bool | None) -> bool:
         """httpx's ``trust_env`` (proxy variables, netrc): on, except for a loopback base URL,
@@ -1165,7 +1180,7 @@ class _ClientBase:
     def _headers(self) -> httpx.Headers:
         headers = httpx.Headers(
             {
-                "Accept": "text/event-stream",
+                **self._dialect.headers(),
                 # A compressed event stream arrives in bursts and needs decoding; toolwire still
                 # decodes one if a proxy compresses anyway.
                 "Accept-Encoding": "identity",
@@ -1173,8 +1188,7 @@ class _ClientBase:
             }
         )
         headers.update(self._extra_headers)  # case-insensitive: the caller's value wins
-        if self._secret.get():
-            headers["Authorization"] = f"Bearer {self._secret.get()}"
+        headers.update(self._dialect.auth(self._secret.get()))
         return headers
 
     def _send_options(self, http: httpx.Client | httpx.AsyncClient) -> dict[str, Any]:
@@ -1190,24 +1204,18 @@ class _ClientBase:
         tools: Tools | None,
         params: Mapping[str, Any],
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": list(messages),
-            **params,
-            "stream": True,
-        }
+        schemas: Sequence[Mapping[str, Any]] = []
         if tools is not None:
             schemas = tools.schemas() if hasattr(tools, "schemas") else list(tools)
-            if schemas:
-                body["tools"] = schemas
-        if self.include_usage and self._stream_options_ok:
+        body = self._dialect.body(model, messages, schemas, params)
+        if self._dialect.asks_usage and self.include_usage and self._stream_options_ok:
             options = dict(body.get("stream_options") or {})
             options.setdefault("include_usage", True)
             body["stream_options"] = options
         return body
 
-    def _url(self) -> str:
-        return self._base.request + "/chat/completions"
+    def _url(self, model: str) -> str:
+        return self._dialect.url(self._base.request, model)
 
     def _where(self) -> str:
         return f"POST {_origin(self._base.request)}"
@@ -1220,15 +1228,17 @@ class _ClientBase:
         body = self._secret.redact_value(_decode_body(data))
         status = response.status_code
         text = _error_text(body, response.reason_phrase or "error")
-        where = f"POST {self._url()}"
+        where = f"POST {_request_url(response)}"
         if status in (401, 403):
+            keys = " or ".join(self._dialect.key_env)
+            base_env = f" or {self._dialect.base_url_env}" if self._dialect.base_url_env else ""
             hint = (
-                " (check the API key: api_key= or OPENAI_API_KEY, and the base URL: base_url= or "
-                f"OPENAI_BASE_URL, now {self._base.display})"
+                f" (check the API key: api_key= or {keys}, and the base URL: base_url={base_env}, "
+                f"now {self._base.display})"
             )
             if not self._secret.get():
                 hint = (
-                    " (no API key is set: pass api_key= or set OPENAI_API_KEY; base URL "
+                    f" (no API key is set: pass api_key= or set {keys}; base URL "
                     + self._base.display
                     + ")"
                 )
@@ -1255,7 +1265,7 @@ class _ClientBase:
             response.status_code,
             response.headers,
             data,
-            f"POST {self._url()}",
+            f"POST {_request_url(response)}",
             self._secret,
         )
 
@@ -1353,7 +1363,8 @@ class _ClientBase:
         media = _media_type(response.headers)
         if not _is_stream_type(media):
             return media
-        stream._decoder = _decoder_of(response.headers, f"POST {self._url()}", self._secret)
+        where = f"POST {_request_url(response)}"
+        stream._decoder = _decoder_of(response.headers, where, self._secret)
         self._stall_on(response, stream)
         return None
 
@@ -1381,6 +1392,7 @@ class Client(_ClientBase):
     def __init__(
         self,
         *,
+        api: str = "chat",
         base_url: str | None = None,
         api_key: str | None = None,
         connect_timeout: float | None = 10.0,
@@ -1401,6 +1413,7 @@ class Client(_ClientBase):
         trust_env: bool | None = None,
     ) -> None:
         super().__init__(
+            api=api,
             base_url=base_url,
             api_key=api_key,
             connect_timeout=connect_timeout,
@@ -1492,7 +1505,7 @@ class Client(_ClientBase):
             try:
                 request = self._http.build_request(
                     "POST",
-                    self._url(),
+                    self._url(model),
                     json=body,
                     headers=self._headers(),
                     timeout=self._timeout(remaining),
@@ -1558,6 +1571,7 @@ class AsyncClient(_ClientBase):
     def __init__(
         self,
         *,
+        api: str = "chat",
         base_url: str | None = None,
         api_key: str | None = None,
         connect_timeout: float | None = 10.0,
@@ -1578,6 +1592,7 @@ class AsyncClient(_ClientBase):
         trust_env: bool | None = None,
     ) -> None:
         super().__init__(
+            api=api,
             base_url=base_url,
             api_key=api_key,
             connect_timeout=connect_timeout,
@@ -1660,7 +1675,7 @@ class AsyncClient(_ClientBase):
             try:
                 request = self._http.build_request(
                     "POST",
-                    self._url(),
+                    self._url(model),
                     json=body,
                     headers=self._headers(),
                     timeout=self._timeout(remaining),

@@ -1,0 +1,521 @@
+"""What each API asks of a request: URL, auth, headers, body, tool schema and transcript.
+
+The agent keeps one canonical transcript in the OpenAI chat shape (system, user, assistant with
+``tool_calls``, ``tool`` messages); a ``Dialect`` turns it into its API's request at the edge.
+An assistant message may carry ``native``: ``{"api": name, "message": ...}``, the turn as that
+API sent it (``message(native=True)`` of the core); the same API gets it back unchanged, which
+is what keeps thinking signatures, reasoning items and provider call ids valid for the next
+request. Every other API (and chat) gets the canonical fields converted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+__all__ = ["APIS", "Dialect", "dialect_for"]
+
+Message = dict[str, Any]
+
+#: The key under which an assistant message carries its API's own shape of the turn.
+NATIVE = "native"
+
+
+def _text_of(content: Any) -> str:
+    """The text of a chat ``content``: a string, or the text parts of a list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(part.get("text", ""))
+            for part in content
+            if isinstance(part, Mapping) and part.get("type") in ("text", "input_text")
+        )
+    return ""
+
+
+def _arguments(text: Any) -> Any:
+    """A call's arguments as a JSON value: ``{}`` when absent or not a JSON object text."""
+    if isinstance(text, Mapping):
+        return dict(text)
+    try:
+        value = json.loads(text) if isinstance(text, str) and text.strip() else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _functions(tools: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The ``function`` part of chat tool schemas (a schema already in another shape is kept)."""
+    return [t["function"] if isinstance(t.get("function"), Mapping) else t for t in tools]
+
+
+def _native(message: Mapping[str, Any], api: str) -> Any:
+    native = message.get(NATIVE)
+    if isinstance(native, Mapping) and native.get("api") == api:
+        return native.get("message")
+    return None
+
+
+def _call_names(messages: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Call id -> tool name, from every assistant message (tool messages carry only the id)."""
+    names: dict[str, str] = {}
+    for message in messages:
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}
+            if call.get("id") and function.get("name"):
+                names[str(call["id"])] = str(function["name"])
+    return names
+
+
+def _tool_output(content: Any) -> Any:
+    """A tool message's content as a JSON value when it is JSON, else its text."""
+    text = _text_of(content)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class Dialect:
+    """One API's request rules (the chat dialect is the base: OpenAI Chat Completions)."""
+
+    name: ClassVar[str] = "chat"
+    #: The core's name of the wire format this API streams.
+    format: ClassVar[str] = "chat"
+    key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
+    base_url_env: ClassVar[str | None] = "OPENAI_BASE_URL"
+    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+    accept: ClassVar[str] = "text/event-stream"
+    #: The header the key goes in; None for ``Authorization: Bearer``.
+    key_header: ClassVar[str | None] = None
+    #: Whether the body may ask for ``stream_options.include_usage`` (chat only).
+    asks_usage: ClassVar[bool] = True
+
+    def env_key(self) -> tuple[str, str]:
+        """The API key from the environment, and the variable it came from ("" when none)."""
+        for name in self.key_env:
+            value = os.environ.get(name)
+            if value:
+                return value, name
+        return "", self.key_env[0] if self.key_env else ""
+
+    def env_base_url(self) -> str:
+        if self.base_url_env:
+            value = os.environ.get(self.base_url_env)
+            if value:
+                return value
+        return self.default_base_url
+
+    def url(self, base: str, model: str) -> str:
+        return base + "/chat/completions"
+
+    def headers(self) -> dict[str, str]:
+        """The api's own headers (a caller's header of the same name wins)."""
+        return {"Accept": self.accept}
+
+    def auth(self, key: str) -> dict[str, str]:
+        """The header that carries the key (it wins over a caller's of the same name)."""
+        if not key:
+            return {}
+        if self.key_header is None:
+            return {"Authorization": f"Bearer {key}"}
+        return {self.key_header: key}
+
+    def body(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{k: v for k, v in m.items() if k != NATIVE} for m in messages],
+            **params,
+            "stream": True,
+        }
+        if tools:
+            body["tools"] = list(tools)
+        return body
+
+
+class Responses(Dialect):
+    """OpenAI Responses: ``input`` items; calls and their outputs are items of their own."""
+
+    name = "responses"
+    format = "responses"
+    asks_usage = False
+
+    def url(self, base: str, model: str) -> str:
+        return base + "/responses"
+
+    def body(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        items: list[Any] = []
+        for message in messages:
+            role = message.get("role")
+            if role == "tool":
+                output = message.get("content")
+                items.append(
+                    {
+                        "type": "function_call_output",
+                        "call_id": str(message.get("tool_call_id", "")),
+                        "output": output if isinstance(output, str) else _text_of(output),
+                    }
+                )
+            elif role == "assistant":
+                native = _native(message, self.name)
+                if isinstance(native, list):
+                    items.extend(native)
+                    continue
+                text = _text_of(message.get("content"))
+                if text:
+                    items.append({"role": "assistant", "content": text})
+                for call in message.get("tool_calls") or ():
+                    function = call.get("function") or {}
+                    items.append(
+                        {
+                            "type": "function_call",
+                            "call_id": str(call.get("id", "")),
+                            "name": str(function.get("name", "")),
+                            "arguments": str(function.get("arguments") or "{}"),
+                        }
+                    )
+            else:
+                items.append({"role": role, "content": message.get("content") or ""})
+        body: dict[str, Any] = {"model": model, "input": items, **params, "stream": True}
+        if tools:
+            body["tools"] = [
+                {"type": "function", **{k: v for k, v in f.items() if k != "strict"}}
+                for f in _functions(tools)
+            ]
+        return body
+
+
+class Anthropic(Dialect):
+    """Anthropic Messages: ``system`` apart, strict user/assistant alternation, calls as
+    ``tool_use`` blocks answered by ``tool_result`` blocks in the next user message."""
+
+    name = "anthropic"
+    format = "anthropic"
+    key_env = ("ANTHROPIC_API_KEY",)
+    base_url_env = "ANTHROPIC_BASE_URL"
+    default_base_url = "https://api.anthropic.com"
+    key_header = "x-api-key"
+    asks_usage = False
+    version = "2023-06-01"
+    #: ``max_tokens`` is required by the API; ``params`` (``max_tokens=``) override it.
+    max_tokens = 4096
+
+    def url(self, base: str, model: str) -> str:
+        return base + "/v1/messages"
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "anthropic-version": self.version}
+
+    def body(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        system: list[str] = []
+        turns: list[Message] = []
+
+        def add(role: str, blocks: list[Any]) -> None:
+            # Consecutive messages of one role become one: the API wants strict alternation
+            # (and all of a turn's tool results in one user message).
+            if turns and turns[-1]["role"] == role:
+                turns[-1]["content"].extend(blocks)
+            else:
+                turns.append({"role": role, "content": blocks})
+
+        for message in messages:
+            role = message.get("role")
+            content = message.get("content")
+            if role in ("system", "developer"):
+                system.append(_text_of(content))
+            elif role == "tool":
+                add(
+                    "user",
+                    [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": str(message.get("tool_call_id", "")),
+                            "content": _text_of(content),
+                        }
+                    ],
+                )
+            elif role == "assistant":
+                add("assistant", self._assistant_blocks(message))
+            else:
+                blocks = (
+                    [dict(p) for p in content if isinstance(p, Mapping)]
+                    if isinstance(content, list)
+                    else [{"type": "text", "text": _text_of(content)}]
+                )
+                add("user", blocks)
+        for turn in turns:
+            # The API refuses empty text blocks; tool results go first in a user message.
+            turn["content"] = [
+                b for b in turn["content"] if not (b.get("type") == "text" and not b.get("text"))
+            ]
+            if turn["role"] == "user":
+                turn["content"].sort(key=lambda b: b.get("type") != "tool_result")
+        body: dict[str, Any] = {"model": model, "max_tokens": self.max_tokens, "messages": turns}
+        if system:
+            body["system"] = "\n\n".join(system)
+        body.update(params)
+        body["stream"] = True
+        if tools:
+            body["tools"] = [
+                {
+                    "name": f.get("name"),
+                    **({"description": f["description"]} if f.get("description") else {}),
+                    "input_schema": f.get("parameters") or {"type": "object", "properties": {}},
+                }
+                for f in _functions(tools)
+            ]
+        return body
+
+    def _assistant_blocks(self, message: Mapping[str, Any]) -> list[Any]:
+        native = _native(message, self.name)
+        if isinstance(native, Mapping) and isinstance(native.get("content"), list):
+            return [dict(b) for b in native["content"]]
+        blocks: list[Any] = []
+        text = _text_of(message.get("content"))
+        if text:
+            blocks.append({"type": "text", "text": text})
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": str(call.get("id", "")),
+                    "name": str(function.get("name", "")),
+                    "input": _arguments(function.get("arguments")),
+                }
+            )
+        return blocks
+
+
+#: The JSON-schema keys Gemini's ``Schema`` reads; others (``additionalProperties``, ``$defs``)
+#: are refused by the API.
+_GEMINI_SCHEMA_KEYS = frozenset(
+    {
+        "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems",
+        "properties", "required", "minProperties", "maxProperties", "minLength", "maxLength",
+        "pattern", "example", "anyOf", "propertyOrdering", "default", "items", "minimum",
+        "maximum",
+    }
+)  # fmt: skip
+
+
+def _gemini_schema(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_gemini_schema(s) for s in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key not in _GEMINI_SCHEMA_KEYS:
+            continue
+        if key == "properties" and isinstance(value, Mapping):
+            out[key] = {name: _gemini_schema(v) for name, v in value.items()}
+        elif key in ("items", "anyOf"):
+            out[key] = _gemini_schema(value)
+        else:
+            out[key] = value
+    return out
+
+
+class Gemini(Dialect):
+    """Gemini ``streamGenerateContent``: ``contents`` of user/model ``parts``; calls are
+    ``functionCall`` parts answered by ``functionResponse`` parts (by name)."""
+
+    name = "gemini"
+    format = "gemini"
+    key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    base_url_env = "GOOGLE_GEMINI_BASE_URL"
+    default_base_url = "https://generativelanguage.googleapis.com"
+    key_header = "x-goog-api-key"
+    asks_usage = False
+
+    def url(self, base: str, model: str) -> str:
+        name = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
+        return f"{base}/v1beta/{name}:streamGenerateContent?alt=sse"
+
+    def body(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        system: list[str] = []
+        contents: list[Message] = []
+        names = _call_names(messages)
+
+        def add(role: str, parts: list[Any]) -> None:
+            if contents and contents[-1]["role"] == role:
+                contents[-1]["parts"].extend(parts)
+            else:
+                contents.append({"role": role, "parts": parts})
+
+        for message in messages:
+            role = message.get("role")
+            if role in ("system", "developer"):
+                system.append(_text_of(message.get("content")))
+            elif role == "tool":
+                output = _tool_output(message.get("content"))
+                response = output if isinstance(output, dict) else {"result": output}
+                call_id = str(message.get("tool_call_id", ""))
+                add(
+                    "user",
+                    [{"functionResponse": {"name": names.get(call_id, ""), "response": response}}],
+                )
+            elif role == "assistant":
+                add("model", self._model_parts(message))
+            else:
+                add("user", [{"text": _text_of(message.get("content"))}])
+        body: dict[str, Any] = {"contents": contents, **params}
+        if system:
+            body["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
+        if tools:
+            body["tools"] = [
+                {
+                    "functionDeclarations": [
+                        {
+                            "name": f.get("name"),
+                            **({"description": f["description"]} if f.get("description") else {}),
+                            **(
+                                {"parameters": _gemini_schema(f["parameters"])}
+                                if f.get("parameters")
+                                else {}
+                            ),
+                        }
+                        for f in _functions(tools)
+                    ]
+                }
+            ]
+        return body
+
+    def _model_parts(self, message: Mapping[str, Any]) -> list[Any]:
+        native = _native(message, self.name)
+        if isinstance(native, Mapping) and isinstance(native.get("parts"), list):
+            return [dict(p) for p in native["parts"]]
+        parts: list[Any] = []
+        text = _text_of(message.get("content"))
+        if text:
+            parts.append({"text": text})
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}
+            parts.append(
+                {
+                    "functionCall": {
+                        "name": str(function.get("name", "")),
+                        "args": _arguments(function.get("arguments")),
+                    }
+                }
+            )
+        return parts or [{"text": ""}]
+
+
+def _ollama_host(value: str) -> str:
+    """``OLLAMA_HOST`` as ollama-python reads it: scheme and port optional."""
+    value = value.strip().rstrip("/")
+    if "://" not in value:
+        value = "http://" + value
+    scheme, _, rest = value.partition("://")
+    host, _, path = rest.partition("/")
+    if host.startswith("0.0.0.0"):
+        host = "127.0.0.1" + host[len("0.0.0.0") :]
+    if ":" not in host.rpartition("]")[2]:
+        host += ":11434"
+    return f"{scheme}://{host}" + (f"/{path}" if path else "")
+
+
+class Ollama(Dialect):
+    """Ollama ``/api/chat``: NDJSON; calls with arguments as objects, results by tool name."""
+
+    name = "ollama"
+    format = "ollama"
+    key_env = ("OLLAMA_API_KEY",)
+    base_url_env = "OLLAMA_HOST"
+    default_base_url = "http://127.0.0.1:11434"
+    accept = "application/x-ndjson"
+    asks_usage = False
+
+    def env_base_url(self) -> str:
+        return _ollama_host(super().env_base_url())
+
+    def url(self, base: str, model: str) -> str:
+        return base + "/api/chat"
+
+    def body(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        names = _call_names(messages)
+        out: list[Message] = []
+        for message in messages:
+            role = message.get("role")
+            if role == "tool":
+                call_id = str(message.get("tool_call_id", ""))
+                out.append(
+                    {
+                        "role": "tool",
+                        "tool_name": names.get(call_id, ""),
+                        "content": _text_of(message.get("content")),
+                    }
+                )
+            elif role == "assistant":
+                native = _native(message, self.name)
+                if isinstance(native, Mapping):
+                    out.append(dict(native))
+                    continue
+                item: Message = {"role": "assistant", "content": _text_of(message.get("content"))}
+                calls = [
+                    {
+                        "function": {
+                            "name": str((c.get("function") or {}).get("name", "")),
+                            "arguments": _arguments((c.get("function") or {}).get("arguments")),
+                        }
+                    }
+                    for c in message.get("tool_calls") or ()
+                ]
+                if calls:
+                    item["tool_calls"] = calls
+                out.append(item)
+            else:
+                out.append({"role": role, "content": _text_of(message.get("content"))})
+        body: dict[str, Any] = {"model": model, "messages": out, **params, "stream": True}
+        if tools:
+            body["tools"] = list(tools)
+        return body
+
+
+APIS: dict[str, Dialect] = {
+    d.name: d for d in (Dialect(), Responses(), Anthropic(), Gemini(), Ollama())
+}
+
+
+def dialect_for(api: str) -> Dialect:
+    """The dialect of ``api``; ValueError naming the known ones otherwise."""
+    try:
+        return APIS[api]
+    except (KeyError, TypeError):
+        known = ", ".join(repr(a) for a in APIS)
+        raise ValueError(f"unknown api {api!r}: expected one of {known}") from None

@@ -1,0 +1,353 @@
+"""The client speaks every API (``Client(api=...)``): URL, auth and headers, the request body
+built from the canonical OpenAI-chat transcript (tools, calls, tool results, system prompt),
+the native turn sent back unchanged, environment defaults, and the stream read in the api's
+format. Requests go to an ``httpx.MockTransport``; the scripted-server tests drive the same
+over HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+import toolwire
+from toolwire._dialects import APIS, dialect_for
+
+KEY = "sk-test-0123456789abcdef"
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather of a city.",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string", "title": "City"}},
+                "required": ["city"],
+                "additionalProperties": False,
+            },
+        },
+    }
+]
+
+CALLS = [
+    {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+    },
+    {
+        "id": "c2",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+    },
+]
+
+TRANSCRIPT: list[dict[str, Any]] = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Weather in Paris and Oslo?"},
+    {"role": "assistant", "content": "Checking.", "tool_calls": CALLS},
+    {"role": "tool", "tool_call_id": "c1", "content": '{"temp": 21}'},
+    {"role": "tool", "tool_call_id": "c2", "content": "cold"},
+]
+
+
+def body(api: str, messages: list[dict[str, Any]] = TRANSCRIPT, **params: Any) -> dict[str, Any]:
+    return dialect_for(api).body("m-1", messages, TOOLS, params)
+
+
+def test_unknown_api_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"unknown api 'cohere'.*'chat', 'responses'"):
+        toolwire.Client(api="cohere")
+
+
+def test_chat_body_is_the_transcript() -> None:
+    native = {**TRANSCRIPT[2], "native": {"api": "anthropic", "message": {}}}
+    got = body("chat", [*TRANSCRIPT[:2], native, *TRANSCRIPT[3:]])
+    assert got["messages"] == TRANSCRIPT and got["tools"] == TOOLS and got["stream"] is True
+
+
+def test_responses_body() -> None:
+    got = body("responses", max_output_tokens=100)
+    assert got["input"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Weather in Paris and Oslo?"},
+        {"role": "assistant", "content": "Checking."},
+        {
+            "type": "function_call",
+            "call_id": "c1",
+            "name": "get_weather",
+            "arguments": '{"city": "Paris"}',
+        },
+        {
+            "type": "function_call",
+            "call_id": "c2",
+            "name": "get_weather",
+            "arguments": '{"city": "Oslo"}',
+        },
+        {"type": "function_call_output", "call_id": "c1", "output": '{"temp": 21}'},
+        {"type": "function_call_output", "call_id": "c2", "output": "cold"},
+    ]
+    assert got["tools"] == [{"type": "function", **TOOLS[0]["function"]}]
+    assert got["stream"] is True and got["max_output_tokens"] == 100 and "messages" not in got
+
+
+def test_anthropic_body() -> None:
+    got = body("anthropic")
+    assert got["system"] == "Be brief." and got["max_tokens"] == 4096
+    assert got["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "Weather in Paris and Oslo?"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Checking."},
+                {"type": "tool_use", "id": "c1", "name": "get_weather", "input": {"city": "Paris"}},
+                {"type": "tool_use", "id": "c2", "name": "get_weather", "input": {"city": "Oslo"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "c1", "content": '{"temp": 21}'},
+                {"type": "tool_result", "tool_use_id": "c2", "content": "cold"},
+            ],
+        },
+    ]
+    fn = TOOLS[0]["function"]
+    assert got["tools"] == [
+        {"name": fn["name"], "description": fn["description"], "input_schema": fn["parameters"]}
+    ]
+    assert body("anthropic", max_tokens=10)["max_tokens"] == 10
+
+
+def test_anthropic_keeps_alternation() -> None:
+    # Tool results then a user message make one user turn, results first.
+    got = body("anthropic", [*TRANSCRIPT, {"role": "user", "content": "And Rome?"}])
+    last = got["messages"][-1]
+    assert [b["type"] for b in last["content"]] == ["tool_result", "tool_result", "text"]
+    roles = [m["role"] for m in got["messages"]]
+    assert all(a != b for a, b in itertools.pairwise(roles))
+
+
+def test_gemini_body() -> None:
+    got = body("gemini")
+    assert got["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+    assert got["contents"] == [
+        {"role": "user", "parts": [{"text": "Weather in Paris and Oslo?"}]},
+        {
+            "role": "model",
+            "parts": [
+                {"text": "Checking."},
+                {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}},
+                {"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}},
+            ],
+        },
+        {
+            "role": "user",
+            "parts": [
+                {"functionResponse": {"name": "get_weather", "response": {"temp": 21}}},
+                {"functionResponse": {"name": "get_weather", "response": {"result": "cold"}}},
+            ],
+        },
+    ]
+    (decl,) = got["tools"][0]["functionDeclarations"]
+    # Gemini's Schema refuses additionalProperties.
+    assert decl["parameters"] == {
+        "type": "object",
+        "properties": {"city": {"type": "string", "title": "City"}},
+        "required": ["city"],
+    }
+    assert "model" not in got and "stream" not in got
+
+
+def test_ollama_body() -> None:
+    got = body("ollama")
+    assert got["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Weather in Paris and Oslo?"},
+        {
+            "role": "assistant",
+            "content": "Checking.",
+            "tool_calls": [
+                {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+                {"function": {"name": "get_weather", "arguments": {"city": "Oslo"}}},
+            ],
+        },
+        {"role": "tool", "tool_name": "get_weather", "content": '{"temp": 21}'},
+        {"role": "tool", "tool_name": "get_weather", "content": "cold"},
+    ]
+    assert got["tools"] == TOOLS and got["stream"] is True
+
+
+NATIVE = {
+    "anthropic": {
+        "role": "assistant",
+        "content": [
+            {"type": "thinking", "thinking": "hm", "signature": "sig=="},
+            {
+                "type": "tool_use",
+                "id": "toolu_1",
+                "name": "get_weather",
+                "input": {"city": "Paris"},
+            },
+        ],
+    },
+    "responses": [
+        {"id": "rs_1", "type": "reasoning", "summary": [], "encrypted_content": "enc"},
+        {
+            "id": "fc_1",
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "get_weather",
+            "arguments": "{}",
+        },
+    ],
+    "gemini": {
+        "role": "model",
+        "parts": [
+            {"functionCall": {"name": "get_weather", "args": {}}, "thoughtSignature": "ts=="}
+        ],
+    },
+    "ollama": {"role": "assistant", "content": "", "thinking": "hm", "tool_calls": []},
+}
+
+
+@pytest.mark.parametrize("api", sorted(NATIVE))
+def test_the_native_turn_goes_back_unchanged(api: str) -> None:
+    assistant = {**TRANSCRIPT[2], "native": {"api": api, "message": NATIVE[api]}}
+    got = json.dumps(body(api, [TRANSCRIPT[1], assistant]))
+    for marker in ("sig==", "enc", "ts==", '"thinking": "hm"'):
+        if marker in json.dumps(NATIVE[api]):
+            assert marker in got
+    # Another api's native turn is not used: the canonical fields are.
+    other = "gemini" if api != "gemini" else "anthropic"
+    foreign = {**TRANSCRIPT[2], "native": {"api": other, "message": NATIVE[other]}}
+    assert body(api, [TRANSCRIPT[1], foreign]) == body(api, [TRANSCRIPT[1], TRANSCRIPT[2]])
+
+
+# -- over the client ----------------------------------------------------------------------
+
+STREAMS = {
+    "chat": (
+        "text/event-stream",
+        b'data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+        b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+    ),
+    "responses": (
+        "text/event-stream",
+        b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta",'
+        b'"item_id":"m","output_index":0,"content_index":0,"delta":"Hi"}\n\n'
+        b'event: response.completed\ndata: {"type":"response.completed","response":'
+        b'{"status":"completed","output":[]}}\n\n',
+    ),
+    "anthropic": (
+        "text/event-stream",
+        b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg","role":'
+        b'"assistant","content":[],"usage":{"input_tokens":3,"output_tokens":0}}}\n\n'
+        b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+        b'"content_block":{"type":"text","text":""}}\n\n'
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+        b'"delta":{"type":"text_delta","text":"Hi"}}\n\n'
+        b'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
+        b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},'
+        b'"usage":{"output_tokens":1}}\n\n'
+        b'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+    ),
+    "gemini": (
+        "text/event-stream",
+        b'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Hi"}]},'
+        b'"finishReason":"STOP"}]}\r\n\r\n',
+    ),
+    "ollama": (
+        "application/x-ndjson",
+        b'{"message":{"role":"assistant","content":"Hi"},"done":false}\n'
+        b'{"message":{"role":"assistant","content":""},"done":true,"done_reason":"stop"}\n',
+    ),
+}
+
+URLS = {
+    "chat": "https://h.test/v1/chat/completions",
+    "responses": "https://h.test/v1/responses",
+    "anthropic": "https://h.test/v1/messages",
+    "gemini": "https://h.test/v1beta/models/m-1:streamGenerateContent?alt=sse",
+    "ollama": "https://h.test/api/chat",
+}
+BASES = {"chat": "https://h.test/v1", "responses": "https://h.test/v1"}
+
+
+def _client(api: str, seen: list[httpx.Request], **kwargs: Any) -> toolwire.Client:
+    media, data = STREAMS[api]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, headers={"content-type": media}, stream=httpx.ByteStream(data))
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    base = BASES.get(api, "https://h.test")
+    return toolwire.Client(api=api, base_url=base, http_client=http, **kwargs)
+
+
+@pytest.mark.parametrize("api", sorted(APIS))
+def test_client_speaks_the_api(api: str) -> None:
+    seen: list[httpx.Request] = []
+    client = _client(api, seen, api_key=KEY)
+    with client.stream_chat(model="m-1", messages=TRANSCRIPT[:2], tools=TOOLS) as stream:
+        texts = [e.text for e in stream if isinstance(e, toolwire.TextDelta)]
+    assert texts == ["Hi"] and stream.message()["content"] == "Hi"
+    assert stream.accumulator.format == api and stream.accumulator.outcome == "stop"
+    (request,) = seen
+    assert str(request.url) == URLS[api]
+    sent = json.loads(request.content)
+    assert sent == client._body("m-1", TRANSCRIPT[:2], TOOLS, {})
+    auth = {
+        "chat": ("authorization", f"Bearer {KEY}"),
+        "responses": ("authorization", f"Bearer {KEY}"),
+        "anthropic": ("x-api-key", KEY),
+        "gemini": ("x-goog-api-key", KEY),
+        "ollama": ("authorization", f"Bearer {KEY}"),
+    }[api]
+    assert request.headers[auth[0]] == auth[1]
+    assert ("anthropic-version" in request.headers) == (api == "anthropic")
+    assert KEY not in repr(client) and KEY not in str(sent)
+
+
+ENV = {
+    "chat": ({"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "https://o.test/v1"}, "https://o.test/v1"),
+    "responses": ({"OPENAI_API_KEY": KEY}, "https://api.openai.com/v1"),
+    "anthropic": ({"ANTHROPIC_API_KEY": KEY}, "https://api.anthropic.com"),
+    "gemini": ({"GOOGLE_API_KEY": KEY}, "https://generativelanguage.googleapis.com"),
+    "ollama": ({"OLLAMA_HOST": "0.0.0.0"}, "http://127.0.0.1:11434"),
+}
+
+
+@pytest.mark.parametrize("api", sorted(ENV))
+def test_environment_defaults(api: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
+        "GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "OLLAMA_HOST",
+        "OLLAMA_API_KEY",
+    ):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    env, base = ENV[api]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    client = toolwire.Client(api=api)
+    assert client.base_url == base
+    assert client.has_api_key == (api != "ollama")
+
+
+@pytest.mark.parametrize("api", ["anthropic", "gemini"])
+def test_401_names_the_api_variables(api: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"error": {"message": "invalid x-api-key"}})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    client = toolwire.Client(api=api, base_url="https://h.test", api_key=KEY, http_client=http)
+    with pytest.raises(toolwire.AuthenticationError) as info:
+        client.stream_chat(model="m-1", messages=TRANSCRIPT[:2]).open()
+    variable = {"anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}[api]
+    assert variable in str(info.value) and KEY not in str(info.value)

@@ -351,3 +351,55 @@ def test_401_names_the_api_variables(api: str, monkeypatch: pytest.MonkeyPatch) 
         client.stream_chat(model="m-1", messages=TRANSCRIPT[:2]).open()
     variable = {"anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}[api]
     assert variable in str(info.value) and KEY not in str(info.value)
+
+
+def _mock_http(api: str, http: Any = httpx) -> Any:
+    """A client of ``http`` (httpx, or httpx2 for the SDKs built on it) answering the api's
+    stream."""
+    media, data = STREAMS[api]
+
+    def handler(request: Any) -> Any:
+        return http.Response(200, headers={"content-type": media}, stream=http.ByteStream(data))
+
+    return http.Client(transport=http.MockTransport(handler))
+
+
+def _sdk_http(sdk: Any) -> Any:
+    """The httpx package an SDK is built on (recent anthropic and openai use httpx2)."""
+    base = sdk._base_client
+    return __import__("httpx2") if "httpx2" in getattr(base, "__dict__", {}) else httpx
+
+
+def test_from_response_reads_the_anthropic_sdk_raw_stream() -> None:
+    anthropic = pytest.importorskip("anthropic")
+    sdk = anthropic.Anthropic(
+        api_key=KEY,
+        base_url="https://h.test",
+        http_client=_mock_http("anthropic", _sdk_http(anthropic)),
+    )
+    with sdk.messages.with_streaming_response.create(
+        model="m-1", max_tokens=10, messages=[{"role": "user", "content": "Hi"}], stream=True
+    ) as response:
+        stream = toolwire.ChatStream.from_response(response)
+        texts = [e.text for e in stream if isinstance(e, toolwire.TextDelta)]
+    assert texts == ["Hi"] and stream.accumulator.format == "anthropic"
+    assert stream.accumulator.token_usage == {
+        "input_tokens": 3,
+        "output_tokens": 1,
+        "total_tokens": 4,
+    }
+
+
+def test_from_response_reads_the_openai_sdk_responses_raw_stream() -> None:
+    openai = pytest.importorskip("openai")
+    sdk = openai.OpenAI(
+        api_key=KEY,
+        base_url="https://h.test/v1",
+        http_client=_mock_http("responses", _sdk_http(openai)),
+    )
+    with sdk.responses.with_streaming_response.create(
+        model="m-1", input="Hi", stream=True
+    ) as response:
+        stream = toolwire.ChatStream.from_response(response)
+        stream.until_done()
+    assert stream.message()["content"] == "Hi" and stream.accumulator.format == "responses"

@@ -647,6 +647,56 @@ class Agent:
 
     # -- sync
 
+    def _begin(
+        self, messages: str | Sequence[Mapping[str, Any]]
+    ) -> tuple[float, list[dict[str, Any]], AgentResult, ToolRegistry]:
+        """A run's clock origin, transcript, result and registry."""
+        transcript = self._transcript(messages)
+        registry = self.tools if self.tools is not None else ToolRegistry()
+        return time.perf_counter(), transcript, AgentResult(messages=transcript), registry
+
+    @staticmethod
+    def _rejected(registry: ToolRegistry, spec: _Spec, origin: float) -> ToolRun:
+        """The run of a call that must not execute (its arguments were refused)."""
+        assert spec.problem is not None
+        return registry._rejected(
+            spec.name, spec.arguments, spec.problem, call_id=spec.call_id, origin=origin
+        )
+
+    def _end_turn(
+        self,
+        turn: _Turn,
+        stream: ChatStream | AsyncChatStream | None,
+        ok: bool,
+        error: Exception | None,
+        transcript: list[dict[str, Any]],
+        result: AgentResult,
+        origin: float,
+    ) -> tuple[list[AgentEvent], TurnFailed | None, bool]:
+        """Once the turn's runs are over: the events to yield, the failure to raise after them
+        (a turn that ended badly), and whether the run is over."""
+        if not ok:
+            failure, kept = self._fail_turn(turn, stream, error, transcript, result, origin)
+            return ([kept] if kept is not None else []), failure, True
+        assert stream is not None
+        finished, over = self._close_turn(turn, stream, transcript, result)
+        events: list[AgentEvent] = [finished]
+        if over:
+            result.duration_ms = (time.perf_counter() - origin) * 1000
+            events.append(RunFinished(result))
+        return events, None, over
+
+    def _max_turns(
+        self, transcript: list[dict[str, Any]], result: AgentResult, origin: float, run: str
+    ) -> MaxTurnsExceeded:
+        result.duration_ms = (time.perf_counter() - origin) * 1000
+        return MaxTurnsExceeded(
+            f"the model still called tools after max_turns={self.max_turns} turns; "
+            f"continue with agent.{run}(err.messages) or raise max_turns",
+            messages=list(transcript),
+            result=result,
+        )
+
     def run(self, messages: str | Sequence[Mapping[str, Any]]) -> AgentResult:
         """Runs to the end and returns the result (a string is one user message)."""
         result: AgentResult | None = None
@@ -664,20 +714,13 @@ class Agent:
             raise TypeError(
                 "Agent.run/stream need a toolwire.Client; use arun/astream with an AsyncClient"
             )
-        origin = time.perf_counter()
-        transcript = self._transcript(messages)
-        result = AgentResult(messages=transcript)
-        registry = self.tools if self.tools is not None else ToolRegistry()
+        origin, transcript, result, registry = self._begin(messages)
 
         def launch(turn: _Turn, lane: _Lane, spec: _Spec) -> ToolRunStarted:
             handle: concurrent.futures.Future[ToolRun]
             if spec.problem is not None:
                 handle = concurrent.futures.Future()
-                handle.set_result(
-                    registry._rejected(
-                        spec.name, spec.arguments, spec.problem, call_id=spec.call_id, origin=origin
-                    )
-                )
+                handle.set_result(self._rejected(registry, spec, origin))
             else:
                 handle = lane.submit(
                     functools.partial(
@@ -718,25 +761,15 @@ class Agent:
                     return_when=concurrent.futures.FIRST_COMPLETED,
                 )
                 yield from turn.collect()
-            if not ok:
-                failure, kept = self._fail_turn(turn, stream, error, transcript, result, origin)
-                if kept is not None:
-                    yield kept
+            events, failure, over = self._end_turn(
+                turn, stream, ok, error, transcript, result, origin
+            )
+            yield from events
+            if failure is not None:
                 raise failure
-            assert stream is not None
-            finished, over = self._close_turn(turn, stream, transcript, result)
-            yield finished
             if over:
-                result.duration_ms = (time.perf_counter() - origin) * 1000
-                yield RunFinished(result)
                 return
-        result.duration_ms = (time.perf_counter() - origin) * 1000
-        raise MaxTurnsExceeded(
-            f"the model still called tools after max_turns={self.max_turns} turns; "
-            "continue with agent.run(err.messages) or raise max_turns",
-            messages=list(transcript),
-            result=result,
-        )
+        raise self._max_turns(transcript, result, origin, "run")
 
     # -- async
 
@@ -759,10 +792,7 @@ class Agent:
             raise TypeError(
                 "Agent.arun/astream need a toolwire.AsyncClient; use run/stream with a Client"
             )
-        origin = time.perf_counter()
-        transcript = self._transcript(messages)
-        result = AgentResult(messages=transcript)
-        registry = self.tools if self.tools is not None else ToolRegistry()
+        origin, transcript, result, registry = self._begin(messages)
 
         async def limited(slots: asyncio.Semaphore, spec: _Spec) -> ToolRun:
             async with slots:
@@ -774,11 +804,7 @@ class Agent:
             handle: asyncio.Future[ToolRun]
             if spec.problem is not None:
                 handle = asyncio.get_running_loop().create_future()
-                handle.set_result(
-                    registry._rejected(
-                        spec.name, spec.arguments, spec.problem, call_id=spec.call_id, origin=origin
-                    )
-                )
+                handle.set_result(self._rejected(registry, spec, origin))
             else:
                 handle = asyncio.ensure_future(limited(slots, spec))
             return turn.add(spec, handle)
@@ -830,22 +856,13 @@ class Agent:
             except BaseException:
                 await cancel(turn)
                 raise
-            if not ok:
-                failure, kept = self._fail_turn(turn, stream, error, transcript, result, origin)
-                if kept is not None:
-                    yield kept
+            events, failure, over = self._end_turn(
+                turn, stream, ok, error, transcript, result, origin
+            )
+            for agent_event in events:
+                yield agent_event
+            if failure is not None:
                 raise failure
-            assert stream is not None
-            finished, over = self._close_turn(turn, stream, transcript, result)
-            yield finished
             if over:
-                result.duration_ms = (time.perf_counter() - origin) * 1000
-                yield RunFinished(result)
                 return
-        result.duration_ms = (time.perf_counter() - origin) * 1000
-        raise MaxTurnsExceeded(
-            f"the model still called tools after max_turns={self.max_turns} turns; "
-            "continue with agent.arun(err.messages) or raise max_turns",
-            messages=list(transcript),
-            result=result,
-        )
+        raise self._max_turns(transcript, result, origin, "arun")

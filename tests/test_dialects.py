@@ -403,3 +403,10 @@ def test_from_response_reads_the_openai_sdk_responses_raw_stream() -> None:
         stream = toolwire.ChatStream.from_response(response)
         stream.until_done()
     assert stream.message()["content"] == "Hi" and stream.accumulator.format == "responses"
+
+
+def test_the_http_client_must_match_the_client() -> None:
+    with pytest.raises(TypeError, match=r"Client takes an httpx.Client as http_client, not Async"):
+        toolwire.Client(http_client=httpx.AsyncClient())
+    with pytest.raises(TypeError, match=r"AsyncClient takes an httpx.AsyncClient"):
+        toolwire.AsyncClient(http_client=httpx.Client())

@@ -1086,25 +1086,27 @@ class _ClientBase:
     def __init__(
         self,
         *,
-        api: str,
-        base_url: str | None,
-        api_key: str | None,
-        connect_timeout: float | None,
-        read_timeout: float | None,
-        write_timeout: float | None,
-        stall_timeout: float | None,
-        pool_timeout: float | None,
-        deadline: float | None,
-        max_retries: int,
-        backoff: float,
-        max_backoff: float,
-        max_retry_after: float,
-        include_usage: bool,
-        headers: Mapping[str, str] | None,
-        accumulator_options: Mapping[str, Any] | None,
-        limits: httpx.Limits | None,
-        has_http_client: bool,
+        api: str = "chat",
+        base_url: str | None = None,
+        api_key: str | None = None,
+        connect_timeout: float | None = 10.0,
+        read_timeout: float | None = 600.0,
+        write_timeout: float | None = 60.0,
+        stall_timeout: float | None = 120.0,
+        pool_timeout: float | None = 10.0,
+        deadline: float | None = None,
+        max_retries: int = 2,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        max_retry_after: float = 60.0,
+        include_usage: bool = True,
+        headers: Mapping[str, str] | None = None,
+        accumulator_options: Mapping[str, Any] | None = None,
+        limits: httpx.Limits | None = None,
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
+        trust_env: bool | None = None,
     ) -> None:
+        has_http_client = http_client is not None
         if limits is not None and has_http_client:
             raise ValueError(
                 "limits= sizes the pool of the httpx client toolwire creates; with "
@@ -1149,6 +1151,12 @@ class _ClientBase:
         }
         # Flipped off when the server rejects stream_options (some OpenAI-compatible ones do).
         self._stream_options_ok = True
+        self._owns_http = http_client is None
+        self._http = self._pool(http_client, self._trust_env(trust_env))
+
+    def _pool(self, http_client: object, trust_env: bool) -> httpx.Client | httpx.AsyncClient:
+        """The httpx client to send with: the one given, else a new one of ours."""
+        raise NotImplementedError
 
     @property
     def has_api_key(self) -> bool:
@@ -1277,6 +1285,50 @@ class _ClientBase:
             and self._stream_options_ok
         )
 
+    def _attempt(
+        self,
+        stream: _StreamBase,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Tools | None,
+        params: Mapping[str, Any],
+    ) -> tuple[httpx.Request, dict[str, Any]]:
+        """Counts one more attempt and builds its request (and body); raises the deadline error
+        when no time is left."""
+        remaining = stream._remaining()
+        if remaining is not None and remaining <= 0:
+            raise self._deadline_error(stream)
+        stream.attempts += 1
+        body = self._body(model, messages, tools, params)
+        request = self._http.build_request(
+            "POST",
+            self._url(model),
+            json=body,
+            headers=self._headers(),
+            timeout=self._timeout(remaining),
+        )
+        return request, body
+
+    def _refused(
+        self, response: httpx.Response, data: bytes, body: Mapping[str, Any]
+    ) -> APIStatusError | None:
+        """A status of 300 or more: the error to retry or raise, or None to ask again at once
+        without stream_options."""
+        status_error = self._status_error(response, data)
+        if self._rejects_stream_options(status_error, body):
+            self._stream_options_ok = False
+            logger.info("the server rejects stream_options; asking without it")
+            return None
+        return status_error
+
+    def _wait_before_retry(self, attempt: int, error: APIError, stream: _StreamBase) -> float:
+        """Seconds to wait before retrying after ``error``; raises it when giving up."""
+        delay = self._retry_delay(attempt, error, stream)
+        if delay is None:
+            raise error
+        self._log_retry(error, delay, attempt)
+        return delay
+
     def _deadline_error(self, stream: _StreamBase, detail: str = "") -> APITimeoutError:
         return APITimeoutError(
             f"{self._where()}: the deadline of {stream._deadline or 0.0:g} s passed before the "
@@ -1370,10 +1422,16 @@ class _ClientBase:
 
 
 class Client(_ClientBase):
-    """Synchronous client of an OpenAI-compatible ``/chat/completions`` endpoint.
+    """Synchronous client of one streaming API: ``api`` is ``"chat"`` (OpenAI Chat Completions
+    and compatible servers, the default), ``"responses"`` (OpenAI Responses), ``"anthropic"``
+    (Messages), ``"gemini"`` (``streamGenerateContent``) or ``"ollama"`` (``/api/chat``); each
+    brings its URL, auth header, request body and tool schema, built from the same OpenAI-chat
+    ``messages`` and ``tools``.
 
-    ``base_url`` and ``api_key`` default to ``OPENAI_BASE_URL`` (else api.openai.com) and
-    ``OPENAI_API_KEY``; the key is stripped of surrounding whitespace and refused
+    ``base_url`` and ``api_key`` default to the api's environment: ``OPENAI_BASE_URL`` (else
+    api.openai.com) and ``OPENAI_API_KEY``; ``ANTHROPIC_BASE_URL`` and ``ANTHROPIC_API_KEY``;
+    ``GOOGLE_GEMINI_BASE_URL`` and ``GEMINI_API_KEY`` (or ``GOOGLE_API_KEY``); ``OLLAMA_HOST``
+    (else 127.0.0.1:11434, no key). The key is stripped of surrounding whitespace and refused
     (``InvalidAPIKey``) with control or non-ASCII characters inside, and ``user:password@`` in
     the base URL is sent as Basic auth and shown as ``***@``. Timeouts are in seconds (None: no
     limit); ``pool_timeout`` is the wait for a free connection of the pool, which holds
@@ -1389,59 +1447,19 @@ class Client(_ClientBase):
     loopback base URL.
     """
 
-    def __init__(
-        self,
-        *,
-        api: str = "chat",
-        base_url: str | None = None,
-        api_key: str | None = None,
-        connect_timeout: float | None = 10.0,
-        read_timeout: float | None = 600.0,
-        write_timeout: float | None = 60.0,
-        stall_timeout: float | None = 120.0,
-        pool_timeout: float | None = 10.0,
-        deadline: float | None = None,
-        max_retries: int = 2,
-        backoff: float = 0.5,
-        max_backoff: float = 8.0,
-        max_retry_after: float = 60.0,
-        include_usage: bool = True,
-        headers: Mapping[str, str] | None = None,
-        accumulator_options: Mapping[str, Any] | None = None,
-        limits: httpx.Limits | None = None,
-        http_client: httpx.Client | None = None,
-        trust_env: bool | None = None,
-    ) -> None:
-        super().__init__(
-            api=api,
-            base_url=base_url,
-            api_key=api_key,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            write_timeout=write_timeout,
-            stall_timeout=stall_timeout,
-            pool_timeout=pool_timeout,
-            deadline=deadline,
-            max_retries=max_retries,
-            backoff=backoff,
-            max_backoff=max_backoff,
-            max_retry_after=max_retry_after,
-            include_usage=include_usage,
-            headers=headers,
-            accumulator_options=accumulator_options,
-            limits=limits,
-            has_http_client=http_client is not None,
-        )
-        self._owns_http = http_client is None
-        self._http = (
-            http_client
-            if http_client is not None
-            else httpx.Client(
-                timeout=self._timeout(),
-                trust_env=self._trust_env(trust_env),
-                limits=self.limits or DEFAULT_LIMITS,
+    _http: httpx.Client
+
+    def _pool(self, http_client: object, trust_env: bool) -> httpx.Client:
+        if http_client is None:
+            return httpx.Client(
+                timeout=self._timeout(), trust_env=trust_env, limits=self.limits or DEFAULT_LIMITS
             )
-        )
+        if not isinstance(http_client, httpx.Client):
+            raise TypeError(
+                f"Client takes an httpx.Client as http_client, not {type(http_client).__name__} "
+                "(an httpx.AsyncClient goes with toolwire.AsyncClient)"
+            )
+        return http_client
 
     def close(self) -> None:
         """Closes the connection pool (unless it was passed in)."""
@@ -1496,20 +1514,9 @@ class Client(_ClientBase):
     ) -> _OpenedSync:
         attempt = 0
         while True:
-            remaining = stream._remaining()
-            if remaining is not None and remaining <= 0:
-                raise self._deadline_error(stream)
-            stream.attempts += 1
-            body = self._body(model, messages, tools, params)
+            request, body = self._attempt(stream, model, messages, tools, params)
             error: APIError
             try:
-                request = self._http.build_request(
-                    "POST",
-                    self._url(model),
-                    json=body,
-                    headers=self._headers(),
-                    timeout=self._timeout(remaining),
-                )
                 response = self._http.send(request, stream=True, **self._send_options(self._http))
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, stream)
@@ -1524,11 +1531,7 @@ class Client(_ClientBase):
                 if isinstance(opened, tuple):
                     return opened
                 error = opened
-            delay = self._retry_delay(attempt, error, stream)
-            if delay is None:
-                raise error
-            self._log_retry(error, delay, attempt)
-            time.sleep(delay)
+            time.sleep(self._wait_before_retry(attempt, error, stream))
             attempt += 1
 
     def _start_body(
@@ -1539,12 +1542,7 @@ class Client(_ClientBase):
         if response.status_code >= 300:
             data = _read_head(response.iter_raw(), response.headers)
             response.close()
-            status_error = self._status_error(response, data)
-            if self._rejects_stream_options(status_error, body):
-                self._stream_options_ok = False
-                logger.info("the server rejects stream_options; asking without it")
-                return None
-            return status_error
+            return self._refused(response, data, body)
         media = self._check_stream(response, stream)
         if media is not None:
             data = _read_head(response.iter_raw(), response.headers)
@@ -1568,59 +1566,19 @@ class AsyncClient(_ClientBase):
     """Asynchronous twin of ``Client`` (same options; ``http_client`` is an
     ``httpx.AsyncClient``). Use ``async with client.stream_chat(...) as stream``."""
 
-    def __init__(
-        self,
-        *,
-        api: str = "chat",
-        base_url: str | None = None,
-        api_key: str | None = None,
-        connect_timeout: float | None = 10.0,
-        read_timeout: float | None = 600.0,
-        write_timeout: float | None = 60.0,
-        stall_timeout: float | None = 120.0,
-        pool_timeout: float | None = 10.0,
-        deadline: float | None = None,
-        max_retries: int = 2,
-        backoff: float = 0.5,
-        max_backoff: float = 8.0,
-        max_retry_after: float = 60.0,
-        include_usage: bool = True,
-        headers: Mapping[str, str] | None = None,
-        accumulator_options: Mapping[str, Any] | None = None,
-        limits: httpx.Limits | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        trust_env: bool | None = None,
-    ) -> None:
-        super().__init__(
-            api=api,
-            base_url=base_url,
-            api_key=api_key,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            write_timeout=write_timeout,
-            stall_timeout=stall_timeout,
-            pool_timeout=pool_timeout,
-            deadline=deadline,
-            max_retries=max_retries,
-            backoff=backoff,
-            max_backoff=max_backoff,
-            max_retry_after=max_retry_after,
-            include_usage=include_usage,
-            headers=headers,
-            accumulator_options=accumulator_options,
-            limits=limits,
-            has_http_client=http_client is not None,
-        )
-        self._owns_http = http_client is None
-        self._http = (
-            http_client
-            if http_client is not None
-            else httpx.AsyncClient(
-                timeout=self._timeout(),
-                trust_env=self._trust_env(trust_env),
-                limits=self.limits or DEFAULT_LIMITS,
+    _http: httpx.AsyncClient
+
+    def _pool(self, http_client: object, trust_env: bool) -> httpx.AsyncClient:
+        if http_client is None:
+            return httpx.AsyncClient(
+                timeout=self._timeout(), trust_env=trust_env, limits=self.limits or DEFAULT_LIMITS
             )
-        )
+        if not isinstance(http_client, httpx.AsyncClient):
+            raise TypeError(
+                "AsyncClient takes an httpx.AsyncClient as http_client, not "
+                f"{type(http_client).__name__} (an httpx.Client goes with toolwire.Client)"
+            )
+        return http_client
 
     async def aclose(self) -> None:
         """Closes the connection pool (unless it was passed in)."""
@@ -1666,20 +1624,9 @@ class AsyncClient(_ClientBase):
     ) -> _OpenedAsync:
         attempt = 0
         while True:
-            remaining = stream._remaining()
-            if remaining is not None and remaining <= 0:
-                raise self._deadline_error(stream)
-            stream.attempts += 1
-            body = self._body(model, messages, tools, params)
+            request, body = self._attempt(stream, model, messages, tools, params)
             error: APIError
             try:
-                request = self._http.build_request(
-                    "POST",
-                    self._url(model),
-                    json=body,
-                    headers=self._headers(),
-                    timeout=self._timeout(remaining),
-                )
                 response = await self._http.send(
                     request, stream=True, **self._send_options(self._http)
                 )
@@ -1697,11 +1644,7 @@ class AsyncClient(_ClientBase):
                 if isinstance(opened, tuple):
                     return opened
                 error = opened
-            delay = self._retry_delay(attempt, error, stream)
-            if delay is None:
-                raise error
-            self._log_retry(error, delay, attempt)
-            await anyio.sleep(delay)
+            await anyio.sleep(self._wait_before_retry(attempt, error, stream))
             attempt += 1
 
     async def _start_body(
@@ -1711,12 +1654,7 @@ class AsyncClient(_ClientBase):
         if response.status_code >= 300:
             data = await _aread_head(response.aiter_raw(), response.headers)
             await response.aclose()
-            status_error = self._status_error(response, data)
-            if self._rejects_stream_options(status_error, body):
-                self._stream_options_ok = False
-                logger.info("the server rejects stream_options; asking without it")
-                return None
-            return status_error
+            return self._refused(response, data, body)
         media = self._check_stream(response, stream)
         if media is not None:
             data = await _aread_head(response.aiter_raw(), response.headers)

@@ -410,3 +410,45 @@ def test_the_http_client_must_match_the_client() -> None:
         toolwire.Client(http_client=httpx.AsyncClient())
     with pytest.raises(TypeError, match=r"AsyncClient takes an httpx.AsyncClient"):
         toolwire.AsyncClient(http_client=httpx.Client())
+
+
+def _normalised(messages: list[dict[str, Any]], ids: bool) -> list[dict[str, Any]]:
+    """Assistant content "" and None alike; call ids renumbered when the api sends none."""
+    out = []
+    for m in json.loads(json.dumps(messages)):  # no dict shared between messages
+        m = {k: v for k, v in m.items() if k != "native"}
+        if m["role"] == "assistant":
+            m["content"] = m.get("content") or None
+        out.append(m)
+    if ids:
+        return out
+    renamed: dict[str, str] = {}
+    count = 0
+    for m in out:
+        for call in m.get("tool_calls") or ():
+            renamed[call["id"]] = call["id"] = f"call_{count}"
+            count += 1
+        if m["role"] == "tool":
+            m["tool_call_id"] = renamed.get(m["tool_call_id"], m["tool_call_id"])
+    return out
+
+
+MULTI_TURN = [
+    *TRANSCRIPT,
+    {"role": "assistant", "content": None, "tool_calls": [CALLS[0]]},
+    {"role": "tool", "tool_call_id": "c1", "content": "[1, 2]"},
+    {"role": "assistant", "content": "Paris is warm."},
+    {"role": "user", "content": "Thanks"},
+]
+
+
+@pytest.mark.parametrize("api", sorted(APIS))
+@pytest.mark.parametrize("transcript", [TRANSCRIPT, MULTI_TURN], ids=["one-turn", "multi-turn"])
+def test_a_request_reads_back_as_its_transcript(api: str, transcript: list[dict[str, Any]]) -> None:
+    """What the scripted server reads of a request (``messages_of``) is what it was built from:
+    the inverse of ``body`` for every api."""
+    dialect = dialect_for(api)
+    sent = json.loads(json.dumps(dialect.body("m-1", transcript, TOOLS, {})))
+    got = dialect.messages_of(sent, "m-1")
+    keeps_ids = api not in ("gemini", "ollama")
+    assert _normalised(got, keeps_ids) == _normalised(transcript, keeps_ids)

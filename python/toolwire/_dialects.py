@@ -31,7 +31,8 @@ def _text_of(content: Any) -> str:
         return "".join(
             str(part.get("text", ""))
             for part in content
-            if isinstance(part, Mapping) and part.get("type") in ("text", "input_text")
+            if isinstance(part, Mapping)
+            and part.get("type") in ("text", "input_text", "output_text")
         )
     return ""
 
@@ -141,6 +142,50 @@ class Dialect:
             body["tools"] = list(tools)
         return body
 
+    def messages_of(self, body: Mapping[str, Any], model: str = "") -> list[Message]:
+        """The canonical transcript of a request body of this api (what ``body`` was built from,
+        as far as the api keeps it): what a scripted server reads to decide its next turn."""
+        messages = body.get("messages")
+        return (
+            [dict(m) for m in messages if isinstance(m, Mapping)]
+            if isinstance(messages, list)
+            else []
+        )
+
+
+class _Calls:
+    """Call ids for apis that send none (Gemini, Ollama): ``call_<n>`` in transcript order, and
+    each result matched to the first unanswered call of its name."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.open: list[tuple[str, str]] = []  # (name, id) not answered yet
+
+    def call(self, name: str, given: Any = None) -> str:
+        call_id = str(given) if given else f"call_{self.count}"
+        self.count += 1
+        self.open.append((name, call_id))
+        return call_id
+
+    def answer(self, name: str) -> str:
+        for i, (open_name, call_id) in enumerate(self.open):
+            if open_name == name:
+                del self.open[i]
+                return call_id
+        return ""
+
+
+def _assistant(text: str, calls: list[dict[str, Any]]) -> Message:
+    message: Message = {"role": "assistant", "content": text or None}
+    if calls:
+        message["tool_calls"] = calls
+    return message
+
+
+def _tool_call(call_id: str, name: str, arguments: Any) -> dict[str, Any]:
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": text}}
+
 
 class Responses(Dialect):
     """OpenAI Responses: ``input`` items; calls and their outputs are items of their own."""
@@ -198,6 +243,52 @@ class Responses(Dialect):
                 for f in _functions(tools)
             ]
         return body
+
+    def messages_of(self, body: Mapping[str, Any], model: str = "") -> list[Message]:
+        return _responses_messages(body)
+
+
+def _responses_messages(body: Mapping[str, Any]) -> list[Message]:
+    out: list[Message] = []
+    if isinstance(body.get("instructions"), str):
+        out.append({"role": "system", "content": body["instructions"]})
+    items = body.get("input")
+    if isinstance(items, str):
+        return [*out, {"role": "user", "content": items}]
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        kind = item.get("type", "message")
+        if kind == "function_call":
+            call = _tool_call(
+                str(item.get("call_id", "")),
+                str(item.get("name", "")),
+                item.get("arguments") or "{}",
+            )
+            if out and out[-1]["role"] == "assistant":
+                out[-1].setdefault("tool_calls", []).append(call)
+            else:
+                out.append(_assistant("", [call]))
+        elif kind == "function_call_output":
+            output = item.get("output")
+            out.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": str(item.get("call_id", "")),
+                    "content": output if isinstance(output, str) else _text_of(output),
+                }
+            )
+        elif kind == "message":
+            role = str(item.get("role", "user"))
+            text = _text_of(item.get("content"))
+            if role == "assistant":
+                if out and out[-1]["role"] == "assistant" and not out[-1].get("tool_calls"):
+                    out[-1]["content"] = (out[-1]["content"] or "") + text
+                else:
+                    out.append(_assistant(text, []))
+            else:
+                out.append({"role": role, "content": text})
+    return out
 
 
 class Anthropic(Dialect):
@@ -286,6 +377,40 @@ class Anthropic(Dialect):
                 for f in _functions(tools)
             ]
         return body
+
+    def messages_of(self, body: Mapping[str, Any], model: str = "") -> list[Message]:
+        out: list[Message] = []
+        system = body.get("system")
+        if system:
+            out.append({"role": "system", "content": _text_of(system)})
+        for message in body.get("messages") or ():
+            if not isinstance(message, Mapping):
+                continue
+            content = message.get("content")
+            blocks = content if isinstance(content, list) else [{"type": "text", "text": content}]
+            blocks = [b for b in blocks if isinstance(b, Mapping)]
+            if message.get("role") == "assistant":
+                text = "".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")
+                calls = [
+                    _tool_call(str(b.get("id", "")), str(b.get("name", "")), b.get("input") or {})
+                    for b in blocks
+                    if b.get("type") == "tool_use"
+                ]
+                out.append(_assistant(text, calls))
+                continue
+            for block in blocks:
+                if block.get("type") == "tool_result":
+                    out.append(
+                        {
+                            "role": "tool",
+                            "tool_call_id": str(block.get("tool_use_id", "")),
+                            "content": _text_of(block.get("content")),
+                        }
+                    )
+            text = "".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")
+            if text or not any(b.get("type") == "tool_result" for b in blocks):
+                out.append({"role": "user", "content": text})
+        return out
 
     def _assistant_blocks(self, message: Mapping[str, Any]) -> list[Any]:
         native = _native(message, self.name)
@@ -409,6 +534,50 @@ class Gemini(Dialect):
             ]
         return body
 
+    def messages_of(self, body: Mapping[str, Any], model: str = "") -> list[Message]:
+        out: list[Message] = []
+        instruction = body.get("systemInstruction")
+        if isinstance(instruction, Mapping):
+            text = "".join(str(p.get("text", "")) for p in instruction.get("parts") or ())
+            out.append({"role": "system", "content": text})
+        calls = _Calls()
+        for content in body.get("contents") or ():
+            if not isinstance(content, Mapping):
+                continue
+            parts = [p for p in content.get("parts") or () if isinstance(p, Mapping)]
+            text = "".join(str(p["text"]) for p in parts if "text" in p and not p.get("thought"))
+            if content.get("role") == "model":
+                found = [
+                    p["functionCall"] for p in parts if isinstance(p.get("functionCall"), Mapping)
+                ]
+                tool_calls = [
+                    _tool_call(
+                        calls.call(str(f.get("name", "")), f.get("id")),
+                        str(f.get("name", "")),
+                        f.get("args") or {},
+                    )
+                    for f in found
+                ]
+                out.append(_assistant(text, tool_calls))
+                continue
+            for part in parts:
+                response = part.get("functionResponse")
+                if isinstance(response, Mapping):
+                    name = str(response.get("name", ""))
+                    value = response.get("response")
+                    if isinstance(value, Mapping) and set(value) == {"result"}:
+                        value = value["result"]
+                    out.append(
+                        {
+                            "role": "tool",
+                            "tool_call_id": str(response.get("id") or calls.answer(name)),
+                            "content": value if isinstance(value, str) else json.dumps(value),
+                        }
+                    )
+            if text:
+                out.append({"role": "user", "content": text})
+        return out
+
     def _model_parts(self, message: Mapping[str, Any]) -> list[Any]:
         native = _native(message, self.name)
         if isinstance(native, Mapping) and isinstance(native.get("parts"), list):
@@ -505,6 +674,33 @@ class Ollama(Dialect):
         if tools:
             body["tools"] = list(tools)
         return body
+
+    def messages_of(self, body: Mapping[str, Any], model: str = "") -> list[Message]:
+        out: list[Message] = []
+        calls = _Calls()
+        for message in body.get("messages") or ():
+            if not isinstance(message, Mapping):
+                continue
+            role = message.get("role")
+            content = message.get("content")
+            text = content if isinstance(content, str) else ""
+            if role == "assistant":
+                tool_calls = []
+                for entry in message.get("tool_calls") or ():
+                    function = entry.get("function") or {} if isinstance(entry, Mapping) else {}
+                    name = str(function.get("name", ""))
+                    tool_calls.append(
+                        _tool_call(
+                            calls.call(name, entry.get("id")), name, function.get("arguments") or {}
+                        )
+                    )
+                out.append(_assistant(text, tool_calls))
+            elif role == "tool":
+                name = str(message.get("tool_name") or message.get("name") or "")
+                out.append({"role": "tool", "tool_call_id": calls.answer(name), "content": text})
+            else:
+                out.append({"role": role, "content": text})
+        return out
 
 
 APIS: dict[str, Dialect] = {

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, TextIO
 
 from toolwire._core import TextDelta, ToolCallDelta, ToolCallStarted
+from toolwire._secrets import _display_url
 from toolwire.agent import (
     Agent,
     RunFinished,
@@ -31,7 +32,7 @@ from toolwire.agent import (
     TurnFinished,
     TurnStarted,
 )
-from toolwire.client import Client, _display_url
+from toolwire.client import Client
 from toolwire.errors import ToolwireError, TurnFailed
 from toolwire.testing import RecordedRequest, ScriptedServer, Turn, call
 from toolwire.tools import ToolRegistry

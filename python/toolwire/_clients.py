@@ -237,7 +237,7 @@ class _ClientBase:
         status = response.status_code
         text = _error_text(body, response.reason_phrase or "error")
         where = f"POST {_request_url(response)}"
-        if status in (401, 403):
+        if status in (401, 403) or self._dialect.rejects_key(status, body):
             keys = " or ".join(self._dialect.key_env)
             base_env = f" or {self._dialect.base_url_env}" if self._dialect.base_url_env else ""
             hint = (

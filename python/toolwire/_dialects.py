@@ -113,6 +113,10 @@ class Dialect:
     def url(self, base: str, model: str) -> str:
         return base + "/chat/completions"
 
+    def rejects_key(self, status: int, body: Any) -> bool:
+        """Whether an error answer other than 401/403 says the key is wrong."""
+        return False
+
     def headers(self) -> dict[str, str]:
         """The api's own headers (a caller's header of the same name wins)."""
         return {"Accept": self.accept}
@@ -478,6 +482,11 @@ class Gemini(Dialect):
     def url(self, base: str, model: str) -> str:
         name = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
         return f"{base}/v1beta/{name}:streamGenerateContent?alt=sse"
+
+    def rejects_key(self, status: int, body: Any) -> bool:
+        # Gemini answers a wrong key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
+        text = json.dumps(body) if not isinstance(body, str) else body
+        return status == 400 and ("API_KEY_INVALID" in text or "API key not valid" in text)
 
     def body(
         self,

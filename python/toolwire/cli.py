@@ -197,7 +197,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    """Serves the scripted OpenAI-compatible test server on 127.0.0.1 until interrupted."""
+    """Serves the scripted test server on 127.0.0.1 until interrupted. It serves every API at
+    once; ``--api`` only picks the base URL printed (what that API's client wants)."""
     from toolwire import demo, testing
 
     if args.script:
@@ -218,7 +219,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise_on_exit=False,
     )
     server.start()
-    print(f"toolwire test server on {server.url}  (Ctrl-C to stop)", flush=True)
+    print(f"toolwire test server on {server.base_url(args.api)}  (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -242,7 +243,9 @@ def _add_python_layer_commands(
         demo.add_arguments(demo_parser)
     demo_parser.set_defaults(func=_cmd_demo)
 
-    serve = sub.add_parser("serve", help="serve the scripted OpenAI-compatible test server")
+    serve = sub.add_parser(
+        "serve", help="serve the scripted test server (OpenAI, Anthropic, Gemini, Ollama APIs)"
+    )
     serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
     serve.add_argument("--script", help="JSON list of turns (default: the demo's shop assistant)")
     serve.add_argument("--delay", type=float, default=0.01, help="seconds between writes")
@@ -253,7 +256,15 @@ def _add_python_layer_commands(
         help="how bytes are grouped into writes (see toolwire.testing)",
     )
     serve.add_argument("--once", action="store_true", help="play the script once, do not loop")
-    serve.add_argument("--api-key", help="require this bearer token")
+    serve.add_argument(
+        "--api-key", help="require this key (as each API's clients send it: bearer, x-api-key...)"
+    )
+    serve.add_argument(
+        "--api",
+        choices=["chat", "responses", "anthropic", "gemini", "ollama"],
+        default="chat",
+        help="print the base URL for this API's client (every API is served; default: chat)",
+    )
     serve.set_defaults(func=_cmd_serve)
 
 

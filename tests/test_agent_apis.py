@@ -100,7 +100,7 @@ def stream_events(api: str, mode: str, server: ScriptedServer, tools: Tools) -> 
 
 def sent(request: RecordedRequest) -> list[dict[str, Any]]:
     """The canonical transcript a request carried."""
-    return dialect_for(request.api).messages_of(request.body)
+    return request.transcript
 
 
 @pytest.fixture(params=sorted(APIS))
@@ -273,3 +273,22 @@ def test_a_wrong_key_says_which_variable(api: str, server: ScriptedServer) -> No
     text = str(info.value) + str(info.value.__cause__)
     variable = dialect_for(api).key_env[0]
     assert variable in text and "sk-wrong-key-000" not in text and KEY not in text
+
+
+def test_tools_in_two_turns_answer_the_right_calls(
+    api: str, mode: str, server: ScriptedServer
+) -> None:
+    """Gemini and Ollama send no call ids: every turn's first call is ``call_0`` in the
+    transcript, and each result still goes back under its own call's name."""
+    server.add(
+        Turn(tool_calls=[call("weather", {"city": "Oslo"})]),
+        Turn(tool_calls=[call("lookup", {"q": "x"})]),
+        Turn("done"),
+    )
+    result = run(api, mode, server, Tools())
+    assert result.text == "done" and server.errors == []
+    last = sent(server.requests[2])
+    names = {c["id"]: c["function"]["name"] for m in last for c in m.get("tool_calls") or ()}
+    answered = [(names[m["tool_call_id"]], m["content"]) for m in last if m["role"] == "tool"]
+    assert [name for name, _ in answered] == ["weather", "lookup"]
+    assert json.loads(answered[0][1]) == {"city": "Oslo", "temp": 4} and answered[1][1] == "X"

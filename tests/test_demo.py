@@ -44,6 +44,15 @@ def test_demo_in_process() -> None:
     assert "\x1b[" not in text
 
 
+@pytest.mark.parametrize("api", ["chat", "responses", "anthropic", "gemini", "ollama"])
+def test_demo_over_every_api(api: str) -> None:
+    out = io.StringIO()
+    assert run_demo(api=api, fast=True, out=out, color=False) == 0
+    text = out.getvalue()
+    assert f"over the {api} api" in text and FINAL in text
+    assert "3 turns, 3 tool calls" in text and " tokens" in text
+
+
 def test_demo_command_offline_in_seconds() -> None:
     start = time.monotonic()
     done = subprocess.run(

@@ -60,14 +60,24 @@ def _native(message: Mapping[str, Any], api: str) -> Any:
     return None
 
 
-def _call_names(messages: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """Call id -> tool name, from every assistant message (tool messages carry only the id)."""
-    names: dict[str, str] = {}
-    for message in messages:
-        for call in message.get("tool_calls") or ():
-            function = call.get("function") or {}
-            if call.get("id") and function.get("name"):
-                names[str(call["id"])] = str(function["name"])
+def _tool_names(messages: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """The tool name each ``tool`` message answers, by its position: its id looked up in the
+    calls of the assistant message before it (ids repeat across turns: ``call_0`` is every
+    turn's first generated id), else of any earlier one."""
+    names: dict[int, str] = {}
+    latest: dict[str, str] = {}
+    earlier: dict[str, str] = {}
+    for i, message in enumerate(messages):
+        if message.get("role") == "assistant":
+            earlier.update(latest)
+            latest = {}
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") or {}
+                if call.get("id") and function.get("name"):
+                    latest[str(call["id"])] = str(function["name"])
+        elif message.get("role") == "tool":
+            call_id = str(message.get("tool_call_id", ""))
+            names[i] = latest.get(call_id) or earlier.get(call_id, "")
     return names
 
 
@@ -497,7 +507,7 @@ class Gemini(Dialect):
     ) -> dict[str, Any]:
         system: list[str] = []
         contents: list[Message] = []
-        names = _call_names(messages)
+        names = _tool_names(messages)
 
         def add(role: str, parts: list[Any]) -> None:
             if contents and contents[-1]["role"] == role:
@@ -505,18 +515,14 @@ class Gemini(Dialect):
             else:
                 contents.append({"role": role, "parts": parts})
 
-        for message in messages:
+        for i, message in enumerate(messages):
             role = message.get("role")
             if role in ("system", "developer"):
                 system.append(_text_of(message.get("content")))
             elif role == "tool":
                 output = _tool_output(message.get("content"))
                 response = output if isinstance(output, dict) else {"result": output}
-                call_id = str(message.get("tool_call_id", ""))
-                add(
-                    "user",
-                    [{"functionResponse": {"name": names.get(call_id, ""), "response": response}}],
-                )
+                add("user", [{"functionResponse": {"name": names[i], "response": response}}])
             elif role == "assistant":
                 add("model", self._model_parts(message))
             else:
@@ -646,16 +652,15 @@ class Ollama(Dialect):
         tools: Sequence[Mapping[str, Any]],
         params: Mapping[str, Any],
     ) -> dict[str, Any]:
-        names = _call_names(messages)
+        names = _tool_names(messages)
         out: list[Message] = []
-        for message in messages:
+        for i, message in enumerate(messages):
             role = message.get("role")
             if role == "tool":
-                call_id = str(message.get("tool_call_id", ""))
                 out.append(
                     {
                         "role": "tool",
-                        "tool_name": names.get(call_id, ""),
+                        "tool_name": names[i],
                         "content": _text_of(message.get("content")),
                     }
                 )

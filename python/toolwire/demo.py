@@ -191,7 +191,7 @@ def shop_responder(request: RecordedRequest) -> Turn:
     First turn: a short preamble and two parallel calls (product and order); second turn: the
     discount for the product's price; last turn: the answer built from the tool results.
     """
-    messages = request.messages
+    messages = request.transcript  # the same for every api
     question = _question(messages)
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
     results = _tool_results(messages[last_user + 1 :])
@@ -318,7 +318,7 @@ class _Printer:
         elif isinstance(event, RunFinished):
             self.end_line()
             result = event.result
-            tokens = result.usage.get("total_tokens")
+            tokens = result.token_usage.get("total_tokens")
             used = f", {tokens} tokens" if tokens else ""
             self.write(
                 self.style(
@@ -329,9 +329,20 @@ class _Printer:
             )
 
 
+#: The model a real endpoint is asked for when ``--model`` is not given.
+DEFAULT_MODELS = {
+    "chat": "gpt-4o-mini",
+    "responses": "gpt-4o-mini",
+    "anthropic": "claude-sonnet-4-5",
+    "gemini": "gemini-2.5-flash",
+    "ollama": "qwen3",
+}
+
+
 def run_demo(
     *,
     question: str = DEFAULT_QUESTION,
+    api: str = "chat",
     base_url: str | None = None,
     model: str | None = None,
     api_key: str | None = None,
@@ -341,8 +352,9 @@ def run_demo(
 ) -> int:
     """Runs the demo and returns the exit status (0 on success).
 
-    Without ``base_url`` it starts the embedded server (``fast`` removes its delays and the
-    tools' simulated latency, for tests).
+    ``api`` is the API spoken (``toolwire.Client(api=...)``). Without ``base_url`` it starts
+    the embedded server, which speaks every api (``fast`` removes its delays and the tools'
+    simulated latency, for tests).
     """
     out = out if out is not None else sys.stdout
     if color is None:
@@ -357,15 +369,19 @@ def run_demo(
             first_byte_delay=0.0 if fast else 0.15,
             model="toolwire-demo",
         ).start()
-        base_url, model, api_key = server.url, model or "toolwire-demo", api_key or "demo-key"
+        base_url = server.base_url(api)
+        model, api_key = model or "toolwire-demo", api_key or "demo-key"
         where = f"embedded test server {base_url} (no network; --base-url for a real endpoint)"
     else:
-        model = model or "gpt-4o-mini"
+        model = model or DEFAULT_MODELS.get(api, "gpt-4o-mini")
         where = f"{_display_url(base_url)}, model {model}"  # no user:password@
     try:
-        with Client(base_url=base_url, api_key=api_key, max_retries=1, backoff=0.2) as client:
+        with Client(
+            api=api, base_url=base_url, api_key=api_key, max_retries=1, backoff=0.2
+        ) as client:
             agent = Agent(client, model=model, tools=registry, system=SYSTEM)
-            printer.write(printer.style("toolwire demo: shop assistant", "1") + f" via {where}\n")
+            title = printer.style("toolwire demo: shop assistant", "1")
+            printer.write(f"{title} over the {api} api via {where}\n")
             printer.write(printer.style("user: ", "1;35") + question + "\n")
             for event in agent.stream(question):
                 printer.handle(event)
@@ -387,10 +403,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "question", nargs="?", default=DEFAULT_QUESTION, help="what the customer asks"
     )
     parser.add_argument(
-        "--base-url", help="a real OpenAI-compatible endpoint (default: the embedded server)"
+        "--api",
+        default="chat",
+        choices=sorted(DEFAULT_MODELS),
+        help="the API spoken (default: chat); the embedded server speaks every one",
     )
-    parser.add_argument("--model", help="model name (default: gpt-4o-mini with --base-url)")
-    parser.add_argument("--api-key", help="API key (default: OPENAI_API_KEY with --base-url)")
+    parser.add_argument(
+        "--base-url", help="a real endpoint of that API (default: the embedded server)"
+    )
+    parser.add_argument("--model", help="model name (default with --base-url: one per api)")
+    parser.add_argument(
+        "--api-key",
+        help="API key (default with --base-url: the api's variable, e.g. OPENAI_API_KEY)",
+    )
     parser.add_argument(
         "--fast", action="store_true", help="no simulated delays (embedded server only)"
     )
@@ -401,6 +426,7 @@ def main(args: argparse.Namespace) -> int:
     """Runs ``toolwire demo`` from parsed arguments."""
     return run_demo(
         question=args.question,
+        api=args.api,
         base_url=args.base_url,
         model=args.model,
         api_key=args.api_key,

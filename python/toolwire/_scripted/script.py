@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from toolwire._dialects import dialect_for
 from toolwire._scripted.routes import Api, gemini_model
 
 FaultKind = Literal["status", "disconnect", "cut", "stall", "malformed", "error_event"]
@@ -168,6 +169,13 @@ class RecordedRequest:
         if isinstance(messages, str) and self.api == "responses":
             return [{"role": "user", "content": messages}]
         return list(messages) if isinstance(messages, list) else []
+
+    @property
+    def transcript(self) -> list[dict[str, Any]]:
+        """The conversation in the canonical OpenAI-chat shape whatever the API (system, user,
+        assistant with ``tool_calls``, ``tool`` messages): what a responder reads to decide the
+        next turn. Calls of APIs without ids (Gemini, Ollama) get ``call_<n>`` in order."""
+        return dialect_for(self.api or "chat").messages_of(self._fields)
 
     @property
     def tools(self) -> list[dict[str, Any]]:

@@ -292,3 +292,32 @@ def test_tools_in_two_turns_answer_the_right_calls(
     answered = [(names[m["tool_call_id"]], m["content"]) for m in last if m["role"] == "tool"]
     assert [name for name, _ in answered] == ["weather", "lookup"]
     assert json.loads(answered[0][1]) == {"city": "Oslo", "temp": 4} and answered[1][1] == "X"
+
+
+def test_reasoning_goes_back_as_the_api_requires(api: str, server: ScriptedServer) -> None:
+    """Thinking blocks with their signature (Anthropic), reasoning items (Responses) and thought
+    signatures (Gemini) are sent back unchanged in the next request."""
+    server.add(
+        Turn(reasoning="Weather first.", tool_calls=[call("lookup", {"q": "a"})]), Turn("ok")
+    )
+    run(api, "sync", server, Tools())
+    body = server.requests[1].body
+    if api == "anthropic":
+        (assistant,) = [m for m in body["messages"] if m["role"] == "assistant"]
+        thinking = assistant["content"][0]
+        assert thinking["type"] == "thinking" and thinking["thinking"] == "Weather first."
+        assert thinking["signature"]
+    elif api == "responses":
+        (reasoning,) = [i for i in body["input"] if i.get("type") == "reasoning"]
+        assert (
+            reasoning["id"].startswith("rs_")
+            and reasoning["summary"][0]["text"] == "Weather first."
+        )
+    elif api == "gemini":
+        (model,) = [c for c in body["contents"] if c["role"] == "model"]
+        assert any(p.get("thoughtSignature") for p in model["parts"])
+    elif api == "ollama":
+        (assistant,) = [m for m in body["messages"] if m["role"] == "assistant"]
+        assert assistant["thinking"] == "Weather first."
+    else:  # chat sends no reasoning back (keep_reasoning=False)
+        assert "reasoning_content" not in json.dumps(body)

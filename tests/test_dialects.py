@@ -452,3 +452,41 @@ def test_a_request_reads_back_as_its_transcript(api: str, transcript: list[dict[
     got = dialect.messages_of(sent, "m-1")
     keeps_ids = api not in ("gemini", "ollama")
     assert _normalised(got, keeps_ids) == _normalised(transcript, keeps_ids)
+
+
+def test_gemini_answers_a_call_by_its_id_when_it_had_one() -> None:
+    native = {
+        "role": "model",
+        "parts": [
+            {"functionCall": {"id": "fc-7", "name": "get_weather", "args": {"city": "Paris"}}},
+            {"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}},
+        ],
+    }
+    assistant = {**TRANSCRIPT[2], "native": {"api": "gemini", "message": native}}
+    got = body("gemini", [TRANSCRIPT[1], assistant, *TRANSCRIPT[3:]])
+    responses = [p["functionResponse"] for p in got["contents"][-1]["parts"]]
+    assert responses == [
+        {"name": "get_weather", "response": {"temp": 21}, "id": "fc-7"},
+        {"name": "get_weather", "response": {"result": "cold"}},
+    ]
+
+
+def test_results_answer_their_own_turn_when_ids_repeat() -> None:
+    """Generated ids repeat across turns (every turn's first call is call_0)."""
+    turn = [
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_0", "type": "function", "function": {"name": name, "arguments": "{}"}}
+        ]}
+        for name in ("first", "second")
+    ]  # fmt: skip
+    messages = [
+        TRANSCRIPT[1],
+        turn[0],
+        {"role": "tool", "tool_call_id": "call_0", "content": "1"},
+        turn[1],
+        {"role": "tool", "tool_call_id": "call_0", "content": "2"},
+    ]
+    gemini = body("gemini", messages)["contents"]
+    assert [c["parts"][0]["functionResponse"]["name"] for c in gemini[2::2]] == ["first", "second"]
+    ollama = body("ollama", messages)["messages"]
+    assert [m["tool_name"] for m in ollama if m["role"] == "tool"] == ["first", "second"]

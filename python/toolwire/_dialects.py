@@ -60,25 +60,41 @@ def _native(message: Mapping[str, Any], api: str) -> Any:
     return None
 
 
-def _tool_names(messages: Sequence[Mapping[str, Any]]) -> dict[int, str]:
-    """The tool name each ``tool`` message answers, by its position: its id looked up in the
-    calls of the assistant message before it (ids repeat across turns: ``call_0`` is every
+class _Answer:
+    """What a ``tool`` message answers: its call's name, the call's position in the assistant
+    message's ``tool_calls``, and that message."""
+
+    __slots__ = ("assistant", "name", "position")
+
+    def __init__(
+        self, name: str = "", position: int = -1, assistant: Mapping[str, Any] | None = None
+    ):
+        self.name = name
+        self.position = position
+        self.assistant = assistant
+
+
+def _answers(messages: Sequence[Mapping[str, Any]]) -> dict[int, _Answer]:
+    """The call each ``tool`` message answers, by the message's position: its id looked up in
+    the calls of the assistant message before it (ids repeat across turns: ``call_0`` is every
     turn's first generated id), else of any earlier one."""
-    names: dict[int, str] = {}
-    latest: dict[str, str] = {}
-    earlier: dict[str, str] = {}
+    answers: dict[int, _Answer] = {}
+    latest: dict[str, _Answer] = {}
+    earlier: dict[str, _Answer] = {}
     for i, message in enumerate(messages):
         if message.get("role") == "assistant":
             earlier.update(latest)
             latest = {}
-            for call in message.get("tool_calls") or ():
+            for position, call in enumerate(message.get("tool_calls") or ()):
                 function = call.get("function") or {}
-                if call.get("id") and function.get("name"):
-                    latest[str(call["id"])] = str(function["name"])
+                if call.get("id"):
+                    latest[str(call["id"])] = _Answer(
+                        str(function.get("name", "")), position, message
+                    )
         elif message.get("role") == "tool":
             call_id = str(message.get("tool_call_id", ""))
-            names[i] = latest.get(call_id) or earlier.get(call_id, "")
-    return names
+            answers[i] = latest.get(call_id) or earlier.get(call_id) or _Answer()
+    return answers
 
 
 def _tool_output(content: Any) -> Any:
@@ -507,7 +523,7 @@ class Gemini(Dialect):
     ) -> dict[str, Any]:
         system: list[str] = []
         contents: list[Message] = []
-        names = _tool_names(messages)
+        answers = _answers(messages)
 
         def add(role: str, parts: list[Any]) -> None:
             if contents and contents[-1]["role"] == role:
@@ -522,7 +538,7 @@ class Gemini(Dialect):
             elif role == "tool":
                 output = _tool_output(message.get("content"))
                 response = output if isinstance(output, dict) else {"result": output}
-                add("user", [{"functionResponse": {"name": names[i], "response": response}}])
+                add("user", [{"functionResponse": self._response(answers[i], response)}])
             elif role == "assistant":
                 add("model", self._model_parts(message))
             else:
@@ -593,6 +609,21 @@ class Gemini(Dialect):
                 out.append({"role": "user", "content": text})
         return out
 
+    def _response(self, answer: _Answer, response: dict[str, Any]) -> dict[str, Any]:
+        """A ``functionResponse``: the call's name, and its id when the API gave the call one
+        (the native turn keeps it; Gemini matches the two by it)."""
+        out: dict[str, Any] = {"name": answer.name, "response": response}
+        native = _native(answer.assistant, self.name) if answer.assistant is not None else None
+        if isinstance(native, Mapping):
+            calls = [
+                p["functionCall"]
+                for p in native.get("parts") or ()
+                if isinstance(p, Mapping) and isinstance(p.get("functionCall"), Mapping)
+            ]
+            if 0 <= answer.position < len(calls) and calls[answer.position].get("id"):
+                out["id"] = calls[answer.position]["id"]
+        return out
+
     def _model_parts(self, message: Mapping[str, Any]) -> list[Any]:
         native = _native(message, self.name)
         if isinstance(native, Mapping) and isinstance(native.get("parts"), list):
@@ -652,7 +683,7 @@ class Ollama(Dialect):
         tools: Sequence[Mapping[str, Any]],
         params: Mapping[str, Any],
     ) -> dict[str, Any]:
-        names = _tool_names(messages)
+        answers = _answers(messages)
         out: list[Message] = []
         for i, message in enumerate(messages):
             role = message.get("role")
@@ -660,7 +691,7 @@ class Ollama(Dialect):
                 out.append(
                     {
                         "role": "tool",
-                        "tool_name": names[i],
+                        "tool_name": answers[i].name,
                         "content": _text_of(message.get("content")),
                     }
                 )

@@ -287,6 +287,19 @@ class _StreamBase:
             )
         return None
 
+    def _ends_body(self, exc: Exception) -> bool:
+        """Whether a read error ends the body (a cut, a stall, the deadline: recorded, raised
+        typed once the events parsed are out) rather than propagating as it is."""
+        # Other HTTP stacks (the SDKs' httpx forks) raise their own classes.
+        if (
+            isinstance(exc, (httpx.TransportError, httpx.StreamError))
+            or _is_timeout(exc)
+            or _is_transport(exc)
+        ):
+            self._on_read_error(exc)
+            return True
+        return False
+
     def _on_read_error(self, exc: Exception) -> None:
         if self._deadline_passed():
             self._deadline_hit = True
@@ -464,13 +477,8 @@ class ChatStream(_StreamBase):
                     chunk = next(chunks)
                 except StopIteration:
                     break
-                except (httpx.TransportError, httpx.StreamError) as exc:
-                    self._on_read_error(exc)
-                    break
                 except Exception as exc:
-                    # Other HTTP stacks (the openai SDK's httpx fork) raise their own classes.
-                    if _is_timeout(exc) or _is_transport(exc):
-                        self._on_read_error(exc)
+                    if self._ends_body(exc):
                         break
                     raise
                 if chunk:
@@ -607,12 +615,8 @@ class AsyncChatStream(_StreamBase):
             while not self._stop and not self._past_deadline():
                 try:
                     chunk = await self._next_raw(chunks)
-                except (httpx.TransportError, httpx.StreamError) as exc:
-                    self._on_read_error(exc)
-                    break
                 except Exception as exc:
-                    if _is_timeout(exc) or _is_transport(exc):
-                        self._on_read_error(exc)
+                    if self._ends_body(exc):
                         break
                     raise
                 if chunk is None:

@@ -368,6 +368,14 @@ def test_random_streams_agree(seed: int) -> None:
 # Below U+D000: no edit of one byte turns an escape into a lone surrogate (the core rejects the
 # line, the reference's json.loads takes it).
 _TEXT = st.text(st.characters(codec="utf-8", max_codepoint=0xCFFF), max_size=12)
+USAGE = [
+    "prompt_eval_count",
+    "eval_count",
+    "total_duration",
+    "load_duration",
+    "prompt_eval_duration",
+    "eval_duration",
+]
 
 
 def _compact(model: str, content: str, thinking: str | None, ascii_: bool) -> str:
@@ -386,24 +394,29 @@ def _compact(model: str, content: str, thinking: str | None, ascii_: bool) -> st
 def test_compact_token_lines_agree(
     lines: list[tuple[str, str, str | None, bool]], data: st.DataObject
 ) -> None:
+    reason = data.draw(st.sampled_from(["stop", "length", "", None]))
+    counts = data.draw(st.dictionaries(st.sampled_from(USAGE), st.none() | st.integers(0, 10**12)))
+    final = done_line(reason, **counts)  # None leaves the count out
     texts = [_compact(*fields).encode() for fields in lines]
-    done = json.dumps(done_line(), separators=(",", ":")).encode() + b"\n"
+    texts.append(json.dumps(final, separators=(",", ":")).encode())
 
     def stream(edited: bytes, which: int) -> bytes:
-        return b"".join((edited if i == which else t) + b"\n" for i, t in enumerate(texts)) + done
+        return b"".join((edited if i == which else t) + b"\n" for i, t in enumerate(texts))
 
     raw = stream(texts[0], 0)
     same([raw])
     cuts = sorted(set(data.draw(st.lists(st.integers(1, len(raw) - 1), max_size=4))))
     same(reads(raw, cuts))
-    # Every one-byte edit at one place of one line (half the places in its content string,
-    # where the fast path decodes): an escape cut, a control character, a key renamed, spacing.
+    # Every one-byte edit at one place of one line, the done line included (half the places in
+    # a content string or the done line's tail, where the fast path decodes): an escape cut, a
+    # control character, a key renamed, a number broken, spacing.
     which = data.draw(st.integers(0, len(texts) - 1))
     line_ = texts[which]
     content_at = line_.index(b'"content":"') + len(b'"content":"')
-    at = data.draw(st.integers(0, len(line_) - 1) | st.integers(content_at, content_at + 3))
-    at = min(at, len(line_) - 1)
-    for byte in (bytes([b]) for b in b' \\"\t{}:,a0\x01\x7f'):
+    tail_at = line_.index(b'"done')
+    near = st.integers(content_at, content_at + 3) | st.integers(tail_at, len(line_) - 1)
+    at = min(data.draw(st.integers(0, len(line_) - 1) | near), len(line_) - 1)
+    for byte in (bytes([b]) for b in b' \\"\t{}:,a0.e-\x01\x7f'):
         for edited in (line_[:at] + byte + line_[at:], line_[:at] + byte + line_[at + 1 :]):
             same([stream(edited, which)])
     same([stream(line_[:at] + line_[at + 1 :], which)])

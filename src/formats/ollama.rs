@@ -150,6 +150,10 @@ impl OllamaAdapter {
             if !token.content.is_empty() {
                 state.text(SLOT, TextField::Content, &token.content, at, errors, sink);
             }
+            if token.done {
+                let usage = object_text(token.usage.iter().copied()).filter(|text| text.len() > 2);
+                end(usage, token.done_reason.as_deref(), state, at, errors, sink);
+            }
             return;
         }
         let Some(line) = event_object::<Line<'_>>(data, at, state.at_eof, errors) else {
@@ -174,14 +178,7 @@ impl OllamaAdapter {
             }
         }
         if line.done.is_some_and(|d| d.get() == "true") {
-            state.done = true;
-            if let Some(usage) = usage_of(data) {
-                state.usage_object(&usage, at, errors, sink);
-            }
-            if let Some(reason) = line.done_reason.non_empty() {
-                state.set_finish_reason(SLOT, reason, true, sink);
-            }
-            state.finish_all_calls(sink);
+            end(usage_of(data), line.done_reason.non_empty(), state, at, errors, sink);
         }
     }
 
@@ -247,18 +244,41 @@ impl OllamaAdapter {
     }
 }
 
-/// A token line as Ollama writes it, the shape of nearly every line of a stream.
+/// The done line (O6): the end marker, its usage and reason; every call is finished.
+fn end<S: EventSink>(
+    usage: Option<String>,
+    reason: Option<&str>,
+    state: &mut MessageState,
+    at: u64,
+    errors: &mut ErrorSlot,
+    sink: &mut S,
+) {
+    state.done = true;
+    if let Some(usage) = usage {
+        state.usage_object(&usage, at, errors, sink);
+    }
+    if let Some(reason) = reason.filter(|r| !r.is_empty()) {
+        state.set_finish_reason(SLOT, reason, true, sink);
+    }
+    state.finish_all_calls(sink);
+}
+
+/// A line as Ollama's encoder writes nearly all of them: a token, or the done line.
 struct TokenLine<'a> {
     content: Cow<'a, str>,
     thinking: Option<Cow<'a, str>>,
+    done: bool,
+    done_reason: Option<Cow<'a, str>>,
+    /// The usage fields as sent, in line order.
+    usage: Vec<(&'a str, &'a RawValue)>,
 }
 
-/// Reads `{"model":…,"created_at":…,"message":{"role":"assistant","content":…[,"thinking":…]},
-/// "done":false}`, byte for byte as Ollama's encoder writes it, without the general parser;
-/// `None` for any other line (other keys, order or spacing, tool calls, the done line, an escape
-/// in an ignored string, anything invalid), which the general path then reads. Whatever this
-/// accepts, the general path reads the same way (`tests/test_ollama.py` holds both to the
-/// reference).
+/// Reads `{"model":…,"created_at":…,"message":{"role":"assistant","content":…[,"thinking":…]},`
+/// then `done`, `done_reason` and the usage counts (numbers) in any order, once each,
+/// byte for byte as Ollama's encoder writes them, without the general parser; `None` for any
+/// other line (other keys, order or spacing, tool calls, an escape in an ignored string,
+/// anything invalid), which the general path then reads. Whatever this accepts, the general
+/// path reads the same way (`tests/test_ollama.py` holds both to the reference).
 fn token_line(data: &str) -> Option<TokenLine<'_>> {
     let mut at = Cursor { text: data, pos: 0 };
     at.literal(r#"{"model":"#)?;
@@ -271,8 +291,34 @@ fn token_line(data: &str) -> Option<TokenLine<'_>> {
         Some(()) => Some(at.string()?),
         None => None,
     };
-    at.literal(r#"},"done":false}"#)?;
-    (at.pos == data.len()).then_some(TokenLine { content, thinking })
+    at.literal("}")?;
+    let mut line = TokenLine {
+        content,
+        thinking,
+        done: false,
+        done_reason: None,
+        usage: Vec::new(),
+    };
+    let mut seen_done = false;
+    while at.literal("}").is_none() {
+        at.literal(",\"")?;
+        let key = at.key()?;
+        match key {
+            "done" if !seen_done => {
+                seen_done = true;
+                line.done = match at.literal("true") {
+                    Some(()) => true,
+                    None => at.literal("false").map(|()| false)?,
+                };
+            }
+            "done_reason" if line.done_reason.is_none() => line.done_reason = Some(at.string()?),
+            _ if USAGE_FIELDS.contains(&key) && line.usage.iter().all(|(k, _)| *k != key) => {
+                line.usage.push((key, at.number()?));
+            }
+            _ => return None,
+        }
+    }
+    (seen_done && at.pos == data.len()).then_some(line)
 }
 
 struct Cursor<'a> {
@@ -314,6 +360,57 @@ impl<'a> Cursor<'a> {
         Some((&self.text[start..=end], escaped))
     }
 
+    /// An object key without escapes, and its colon (the opening quote is read).
+    fn key(&mut self) -> Option<&'a str> {
+        let rest = self.text.get(self.pos..)?;
+        let end = rest.find('"')?;
+        let key = &rest[..end];
+        if key.bytes().any(|c| c == b'\\' || c < 0x20) || rest.as_bytes().get(end + 1) != Some(&b':') {
+            return None;
+        }
+        self.pos += end + 2;
+        Some(key)
+    }
+
+    /// A JSON number, as its raw value (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`).
+    fn number(&mut self) -> Option<&'a RawValue> {
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while bytes.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i > from
+        };
+        if bytes.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        if bytes.get(i) == Some(&b'0') {
+            i += 1;
+        } else if !digits(&mut i) {
+            return None;
+        }
+        if bytes.get(i) == Some(&b'.') {
+            i += 1;
+            if !digits(&mut i) {
+                return None;
+            }
+        }
+        if matches!(bytes.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(bytes.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                return None;
+            }
+        }
+        self.pos = i;
+        raw_number(&self.text[start..i])
+    }
+
     /// A string that is ignored: one without escapes (an escape could be invalid JSON).
     fn plain_string(&mut self) -> Option<()> {
         let (_, escaped) = self.raw_string()?;
@@ -329,6 +426,11 @@ impl<'a> Cursor<'a> {
             Some(Cow::Borrowed(&quoted[1..quoted.len() - 1]))
         }
     }
+}
+
+/// A number's text as a raw JSON value (valid by construction: checked by `Cursor::number`).
+fn raw_number(text: &str) -> Option<&RawValue> {
+    serde_json::from_str::<&RawValue>(text).ok()
 }
 
 /// A line that is not UTF-8 (before the done line).
@@ -359,6 +461,12 @@ mod tests {
     #[test]
     fn token_lines() {
         let read = |line: &str| token_line(line).map(|t| (t.content.into_owned(), t.thinking.map(Cow::into_owned)));
+        let end = |line: &str| {
+            token_line(line).map(|t| {
+                let usage: Vec<(&str, &str)> = t.usage.iter().map(|(k, v)| (*k, v.get())).collect();
+                (t.done, t.done_reason.map(Cow::into_owned), format!("{usage:?}"))
+            })
+        };
         let head = r#"{"model":"m","created_at":"2025-06-01T00:00:00Z","message":{"role":"assistant","content":"#;
         let line = |rest: &str| format!("{head}{rest}");
         assert_eq!(read(&line(r#""Hi"},"done":false}"#)), Some(("Hi".into(), None)));
@@ -371,7 +479,14 @@ mod tests {
         for rest in [
             r#""Hi","images":null},"done":false}"#,
             r#""Hi"}, "done":false}"#,
-            r#""Hi"},"done":true}"#,
+            r#""Hi"},"done":true,"done":true}"#,
+            r#""Hi"},"done":true,"eval_count":1,"eval_count":2}"#,
+            r#""Hi"},"done":true,"eval_count":01}"#,
+            r#""Hi"},"done":true,"eval_count":1.}"#,
+            r#""Hi"},"done":true,"eval_count":null}"#,
+            r#""Hi"},"done":true,"context":[1]}"#,
+            r#""Hi"},"done_reason":"stop"}"#,
+            r#""Hi"},"done":1}"#,
             "\"a\tb\"},\"done\":false}",
             r#""a\qb"},"done":false}"#,
             r#""Hi"},"done":false}x"#,
@@ -380,6 +495,20 @@ mod tests {
         ] {
             assert_eq!(read(&line(rest)), None, "{rest}");
         }
+        assert_eq!(
+            end(&line(
+                r#""","thinking":""},"done_reason":"stop","done":true,"eval_count":-2.5e+3,"prompt_eval_count":0}"#
+            )),
+            Some((
+                true,
+                Some("stop".into()),
+                r#"[("eval_count", "-2.5e+3"), ("prompt_eval_count", "0")]"#.into()
+            ))
+        );
+        assert_eq!(
+            end(&line(r#""x"},"done":false,"eval_count":3}"#)),
+            Some((false, None, r#"[("eval_count", "3")]"#.into()))
+        );
         assert_eq!(
             read(r#"{"model":"m\"","created_at":"t","message":{"role":"assistant","content":"x"},"done":false}"#),
             None

@@ -117,6 +117,9 @@ fn thread_token() -> usize {
     TOKEN.with(|t| std::ptr::from_ref(t) as usize)
 }
 
+/// Reads of at least this many bytes are scanned with the GIL released.
+const DETACH_BYTES: usize = 512;
+
 impl PyStreamAccumulator {
     /// Takes the state's lock; waits for another thread without holding the GIL.
     pub fn lock(&self, py: Python<'_>) -> PyResult<Locked<'_>> {
@@ -396,11 +399,20 @@ impl Inner {
         let want_events = events.unwrap_or(this.events);
         let mut scratch = std::mem::take(&mut this.scratch);
         scratch.clear();
-        let result = match (data, want_events) {
-            (Some(bytes), true) => this.core.feed(bytes, &mut scratch),
-            (Some(bytes), false) => this.core.feed(bytes, &mut NoEvents),
-            (None, true) => this.core.finish(&mut scratch),
-            (None, false) => this.core.finish(&mut NoEvents),
+        let core = &mut this.core;
+        let mut scan = |scratch: &mut Vec<Event>| match (data, want_events) {
+            (Some(bytes), true) => core.feed(bytes, scratch),
+            (Some(bytes), false) => core.feed(bytes, &mut NoEvents),
+            (None, true) => core.finish(scratch),
+            (None, false) => core.finish(&mut NoEvents),
+        };
+        // The scan touches no Python object (the bytes are an immutable `bytes` or `str`
+        // buffer, or our own copy): other threads run meanwhile. A short read is scanned
+        // faster than the GIL changes hands.
+        let result = if data.is_some_and(|d| d.len() >= DETACH_BYTES) {
+            py.detach(|| scan(&mut scratch))
+        } else {
+            scan(&mut scratch)
         };
         let usage_error = this.sync_usage(py);
         let out = PyList::empty(py);

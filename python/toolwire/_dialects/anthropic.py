@@ -10,6 +10,7 @@ from toolwire._dialects.base import (
     Message,
     _arguments,
     _assistant,
+    _calls,
     _functions,
     _native,
     _text_of,
@@ -146,14 +147,13 @@ class Anthropic(Dialect):
         text = _text_of(message.get("content"))
         if text:
             blocks.append({"type": "text", "text": text})
-        for call in message.get("tool_calls") or ():
-            function = call.get("function") or {}
+        for call in _calls(message):
             blocks.append(
                 {
                     "type": "tool_use",
-                    "id": str(call.get("id", "")),
-                    "name": str(function.get("name", "")),
-                    "input": _arguments(function.get("arguments")),
+                    "id": call.id,
+                    "name": call.name,
+                    "input": _arguments(call.arguments),
                 }
             )
         return blocks

@@ -44,6 +44,22 @@ def _functions(tools: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [t["function"] if isinstance(t.get("function"), Mapping) else t for t in tools]
 
 
+class _Call:
+    """A call of a canonical assistant message: id, name and arguments text."""
+
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self, entry: Mapping[str, Any]) -> None:
+        function = entry.get("function") or {}
+        self.id = str(entry.get("id", ""))
+        self.name = str(function.get("name", ""))
+        self.arguments = function.get("arguments")
+
+
+def _calls(message: Mapping[str, Any]) -> list[_Call]:
+    return [_Call(entry) for entry in message.get("tool_calls") or ()]
+
+
 def _native(message: Mapping[str, Any], api: str) -> Any:
     native = message.get(NATIVE)
     if isinstance(native, Mapping) and native.get("api") == api:

@@ -15,6 +15,7 @@ from toolwire._dialects.base import (
     _arguments,
     _assistant,
     _Calls,
+    _calls,
     _functions,
     _native,
     _text_of,
@@ -191,14 +192,6 @@ class Gemini(Dialect):
         text = _text_of(message.get("content"))
         if text:
             parts.append({"text": text})
-        for call in message.get("tool_calls") or ():
-            function = call.get("function") or {}
-            parts.append(
-                {
-                    "functionCall": {
-                        "name": str(function.get("name", "")),
-                        "args": _arguments(function.get("arguments")),
-                    }
-                }
-            )
+        for call in _calls(message):
+            parts.append({"functionCall": {"name": call.name, "args": _arguments(call.arguments)}})
         return parts or [{"text": ""}]

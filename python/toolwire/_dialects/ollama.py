@@ -12,6 +12,7 @@ from toolwire._dialects.base import (
     _arguments,
     _assistant,
     _Calls,
+    _calls,
     _native,
     _text_of,
     _tool_call,
@@ -75,13 +76,8 @@ class Ollama(Dialect):
                     continue
                 item: Message = {"role": "assistant", "content": _text_of(message.get("content"))}
                 calls = [
-                    {
-                        "function": {
-                            "name": str((c.get("function") or {}).get("name", "")),
-                            "arguments": _arguments((c.get("function") or {}).get("arguments")),
-                        }
-                    }
-                    for c in message.get("tool_calls") or ()
+                    {"function": {"name": c.name, "arguments": _arguments(c.arguments)}}
+                    for c in _calls(message)
                 ]
                 if calls:
                     item["tool_calls"] = calls

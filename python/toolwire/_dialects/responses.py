@@ -9,6 +9,7 @@ from toolwire._dialects.base import (
     Dialect,
     Message,
     _assistant,
+    _calls,
     _functions,
     _native,
     _text_of,
@@ -53,14 +54,13 @@ class Responses(Dialect):
                 text = _text_of(message.get("content"))
                 if text:
                     items.append({"role": "assistant", "content": text})
-                for call in message.get("tool_calls") or ():
-                    function = call.get("function") or {}
+                for call in _calls(message):
                     items.append(
                         {
                             "type": "function_call",
-                            "call_id": str(call.get("id", "")),
-                            "name": str(function.get("name", "")),
-                            "arguments": str(function.get("arguments") or "{}"),
+                            "call_id": call.id,
+                            "name": call.name,
+                            "arguments": str(call.arguments or "{}"),
                         }
                     )
             else:

@@ -148,3 +148,40 @@ class PieceReader:
             self.call(self.acc.feed, raw[pos : pos + n])
             pos += n
             i += 1
+
+
+def merge_text_runs(events: Sequence[Any]) -> list[Any]:
+    """Events with each run of adjacent ``TextDelta`` (or ``ReasoningDelta``) of one choice joined
+    into one: what does not depend on how the stream was split into reads (semantics.md
+    section 6: one event per run of text within one read)."""
+    out: list[Any] = []
+    for event in events:
+        last = out[-1] if out else None
+        kind = event[0]
+        if (
+            last is not None
+            and kind in ("TextDelta", "ReasoningDelta")
+            and last[0] == kind
+            and last[1] == event[1]
+        ):
+            out[-1] = type(event)((kind, event[1], last[2] + event[2]))
+        else:
+            out.append(event)
+    return out
+
+
+def split_invariant(result: dict[str, Any]) -> dict[str, Any]:
+    """A ``_drive``-style result as far as it must not depend on the reads: runs of text joined,
+    errors (reported per read) aside."""
+    return {**result, "errors": [], "events": merge_text_runs(result["events"])}
+
+
+def line_sizes(raw: bytes) -> list[int] | None:
+    """Read sizes that give each line a read of its own: at most one event dispatched per read,
+    so one text event per provider delta, as hand-written expectations list them."""
+    return [len(line) for line in raw.splitlines(keepends=True)] or None
+
+
+def joined_text(result: dict[str, Any]) -> dict[str, Any]:
+    """A result with each run of text events joined (semantics.md section 6)."""
+    return {**result, "events": merge_text_runs(result["events"])}

@@ -166,7 +166,8 @@ def test_malformed_chunk_raises_typed_error_and_loses_nothing() -> None:
     assert isinstance(err, ValueError) and isinstance(err, ToolwireError)
     assert err.kind == "invalid chunk"
     assert bad[err.position :].startswith(b"{not json}")  # the first data byte of the event
-    assert [e.text for e in err.events] == ["a", "b"]
+    # The invalid chunk between them is no event: "a" and "b" are one run of text.
+    assert [e.text for e in err.events] == ["ab"]
     assert acc.message()["content"] == "ab"
 
 

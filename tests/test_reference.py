@@ -502,7 +502,7 @@ def test_chat_errors_are_raised_after_the_read() -> None:
         acc.feed(chunk({"content": "a"}) + b"data: {oops\n\n" + chunk({"content": "b"}))
     assert info.value.kind == "invalid chunk"
     assert info.value.position == len(chunk({"content": "a"})) + len(b"data: ")
-    assert info.value.events == [("TextDelta", 0, "a"), ("TextDelta", 0, "b")]
+    assert info.value.events == [("TextDelta", 0, "ab")]  # one run of text: section 6
     assert acc.message()["content"] == "ab"
 
 

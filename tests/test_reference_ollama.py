@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import PieceReader
+from tests.helpers import PieceReader, joined_text, line_sizes
 from tests.reference.errors import RefLimitExceeded, RefParseError
 from tests.reference.ndjson import NDJSONLine, NDJSONSplitter
 from tests.reference.ollama import ReferenceOllamaAccumulator
@@ -115,11 +115,13 @@ def read(raw: bytes, sizes: list[int] | None = None, **kwargs: Any) -> dict[str,
 def read_all_ways(raw: bytes, **kwargs: Any) -> dict[str, Any]:
     """Read whole, in 1-byte reads and at every 2-way split: all equal (errors included, as
     each stream here raises at most one error)."""
-    whole = read(raw, **kwargs)
-    assert read(raw, [1], **kwargs) == whole
+    whole = joined_text(read(raw, **kwargs))
+    assert joined_text(read(raw, [1], **kwargs)) == whole
     for cut in range(1, len(raw)):
-        assert read(raw, [cut, len(raw)], **kwargs) == whole, f"split at {cut}"
-    return whole
+        assert joined_text(read(raw, [cut, len(raw)], **kwargs)) == whole, f"split at {cut}"
+    by_line = read(raw, line_sizes(raw), **kwargs)
+    assert joined_text(by_line) == whole
+    return by_line
 
 
 def calls_of(result: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -336,9 +338,9 @@ def test_last_line_without_newline_is_read() -> None:
 
 def test_framing_crlf_blank_lines_and_bom() -> None:
     lf = ndjson(line("a"), line("b"), done_line())
-    plain = read(lf)
+    plain = joined_text(read(lf))
     crlf = b"\xef\xbb\xbf\n\r\n  \t\n" + ndjson(line("a"), line("b"), done_line(), eol="\r\n")
-    assert read_all_ways(crlf) == plain
+    assert joined_text(read_all_ways(crlf)) == plain
     # A lone CR does not end a line: two objects on one line are one invalid chunk.
     r = read(ndjson(line("a")) + b'{"message": {"content": "b"}}\r{"done": true}\n')
     assert r["errors"] == [("RefParseError", "invalid chunk", len(ndjson(line("a"))))]

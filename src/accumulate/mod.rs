@@ -73,9 +73,20 @@ pub trait EventSink {
 }
 
 impl EventSink for Vec<Event> {
+    /// Text (or reasoning) that directly follows text of the same choice, with no other event
+    /// between, extends that event: one read gives one `TextDelta` per run of text, not one per
+    /// provider delta (`docs/semantics.md` section 6; the text and the order of events stay).
     #[inline]
     fn push(&mut self, event: Event) {
-        Vec::push(self, event);
+        match (self.last_mut(), &event) {
+            (Some(Event::Text { choice: c, range: r }), Event::Text { choice, range })
+            | (Some(Event::Reasoning { choice: c, range: r }), Event::Reasoning { choice, range })
+                if c == choice && r.end == range.start =>
+            {
+                r.end = range.end;
+            }
+            _ => Vec::push(self, event),
+        }
     }
 }
 

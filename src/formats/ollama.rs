@@ -342,20 +342,19 @@ impl<'a> Cursor<'a> {
         let start = self.pos;
         let mut i = start + 1;
         let mut escaped = false;
+        // One pass, byte by byte: the strings of a line are short (a token, a model name, a
+        // timestamp), where setting up a vector search costs more than it saves.
         let end = loop {
-            let at = i + memchr::memchr2(b'"', b'\\', &bytes[i..])?;
-            if bytes[at] == b'"' {
-                break at;
-            }
-            escaped = true;
-            i = at + 2;
-            if i > bytes.len() {
-                return None;
+            match *bytes.get(i)? {
+                b'"' => break i,
+                b'\\' => {
+                    escaped = true;
+                    i += 2;
+                }
+                c if c < 0x20 => return None,
+                _ => i += 1,
             }
         };
-        if bytes[start..end].iter().any(|&c| c < 0x20) {
-            return None;
-        }
         self.pos = end + 1;
         Some((&self.text[start..=end], escaped))
     }

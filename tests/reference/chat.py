@@ -284,7 +284,9 @@ class ReferenceAccumulator:
 
     # -- reads and errors ---------------------------------------------------------------------
     def _end_read(self) -> list[tuple[Any, ...]]:
-        events = [_render(entry) for entry in self._pending] if self.events_enabled else []
+        events = (
+            [_render(entry) for entry in _coalesced(self._pending)] if self.events_enabled else []
+        )
         errors = self._errors
         self._pending = []
         self._errors = []
@@ -632,6 +634,24 @@ def token_usage(
 def _message_order(call: _Call) -> tuple[int, int]:
     key = call.provider_index if call.provider_index is not None else call.ordinal
     return (key, call.ordinal)
+
+
+def _coalesced(entries: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Section 6: within one read, text (or reasoning) that directly follows text of the same
+    choice, with no other event between, is one event."""
+    out: list[tuple[Any, ...]] = []
+    for entry in entries:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and entry[0] in ("TextDelta", "ReasoningDelta")
+            and last[0] == entry[0]
+            and last[1] == entry[1]
+        ):
+            out[-1] = (entry[0], entry[1], last[2] + entry[2])
+        else:
+            out.append(entry)
+    return out
 
 
 def _render(entry: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import toolwire
 from tests.helpers import reads, split_invariant
 from tests.reference.convert import event_to_tuple
-from tests.reference.ollama import ReferenceOllamaAccumulator
+from tests.reference.ollama import USAGE_FIELDS, ReferenceOllamaAccumulator
 from tests.test_gemini import REF_ERRORS, RUST_ERRORS, _calls, _collect
 from tests.test_reference_ollama import (
     ALL,
@@ -368,14 +368,6 @@ def test_random_streams_agree(seed: int) -> None:
 # Below U+D000: no edit of one byte turns an escape into a lone surrogate (the core rejects the
 # line, the reference's json.loads takes it).
 _TEXT = st.text(st.characters(codec="utf-8", max_codepoint=0xCFFF), max_size=12)
-USAGE = [
-    "prompt_eval_count",
-    "eval_count",
-    "total_duration",
-    "load_duration",
-    "prompt_eval_duration",
-    "eval_duration",
-]
 
 
 def _compact(model: str, content: str, thinking: str | None, ascii_: bool) -> str:
@@ -395,7 +387,9 @@ def test_compact_token_lines_agree(
     lines: list[tuple[str, str, str | None, bool]], data: st.DataObject
 ) -> None:
     reason = data.draw(st.sampled_from(["stop", "length", "", None]))
-    counts = data.draw(st.dictionaries(st.sampled_from(USAGE), st.none() | st.integers(0, 10**12)))
+    counts = data.draw(
+        st.dictionaries(st.sampled_from(USAGE_FIELDS), st.none() | st.integers(0, 10**12))
+    )
     final = done_line(reason, **counts)  # None leaves the count out
     texts = [_compact(*fields).encode() for fields in lines]
     texts.append(json.dumps(final, separators=(",", ":")).encode())

@@ -92,7 +92,8 @@ def test_responses_body() -> None:
         {"type": "function_call_output", "call_id": "c1", "output": '{"temp": 21}'},
         {"type": "function_call_output", "call_id": "c2", "output": "cold"},
     ]
-    assert got["tools"] == [{"type": "function", **TOOLS[0]["function"]}]
+    # Responses tools are strict by default: chat's (not strict) is said explicitly.
+    assert got["tools"] == [{"type": "function", **TOOLS[0]["function"], "strict": False}]
     assert got["stream"] is True and got["max_output_tokens"] == 100 and "messages" not in got
 
 

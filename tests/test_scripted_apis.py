@@ -642,8 +642,47 @@ CASES: list[tuple[str, str, Any, Any]] = [
         {
             **good_body("responses"),
             "tools": [
-                {"type": "function", "name": "f", "parameters": {"type": "object"}},
+                {
+                    "type": "function",
+                    "name": "f",
+                    "parameters": {"type": "object"},
+                    "strict": False,
+                },
                 {"type": "web_search"},
+            ],
+        },
+    ),
+    (
+        "responses",
+        "function tools are strict unless told not: every property required",
+        {
+            **good_body("responses"),
+            "tools": [
+                {
+                    "type": "function",
+                    "name": "f",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+                        "required": ["a"],
+                        "additionalProperties": False,
+                    },
+                }
+            ],
+        },
+        {
+            **good_body("responses"),
+            "tools": [
+                {
+                    "type": "function",
+                    "name": "f",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+                        "required": ["a", "b"],
+                        "additionalProperties": False,
+                    },
+                }
             ],
         },
     ),

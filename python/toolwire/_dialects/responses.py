@@ -67,8 +67,11 @@ class Responses(Dialect):
                 items.append({"role": role, "content": message.get("content") or ""})
         body: dict[str, Any] = {"model": model, "input": items, **params, "stream": True}
         if tools:
+            # Responses makes function tools strict unless told otherwise, and a strict schema
+            # must list every property as required: a tool with an optional argument would be
+            # refused. Chat's default (not strict) is kept unless the schema asks for strict.
             body["tools"] = [
-                {"type": "function", **{k: v for k, v in f.items() if k != "strict"}}
+                {"type": "function", **f, "strict": bool(f.get("strict", False))}
                 for f in _functions(tools)
             ]
         return body

@@ -174,6 +174,31 @@ def _responses_tools(tools: Any) -> Rejection | None:
                 f"{_json_type(parameters)} instead.",
                 f"{where}.parameters",
             )
+        if tool.get("strict", True) is not False and isinstance(parameters, dict):
+            problem = _strict_problem(parameters)
+            if problem is not None:
+                name = tool["name"]
+                return _bad(
+                    f"Invalid schema for function '{name}': {problem}", f"{where}.parameters"
+                )
+    return None
+
+
+def _strict_problem(schema: dict[str, Any]) -> str | None:
+    """What strict mode (the Responses default for function tools) refuses in an object schema:
+    every property required, ``additionalProperties`` false."""
+    if schema.get("type") != "object":
+        return None
+    properties = schema.get("properties") or {}
+    required = schema.get("required") or []
+    missing = [key for key in properties if key not in required]
+    if missing:
+        return (
+            "In context=(), 'required' is required to be supplied and to be an array including "
+            f"every key in properties. Missing '{missing[0]}'."
+        )
+    if schema.get("additionalProperties") is not False:
+        return "In context=(), 'additionalProperties' is required to be supplied and to be false."
     return None
 
 

@@ -797,6 +797,42 @@ def check_abi3(impl: Impl, budget: Budget, streams: int = 1000) -> list[Row]:
     ]
 
 
+def check_threads(impl: Impl, budget: Budget, streams: int = 500) -> list[Row]:
+    """Two threads each feeding their own small streams (events off, 1-4 KB reads) against one
+    thread feeding both batches: the throughput the released GIL buys on two cores."""
+    import threading
+
+    wl = workloads.get("small-1000")
+    reads = wl.reads("net")[:streams]
+    expected = wl.expected[:streams]
+    one_batch = _messages(impl.acc, reads, False)
+
+    def one_thread() -> list[Any]:
+        return [one_batch(), one_batch()]
+
+    def two_threads() -> list[Any]:
+        out: list[Any] = [None, None]
+
+        def work(i: int) -> None:
+            out[i] = one_batch()
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return out
+
+    funcs = {"1 thread, 2 batches": one_thread, "2 threads, 1 batch each": two_threads}
+    wrong = verified(funcs, {k: [expected, expected] for k in funcs})
+    key, label = "threads.2/1", f"small-{streams} twice, events off, 1-4 KB reads"
+    if wrong:
+        return [error_row(key, label, *funcs, "; ".join(wrong.values()))]
+    t = measure(funcs, min_rounds=budget.min_rounds, budget=budget.seconds(6), warmup=0)
+    note = "throughput of two threads over one (reads of 512 bytes or more release the GIL)"
+    return [ratio_row(key, label, t["1 thread, 2 batches"], t["2 threads, 1 batch each"], note)]
+
+
 def check_formats(
     impl: Impl,
     budget: Budget,
@@ -885,6 +921,7 @@ CHECKS: dict[str, Callable[[Impl, Budget], list[Row]]] = {
     "leak": check_leak,
     "import": check_import,
     "abi3": check_abi3,
+    "threads": check_threads,
     # Last: it loads four SDKs' types (~300,000 objects), which makes every gc.collect() the
     # other checks run between timed calls ~0.3 s slower (their timings are not affected).
     "formats": check_formats,

@@ -34,8 +34,13 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     # accumulator, only a per-chunk pydantic parse, and their chunks are small and many (Ollama:
     # one ~150-byte JSON object per token), so toolwire's fixed cost per chunk (one serde parse,
     # one event object) is what is left. The bars hold what is measured, with room for noise.
-    "fmt.gemini.vs-sdk": {"op": ">=", "value": 24, "gate": True},  # 28.8-30.6x
-    "fmt.ollama.vs-sdk": {"op": ">=", "value": 7, "gate": True},  # 9.3-11.9x
+    # Clean-clone CI (fat LTO) at stop 9: gemini 37.8-38.0x, ollama 12.7-14.3x; development
+    # builds since one event per run of text: gemini 31-33x, ollama 15-16x.
+    "fmt.gemini.vs-sdk": {"op": ">=", "value": 24, "gate": True},  # 28.8-38.0x
+    "fmt.ollama.vs-sdk": {"op": ">=", "value": 7, "gate": True},  # 9.3-16x
+    # -- two threads feeding their own streams (events off) over one thread doing both: the
+    #    issue's bar is 1.6x on two cores; printed, not judged, until it holds on CI machines.
+    "threads.2/1": {"op": ">=", "value": 1.6, "gate": False},  # 1.4-1.9x (noisy machine)
     # -- partial arguments: one call 2 KB -> 20 KB -> 200 KB, ~8-char fragments, value after
     #    each fragment. "drop": the value is dropped before the next read (O(fragment + depth)
     #    per read by design, src/py/value.rs).

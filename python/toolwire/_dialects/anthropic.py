@@ -8,6 +8,7 @@ from typing import Any
 from toolwire._dialects.base import (
     Dialect,
     Message,
+    _add_turn,
     _arguments,
     _assistant,
     _calls,
@@ -50,12 +51,7 @@ class Anthropic(Dialect):
         turns: list[Message] = []
 
         def add(role: str, blocks: list[Any]) -> None:
-            # Consecutive messages of one role become one: the API wants strict alternation
-            # (and all of a turn's tool results in one user message).
-            if turns and turns[-1]["role"] == role:
-                turns[-1]["content"].extend(blocks)
-            else:
-                turns.append({"role": role, "content": blocks})
+            _add_turn(turns, role, "content", blocks)
 
         for message in messages:
             role = message.get("role")

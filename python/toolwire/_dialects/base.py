@@ -212,6 +212,15 @@ class _Calls:
         return ""
 
 
+def _add_turn(turns: list[Message], role: str, key: str, items: list[Any]) -> None:
+    """Appends ``items`` to the last turn when it has ``role``, else opens a turn: Anthropic and
+    Gemini want roles to alternate (and all of a turn's tool results in one user message)."""
+    if turns and turns[-1]["role"] == role:
+        turns[-1][key].extend(items)
+    else:
+        turns.append({"role": role, key: items})
+
+
 def _assistant(text: str, calls: list[dict[str, Any]]) -> Message:
     message: Message = {"role": "assistant", "content": text or None}
     if calls:

@@ -10,6 +10,7 @@ from typing import Any
 from toolwire._dialects.base import (
     Dialect,
     Message,
+    _add_turn,
     _Answer,
     _answers,
     _arguments,
@@ -86,10 +87,7 @@ class Gemini(Dialect):
         answers = _answers(messages)
 
         def add(role: str, parts: list[Any]) -> None:
-            if contents and contents[-1]["role"] == role:
-                contents[-1]["parts"].extend(parts)
-            else:
-                contents.append({"role": role, "parts": parts})
+            _add_turn(contents, role, "parts", parts)
 
         for i, message in enumerate(messages):
             role = message.get("role")

@@ -103,15 +103,11 @@ def normalize_events(events: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         if ev[0].startswith("ToolCall") and (ev[1], ev[2]) in final:
             ev = (*ev[:3], *final[(ev[1], ev[2])], *ev[5:])
         prev = out[-1] if out else None
-        if prev is not None and prev[0] == ev[0]:
-            if ev[0] in ("TextDelta", "ReasoningDelta") and prev[1] == ev[1]:
-                out[-1] = (ev[0], ev[1], prev[2] + ev[2])
-                continue
-            if ev[0] == "ToolCallDelta" and prev[1:5] == ev[1:5]:
-                out[-1] = (*ev[:5], prev[5] + ev[5])
-                continue
+        if prev is not None and prev[0] == ev[0] == "ToolCallDelta" and prev[1:5] == ev[1:5]:
+            out[-1] = (*ev[:5], prev[5] + ev[5])
+            continue
         out.append(ev)
-    return out
+    return merge_text_runs(out)
 
 
 def _kind_of(exc: Any) -> tuple[Any, ...]:

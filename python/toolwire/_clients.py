@@ -27,7 +27,7 @@ from toolwire._bodies import (
     _read_head,
 )
 from toolwire._core import StreamAccumulator, __version__
-from toolwire._dialects import dialect_for
+from toolwire._dialects import Dialect, dialect_for
 from toolwire._secrets import _SECRET_HEADERS, _BaseURL, _checked_secret, _request_url, _Secret
 from toolwire._streams import AsyncChatStream, ChatStream, _StreamBase
 from toolwire.errors import (
@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("toolwire")
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: The chat api's default base URL (each api has its own: ``toolwire._dialects``).
+DEFAULT_BASE_URL = Dialect.default_base_url
 #: The connection pool of a client toolwire creates: httpx's default of 100 connections made
 #: the 101st concurrent stream wait for ``pool_timeout`` and fail; openai-python uses these.
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)

@@ -533,7 +533,7 @@ class Agent:
         message = stream.message()
         if not self.keep_reasoning:
             message.pop("reasoning_content", None)
-        api = getattr(self.client, "api", "chat")
+        api = self.client.api
         if api != "chat":
             # The turn as the api sent it goes back to that api unchanged (thinking
             # signatures, reasoning items, call ids); other apis read the canonical fields.

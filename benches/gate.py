@@ -33,7 +33,7 @@ from typing import Any
 
 from benches import format_peers, formats, peers, workloads
 from benches.thresholds import THRESHOLDS
-from benches.timing import Timing, measure, rss_bytes
+from benches.timing import Timing, measure, paired_ratio, rss_bytes
 
 __all__ = ["CHECKS", "Impl", "Row", "format_table", "main", "run_checks"]
 
@@ -180,7 +180,13 @@ def ratio_row(
     note: str = "",
     num_label: str | None = None,
     den_label: str | None = None,
+    paired: bool = False,
 ) -> Row:
+    """``paired``: the two ran back to back in one ``measure`` group; the ratio is the median of
+    the per-round ratios (the medians shown are each side's own)."""
+    ratio = paired_ratio(num, den) if paired else num.median / den.median
+    if paired:
+        note = "; ".join(filter(None, (note, "median of paired rounds")))
     return Row(
         key,
         workload,
@@ -188,7 +194,7 @@ def ratio_row(
         den_label or den.name,
         num.median,
         den.median,
-        num.median / den.median,
+        ratio,
         note,
     )
 
@@ -390,7 +396,17 @@ def check_partial(
         pass
     wrong = verified(funcs, exp)
     ok = {k: v for k, v in funcs.items() if k not in wrong}
-    t = measure(ok, min_rounds=budget.min_rounds, budget=budget.seconds(25), warmup=0, scale=scale)
+    # Each mode's sizes run back to back, so a growth ratio compares runs on the same machine.
+    modes = ("drop", "keep", "acc", "acc-net", "acc-drop")
+    groups = [[f"{mode}@{s}" for s in sizes] for mode in modes]
+    t = measure(
+        ok,
+        min_rounds=budget.min_rounds,
+        budget=budget.seconds(25),
+        warmup=0,
+        scale=scale,
+        groups=groups,
+    )
     if impl.reparser:
         for s in sizes:
             if f"keep@{s}" in t:
@@ -410,7 +426,11 @@ def check_partial(
         note = "; ".join(filter(None, (notes.get(nb), notes.get(na))))
         if mode.startswith("acc") and impl.reparser:
             note = "the reference has no partial values: none read"
-        rows.append(ratio_row(key, label, t[nb], t[na], note, f"{who} {_kb(b)}", f"{who} {_kb(a)}"))
+        rows.append(
+            ratio_row(
+                key, label, t[nb], t[na], note, f"{who} {_kb(b)}", f"{who} {_kb(a)}", paired=True
+            )
+        )
 
     for mode, what in (
         ("drop", "PartialJSON, value dropped"),
@@ -566,6 +586,7 @@ def check_onebyte(impl: Impl, budget: Budget, events: int = 100) -> list[Row]:
         budget=budget.seconds(8),
         warmup=0,
         scale={"short": 1 / reps["short"]},
+        groups=[["short", "long"]],
     )
     per_long = t["long"].median / len(long)
     per_short = t["short"].median / len(short)
@@ -579,8 +600,9 @@ def check_onebyte(impl: Impl, budget: Budget, events: int = 100) -> list[Row]:
             f"{impl.name} {line_short:.0f} B lines ({fmt_s(per_short * 1e6)}/MB)",
             t["long"].median,
             t["short"].median,
-            per_long / per_short,
-            f"{len(long):,} vs {len(short):,} bytes, same number of events",
+            paired_ratio(t["long"], t["short"]) * len(short) / len(long),
+            f"{len(long):,} vs {len(short):,} bytes, same number of events;"
+            " median of paired rounds",
         )
     ]
 
@@ -627,6 +649,7 @@ def check_quadratic(impl: Impl, budget: Budget, n: int = 16_000) -> list[Row]:
         budget=budget.seconds(8),
         warmup=0,
         scale={k: 0.25 for k in ok if k.endswith(f"@{n}")},
+        groups=[[f"{kind}@{n}", f"{kind}@{4 * n}"] for kind in ("acc", "pj")],
     )
     sizes = {s: len(text) for s, text in texts.items()}
     for kind, key, what in (
@@ -646,6 +669,7 @@ def check_quadratic(impl: Impl, budget: Budget, n: int = 16_000) -> list[Row]:
                     f"{sizes[4 * n]:,} vs {sizes[n]:,} B",
                     f"{impl.name} {_kb(4 * n)}",
                     f"{impl.name} {_kb(n)}",
+                    paired=True,
                 )
             )
     return rows

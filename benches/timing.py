@@ -6,6 +6,12 @@ of them alike), each timed with ``time.perf_counter`` with the garbage collector
 (``gc.collect()`` between calls, outside the timing). It stops after ``max_rounds``, or once at
 least ``min_rounds`` are done and ``budget`` seconds have passed. Medians are reported.
 
+``groups`` names functions that run back to back in every round (in alternating order), for
+rows that compare them: ``paired_ratio`` then takes the median of the per-round ratios. This
+shared VM has slow spells of seconds in which everything takes up to twice as long; medians
+taken apart can land on opposite sides of one (a 200 KB run's median from the slow spells, the
+20 KB run's from the fast ones), while two runs a few milliseconds apart see the same machine.
+
 ``freeze=True`` moves every object alive at the start to the GC's permanent generation for the
 duration (``gc.freeze()``, undone after), so the ``gc.collect()`` between calls does not rescan
 them: with the SDKs' type modules loaded (300,000 objects) each collection took ~0.3 s, more than
@@ -22,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Timing", "measure", "rss_bytes"]
+__all__ = ["Timing", "measure", "paired_ratio", "rss_bytes"]
 
 
 @dataclass
@@ -66,10 +72,14 @@ def measure(
     warmup: int = 1,
     scale: dict[str, float] | None = None,
     freeze: bool = False,
+    groups: list[list[str]] | None = None,
 ) -> dict[str, Timing]:
     """Median-ready samples of every function in ``funcs`` (see the module docstring)."""
     out = {name: Timing(name, scale=(scale or {}).get(name, 1.0)) for name in funcs}
     names = list(funcs)
+    grouped = [[n for n in g if n in funcs] for g in groups or []]
+    in_group = {n for g in grouped for n in g}
+    units = [g for g in grouped if g] + [[n] for n in names if n not in in_group]
     for _ in range(warmup):
         for name in names:
             funcs[name]()
@@ -82,14 +92,21 @@ def measure(
         while rounds < max_rounds:
             if rounds >= min_rounds and time.perf_counter() - start >= budget:
                 break
-            shift = rounds % len(names)
-            for name in names[shift:] + names[:shift]:
-                out[name].samples.append(_timed(funcs[name]))
+            shift = rounds % len(units)
+            for unit in units[shift:] + units[:shift]:
+                for name in unit if rounds % 2 == 0 else reversed(unit):
+                    out[name].samples.append(_timed(funcs[name]))
             rounds += 1
     finally:
         if freeze:
             gc.unfreeze()
     return out
+
+
+def paired_ratio(num: Timing, den: Timing) -> float:
+    """Median over rounds of ``num / den``, for two functions of one ``measure`` group."""
+    pairs = zip(num.samples, den.samples, strict=True)
+    return statistics.median(a * num.scale / (b * den.scale) for a, b in pairs)
 
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096

@@ -11,7 +11,7 @@
 //! then that event is cut and dropped); and a line that is not valid UTF-8 is an error, not
 //! decoded with U+FFFD, because a replaced character would silently change tool arguments.
 
-use memchr::{memchr, memchr2};
+use memchr::{memchr, memchr2, memrchr, memrchr2};
 
 use crate::error::{CoreError, ErrorSlot, ParseKind};
 
@@ -59,6 +59,11 @@ pub struct SseDecoder {
 /// `data_offset` at its first bad byte): the reader decides whether it is an error, since Ollama
 /// reads nothing after its done line, not even bad bytes.
 pub const INVALID_UTF8: &str = "\0invalid-utf8";
+
+/// An NDJSON line of whitespace only: not an event.
+fn blank(line: &[u8]) -> bool {
+    line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'))
+}
 
 /// Whether `line` is valid UTF-8 but for a character its last bytes only began.
 fn ends_inside_utf8_char(line: &[u8]) -> bool {
@@ -160,6 +165,11 @@ impl SseDecoder {
                 self.offset += 1;
             }
         }
+        // The read's whole lines are validated as UTF-8 at once (a line of its own costs more to
+        // start than to check): `checked` is that text and where it starts in `input`. A read
+        // with a bad byte is checked line by line instead, so only that line is refused.
+        let whole = input;
+        let checked = self.checked_lines(whole);
         while !input.is_empty() {
             let eol = if self.ndjson {
                 memchr(b'\n', input)
@@ -177,7 +187,13 @@ impl SseDecoder {
                 if piece.len() > self.max_line_bytes {
                     errors.note(CoreError::limit("max_line_bytes", self.max_line_bytes, self.offset));
                 } else {
-                    self.handle_line(piece, self.offset, errors, on_event);
+                    let at = whole.len() - input.len();
+                    match checked {
+                        Some((start, text)) if at >= start && at + eol <= start + text.len() => {
+                            self.handle_text(&text[at - start..at - start + eol], self.offset, errors, on_event);
+                        }
+                        _ => self.handle_line(piece, self.offset, errors, on_event),
+                    }
                 }
             } else if self.line.len() + piece.len() > self.max_line_bytes {
                 self.line.clear();
@@ -206,6 +222,27 @@ impl SseDecoder {
         }
     }
 
+    /// The whole lines of `input` that begin in it (not the end of a line held from the last
+    /// read), as text, and their start; `None` when they are not all valid UTF-8 or there are
+    /// none. Lines split on CR or LF, which never occur inside a multi-byte character, so each
+    /// line of valid text is valid text.
+    fn checked_lines<'i>(&self, input: &'i [u8]) -> Option<(usize, &'i str)> {
+        let last = if self.ndjson {
+            memrchr(b'\n', input)
+        } else {
+            memrchr2(b'\n', b'\r', input)
+        }?;
+        let start = if self.line.is_empty() && !self.skipping_line {
+            0
+        } else if self.ndjson {
+            memchr(b'\n', input)? + 1
+        } else {
+            memchr2(b'\n', b'\r', input)? + 1
+        };
+        let text = std::str::from_utf8(input.get(start..last)?).ok()?;
+        Some((start, text))
+    }
+
     fn buffer_partial_line(&mut self, rest: &[u8], errors: &mut ErrorSlot) {
         if self.skipping_line {
             // The oversized line is being dropped without being stored.
@@ -228,26 +265,52 @@ impl SseDecoder {
         self.offset += rest.len() as u64;
     }
 
+    /// A line of bytes not yet known to be UTF-8.
     fn handle_line<F>(&mut self, line: &[u8], line_offset: u64, errors: &mut ErrorSlot, on_event: &mut F)
     where
         F: FnMut(SseEvent<'_>, &mut ErrorSlot),
     {
+        match std::str::from_utf8(line) {
+            Ok(text) => self.handle_text(text, line_offset, errors, on_event),
+            Err(err) => {
+                let at = line_offset + err.valid_up_to() as u64;
+                if self.ndjson {
+                    if !blank(line) {
+                        let ev = SseEvent {
+                            event: INVALID_UTF8,
+                            data: "",
+                            id: None,
+                            data_offset: at,
+                        };
+                        on_event(ev, errors);
+                    }
+                } else {
+                    errors.note(CoreError::parse(ParseKind::InvalidUtf8, at, "invalid utf-8 sequence"));
+                }
+            }
+        }
+    }
+
+    fn handle_text<F>(&mut self, line: &str, line_offset: u64, errors: &mut ErrorSlot, on_event: &mut F)
+    where
+        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+    {
         if self.ndjson {
-            Self::ndjson_line(line, line_offset, errors, on_event);
+            if !blank(line.as_bytes()) {
+                let ev = SseEvent {
+                    event: "message",
+                    data: line,
+                    id: None,
+                    data_offset: line_offset,
+                };
+                on_event(ev, errors);
+            }
             return;
         }
         if line.is_empty() {
             self.dispatch(errors, on_event);
             return;
         }
-        let line = match std::str::from_utf8(line) {
-            Ok(line) => line,
-            Err(err) => {
-                let at = line_offset + err.valid_up_to() as u64;
-                errors.note(CoreError::parse(ParseKind::InvalidUtf8, at, "invalid utf-8 sequence"));
-                return;
-            }
-        };
         if line.starts_with(':') {
             return;
         }
@@ -273,30 +336,6 @@ impl SseDecoder {
             }
             _ => {}
         }
-    }
-
-    fn ndjson_line<F>(line: &[u8], line_offset: u64, errors: &mut ErrorSlot, on_event: &mut F)
-    where
-        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
-    {
-        if line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
-            return;
-        }
-        let event = match std::str::from_utf8(line) {
-            Ok(data) => SseEvent {
-                event: "message",
-                data,
-                id: None,
-                data_offset: line_offset,
-            },
-            Err(err) => SseEvent {
-                event: INVALID_UTF8,
-                data: "",
-                id: None,
-                data_offset: line_offset + err.valid_up_to() as u64,
-            },
-        };
-        on_event(event, errors);
     }
 
     fn push_data(&mut self, value: &str, at: u64, errors: &mut ErrorSlot) {

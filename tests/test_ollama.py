@@ -363,28 +363,74 @@ def test_random_streams_agree(seed: int) -> None:
 
 
 # The core reads Ollama's compact token line (`{"model":…,"message":{"role":"assistant",
-# "content":…},"done":false}`, as Ollama's encoder writes it) without its general parser; these
+# "content":…[,"tool_calls":[…]]},"done":false}`, as Ollama's encoder writes it) without its
+# general parser; these
 # hold that path to the reference on any text, and on lines one edit away from that shape.
 # Below U+D000: no edit of one byte turns an escape into a lone surrogate (the core rejects the
 # line, the reference's json.loads takes it).
 _TEXT = st.text(st.characters(codec="utf-8", max_codepoint=0xCFFF), max_size=12)
 
 
-def _compact(model: str, content: str, thinking: str | None, ascii_: bool) -> str:
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+# A call as Ollama writes it: an optional id, an optional index, a name, an arguments object.
+_CALL = st.tuples(
+    st.none() | _TEXT, st.none() | st.integers(0, 3), _TEXT, st.dictionaries(_TEXT, _JSON)
+)
+
+
+def _compact(
+    model: str,
+    content: str,
+    thinking: str | None,
+    ascii_: bool,
+    calls: list[tuple[str | None, int | None, str, dict[str, Any]]] | None = None,
+) -> str:
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if thinking is not None:
         message["thinking"] = thinking
+    if calls is not None:
+        message["tool_calls"] = [
+            {
+                **({"id": id_} if id_ is not None else {}),
+                "function": {
+                    **({"index": index} if index is not None else {}),
+                    "name": name,
+                    "arguments": f"\0args{i}",
+                },
+            }
+            for i, (id_, index, name, _) in enumerate(calls)
+        ]
     item = {"model": model, "created_at": CREATED, "message": message, "done": False}
-    return json.dumps(item, separators=(",", ":"), ensure_ascii=ascii_)
+    line = json.dumps(item, separators=(",", ":"), ensure_ascii=ascii_)
+    # The arguments' tokens as the reference re-serialises them (ensure_ascii=False, its
+    # documented difference: the core keeps tokens as sent, and an escaped é would differ).
+    for i, (*_, arguments) in enumerate(calls or ()):
+        text = json.dumps(arguments, separators=(",", ":"), ensure_ascii=False)
+        line = line.replace(json.dumps(f"\0args{i}"), text)
+    return line
 
 
 @settings(max_examples=100, deadline=None)
 @given(
-    st.lists(st.tuples(_TEXT, _TEXT, st.none() | _TEXT, st.booleans()), min_size=1, max_size=4),
+    st.lists(
+        st.tuples(
+            _TEXT, _TEXT, st.none() | _TEXT, st.booleans(), st.none() | st.lists(_CALL, max_size=2)
+        ),
+        min_size=1,
+        max_size=4,
+    ),
     st.data(),
 )
 def test_compact_token_lines_agree(
-    lines: list[tuple[str, str, str | None, bool]], data: st.DataObject
+    lines: list[tuple[str, str, str | None, bool, Any]], data: st.DataObject
 ) -> None:
     reason = data.draw(st.sampled_from(["stop", "length", "", None]))
     counts = data.draw(
@@ -409,6 +455,8 @@ def test_compact_token_lines_agree(
     content_at = line_.index(b'"content":"') + len(b'"content":"')
     tail_at = line_.index(b'"done')
     near = st.integers(content_at, content_at + 3) | st.integers(tail_at, len(line_) - 1)
+    if b'"tool_calls":[' in line_:  # the calls, where the fast path checks the arguments' JSON
+        near |= st.integers(line_.index(b'"tool_calls":['), tail_at)
     at = min(data.draw(st.integers(0, len(line_) - 1) | near), len(line_) - 1)
     for byte in (bytes([b]) for b in b' \\"\t{}:,a0.e-\x01\x7f'):
         for edited in (line_[:at] + byte + line_[at:], line_[:at] + byte + line_[at + 1 :]):

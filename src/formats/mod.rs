@@ -9,6 +9,7 @@ pub mod anthropic;
 pub mod chat;
 pub mod detect;
 pub mod gemini;
+mod lexer;
 mod native;
 pub mod ollama;
 pub mod responses;

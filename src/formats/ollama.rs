@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::chat::provider_error_event;
+use super::lexer::Cursor;
 use super::native::{object as json_object, string, value_of};
 use super::{event_object, minify, trim_data, LenientStr, Obj, WithRaw};
 use crate::accumulate::outcome::{object_text, Entries, ReasonClass, UsageKeys};
@@ -150,6 +151,9 @@ impl OllamaAdapter {
             if !token.content.is_empty() {
                 state.text(SLOT, TextField::Content, &token.content, at, errors, sink);
             }
+            for call in token.calls {
+                self.tool_call(call, state, at, errors, sink);
+            }
             if token.done {
                 let usage = object_text(token.usage.iter().copied()).filter(|text| text.len() > 2);
                 end(usage, token.done_reason.as_deref(), state, at, errors, sink);
@@ -174,7 +178,7 @@ impl OllamaAdapter {
                 state.text(SLOT, TextField::Content, text, at, errors, sink);
             }
             for call in message.tool_calls.unwrap_or_default() {
-                self.tool_call(call, state, at, errors, sink);
+                self.tool_call(call_parts(&call), state, at, errors, sink);
             }
         }
         if line.done.is_some_and(|d| d.get() == "true") {
@@ -213,34 +217,52 @@ impl OllamaAdapter {
     /// O5: a whole call, started, given its arguments and finished at once.
     fn tool_call<S: EventSink>(
         &mut self,
-        call: WithRaw<'_, ToolCall<'_>>,
+        call: CallParts<'_>,
         state: &mut MessageState,
         at: u64,
         errors: &mut ErrorSlot,
         sink: &mut S,
     ) {
-        self.calls.push(call.raw.get().to_owned());
+        self.calls.push(call.raw.to_owned());
         let Some(ordinal) = state.open_call(SLOT, None, false, at, errors) else {
             return;
         };
-        let ToolCall { id, function } = call.value;
-        let function = function.map(|Obj(f)| f).unwrap_or_default();
-        let generated = format!("call_{ordinal}");
-        let id = id.non_empty().unwrap_or(&generated);
-        state.call_fields(SLOT, ordinal, Some(id), Some("function"), function.name.non_empty());
+        let generated;
+        let id = if let Some(id) = call.id {
+            id
+        } else {
+            generated = format!("call_{ordinal}");
+            &generated
+        };
+        state.call_fields(SLOT, ordinal, Some(id), Some("function"), call.name);
         state.call_started(SLOT, ordinal, sink);
-        if let Some(args) = function.arguments.map(RawValue::get) {
-            // A string is the arguments text itself (it may be malformed); any other value its
-            // compact JSON, tokens as sent.
-            if args.starts_with('"') {
-                if let Ok(LenientStr(Some(text))) = serde_json::from_str::<LenientStr<'_>>(args) {
-                    state.call_arguments(SLOT, ordinal, &text, at, errors, sink);
-                }
-            } else {
-                state.call_arguments(SLOT, ordinal, &minify(args), at, errors, sink);
-            }
+        if let Some(text) = call.arguments {
+            state.call_arguments(SLOT, ordinal, &text, at, errors, sink);
         }
         state.finish_call(SLOT, ordinal, sink);
+    }
+}
+
+/// A call the general parser read, as the parts `tool_call` takes.
+fn call_parts<'a>(call: &'a WithRaw<'a, ToolCall<'a>>) -> CallParts<'a> {
+    let function = call.value.function.as_ref().map(|Obj(f)| f);
+    // A string is the arguments text itself (it may be malformed); any other value its compact
+    // JSON, tokens as sent.
+    let arguments = function.and_then(|f| f.arguments).and_then(|args| {
+        let args = args.get();
+        if args.starts_with('"') {
+            serde_json::from_str::<LenientStr<'_>>(args)
+                .ok()
+                .and_then(|LenientStr(text)| text)
+        } else {
+            Some(Cow::Owned(minify(args)))
+        }
+    });
+    CallParts {
+        raw: call.raw.get(),
+        id: call.value.id.non_empty(),
+        name: function.and_then(|f| f.name.non_empty()),
+        arguments,
     }
 }
 
@@ -264,9 +286,70 @@ fn end<S: EventSink>(
 }
 
 /// A line as Ollama's encoder writes nearly all of them: a token, or the done line.
+/// One tool call of a line: its JSON as sent (for the native message), id, name and
+/// arguments text (compact JSON, or the text a string held).
+struct CallParts<'a> {
+    raw: &'a str,
+    id: Option<&'a str>,
+    name: Option<&'a str>,
+    arguments: Option<Cow<'a, str>>,
+}
+
+/// How deep the fast path reads arguments; deeper ones go to the general path (whose parser
+/// allows 128 levels for the whole line).
+const FAST_DEPTH: usize = 64;
+
+/// The calls of `"tool_calls":[` (read) as Ollama's encoder writes them:
+/// `{["id":…,]"function":{["index":N,]"name":…,"arguments":{…}}}`, comma-separated, to `]`.
+fn tool_calls<'a>(at: &mut Cursor<'a>) -> Option<Vec<CallParts<'a>>> {
+    let mut calls = Vec::new();
+    loop {
+        let start = at.pos();
+        at.literal("{")?;
+        let id = match at.literal(r#""id":"#) {
+            Some(()) => {
+                let (quoted, escaped) = at.raw_string()?;
+                at.literal(",")?;
+                // An id with escapes is rare enough for the general path.
+                (!escaped).then_some(&quoted[1..quoted.len() - 1])?
+            }
+            None => "",
+        };
+        at.literal(r#""function":{"#)?;
+        if at.literal(r#""index":"#).is_some() {
+            at.number()?;
+            at.literal(",")?;
+        }
+        at.literal(r#""name":"#)?;
+        let (quoted, escaped) = at.raw_string()?;
+        if escaped {
+            return None;
+        }
+        let name = &quoted[1..quoted.len() - 1];
+        at.literal(r#","arguments":"#)?;
+        // An object: a string (arguments as text) is rare enough for the general path.
+        if at.peek() != Some(b'{') {
+            return None;
+        }
+        let arguments = at.compact_value(FAST_DEPTH)?;
+        at.literal("}}")?;
+        calls.push(CallParts {
+            raw: at.since(start),
+            id: Some(id).filter(|id| !id.is_empty()),
+            name: Some(name).filter(|n| !n.is_empty()),
+            arguments: Some(Cow::Borrowed(arguments)),
+        });
+        if at.literal("]").is_some() {
+            return Some(calls);
+        }
+        at.literal(",")?;
+    }
+}
+
 struct TokenLine<'a> {
     content: Cow<'a, str>,
     thinking: Option<Cow<'a, str>>,
+    calls: Vec<CallParts<'a>>,
     done: bool,
     done_reason: Option<Cow<'a, str>>,
     /// The usage fields as sent, in line order.
@@ -280,7 +363,7 @@ struct TokenLine<'a> {
 /// anything invalid), which the general path then reads. Whatever this accepts, the general
 /// path reads the same way (`tests/test_ollama.py` holds both to the reference).
 fn token_line(data: &str) -> Option<TokenLine<'_>> {
-    let mut at = Cursor { text: data, pos: 0 };
+    let mut at = Cursor::new(data);
     at.literal(r#"{"model":"#)?;
     at.plain_string()?;
     at.literal(r#","created_at":"#)?;
@@ -291,10 +374,15 @@ fn token_line(data: &str) -> Option<TokenLine<'_>> {
         Some(()) => Some(at.string()?),
         None => None,
     };
+    let calls = match at.literal(r#","tool_calls":["#) {
+        Some(()) => tool_calls(&mut at)?,
+        None => Vec::new(),
+    };
     at.literal("}")?;
     let mut line = TokenLine {
         content,
         thinking,
+        calls,
         done: false,
         done_reason: None,
         usage: Vec::new(),
@@ -318,118 +406,7 @@ fn token_line(data: &str) -> Option<TokenLine<'_>> {
             _ => return None,
         }
     }
-    (seen_done && at.pos == data.len()).then_some(line)
-}
-
-struct Cursor<'a> {
-    text: &'a str,
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn literal(&mut self, expected: &str) -> Option<()> {
-        let rest = self.text.get(self.pos..)?;
-        rest.starts_with(expected).then(|| self.pos += expected.len())
-    }
-
-    /// A JSON string's text and whether it has an escape; `None` at a control character (not
-    /// allowed raw in JSON) or without the closing quote.
-    fn raw_string(&mut self) -> Option<(&'a str, bool)> {
-        let bytes = self.text.as_bytes();
-        if bytes.get(self.pos) != Some(&b'"') {
-            return None;
-        }
-        let start = self.pos;
-        let mut i = start + 1;
-        let mut escaped = false;
-        // One pass, byte by byte: the strings of a line are short (a token, a model name, a
-        // timestamp), where setting up a vector search costs more than it saves.
-        let end = loop {
-            match *bytes.get(i)? {
-                b'"' => break i,
-                b'\\' => {
-                    escaped = true;
-                    i += 2;
-                }
-                c if c < 0x20 => return None,
-                _ => i += 1,
-            }
-        };
-        self.pos = end + 1;
-        Some((&self.text[start..=end], escaped))
-    }
-
-    /// An object key without escapes, and its colon (the opening quote is read).
-    fn key(&mut self) -> Option<&'a str> {
-        let rest = self.text.get(self.pos..)?;
-        let end = rest.find('"')?;
-        let key = &rest[..end];
-        if key.bytes().any(|c| c == b'\\' || c < 0x20) || rest.as_bytes().get(end + 1) != Some(&b':') {
-            return None;
-        }
-        self.pos += end + 2;
-        Some(key)
-    }
-
-    /// A JSON number, as its raw value (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`).
-    fn number(&mut self) -> Option<&'a RawValue> {
-        let bytes = self.text.as_bytes();
-        let start = self.pos;
-        let mut i = start;
-        let digits = |i: &mut usize| {
-            let from = *i;
-            while bytes.get(*i).is_some_and(u8::is_ascii_digit) {
-                *i += 1;
-            }
-            *i > from
-        };
-        if bytes.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        if bytes.get(i) == Some(&b'0') {
-            i += 1;
-        } else if !digits(&mut i) {
-            return None;
-        }
-        if bytes.get(i) == Some(&b'.') {
-            i += 1;
-            if !digits(&mut i) {
-                return None;
-            }
-        }
-        if matches!(bytes.get(i), Some(b'e' | b'E')) {
-            i += 1;
-            if matches!(bytes.get(i), Some(b'+' | b'-')) {
-                i += 1;
-            }
-            if !digits(&mut i) {
-                return None;
-            }
-        }
-        self.pos = i;
-        raw_number(&self.text[start..i])
-    }
-
-    /// A string that is ignored: one without escapes (an escape could be invalid JSON).
-    fn plain_string(&mut self) -> Option<()> {
-        let (_, escaped) = self.raw_string()?;
-        (!escaped).then_some(())
-    }
-
-    /// A string's value; escapes are decoded (and checked) by serde_json.
-    fn string(&mut self) -> Option<Cow<'a, str>> {
-        let (quoted, escaped) = self.raw_string()?;
-        if escaped {
-            serde_json::from_str::<String>(quoted).ok().map(Cow::Owned)
-        } else {
-            Some(Cow::Borrowed(&quoted[1..quoted.len() - 1]))
-        }
-    }
-}
-
-/// A number's text as a raw JSON value (valid by construction: checked by `Cursor::number`).
-fn raw_number(text: &str) -> Option<&RawValue> {
-    serde_json::from_str::<&RawValue>(text).ok()
+    (seen_done && at.at_end()).then_some(line)
 }
 
 /// A line that is not UTF-8 (before the done line).
@@ -512,6 +489,42 @@ mod tests {
             read(r#"{"model":"m\"","created_at":"t","message":{"role":"assistant","content":"x"},"done":false}"#),
             None
         );
+    }
+
+    #[test]
+    fn call_lines() {
+        let head = r#"{"model":"m","created_at":"t","message":{"role":"assistant","content":"","tool_calls":["#;
+        let calls = |rest: &str| {
+            token_line(&format!("{head}{rest}}},\"done\":false}}")).map(|t| {
+                t.calls
+                    .into_iter()
+                    .map(|c| format!("{}|{:?}|{:?}|{:?}", c.raw, c.id, c.name, c.arguments.as_deref()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            calls(r#"{"function":{"name":"f","arguments":{"a":[1,"\u003c"]}}},{"id":"c1","function":{"index":1,"name":"g","arguments":{}}}]"#),
+            Some(vec![
+                r#"{"function":{"name":"f","arguments":{"a":[1,"\u003c"]}}}|None|Some("f")|Some("{\"a\":[1,\"\\u003c\"]}")"#.to_owned(),
+                r#"{"id":"c1","function":{"index":1,"name":"g","arguments":{}}}|Some("c1")|Some("g")|Some("{}")"#.to_owned(),
+            ])
+        );
+        assert!(calls(r#"{"function":{"name":"","arguments":{}}}]"#).unwrap()[0].contains("|None|None|"));
+        // The general path's calls: arguments as a string, spacing, another key or order, an
+        // escape in the name, invalid arguments.
+        for rest in [
+            r#"{"function":{"name":"f","arguments":"{}"}}]"#,
+            r#"{"function":{"name":"f","arguments":{"a": 1}}}]"#,
+            r#"{"function":{"name":"f","arguments":{},"x":1}}]"#,
+            r#"{"function":{"arguments":{},"name":"f"}}]"#,
+            r#"{"function":{"name":"f\n","arguments":{}}}]"#,
+            r#"{"function":{"name":"f","arguments":{"a":01}}}]"#,
+            r#"{"function":{"name":"f","arguments":{}}},]"#,
+            r#"{"function":{"name":"f"}}]"#,
+            "]",
+        ] {
+            assert_eq!(calls(rest), None, "{rest}");
+        }
     }
 
     #[test]

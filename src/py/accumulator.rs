@@ -28,6 +28,10 @@ use crate::partial_json::{Scan, MAX_DEPTH_CAP};
 struct CallCache {
     id: Option<(String, Py<PyString>)>,
     name: Option<(String, Py<PyString>)>,
+    /// The arguments text at a length, as last made: a call that arrives whole (Ollama,
+    /// Gemini) gives the same text to its delta, ready and finished events and `message()`.
+    /// Arguments only grow, so a length names one text.
+    args: Option<(usize, Py<PyString>)>,
     scan: Scan,
     value: ValueCache,
 }
@@ -37,6 +41,7 @@ impl CallCache {
         Self {
             id: None,
             name: None,
+            args: None,
             scan: Scan::new().with_max_depth(max_depth),
             value: ValueCache::default(),
         }
@@ -49,6 +54,18 @@ fn cached_str(py: Python<'_>, slot: &mut Option<(String, Py<PyString>)>, value: 
         _ => {
             let obj = PyString::new(py, value).unbind();
             *slot = Some((value.to_owned(), obj.clone_ref(py)));
+            obj
+        }
+    }
+}
+
+/// `text[..len]` as a Python string, from `slot` when it holds that length.
+fn args_str(py: Python<'_>, slot: &mut Option<(usize, Py<PyString>)>, text: &str, len: usize) -> Py<PyString> {
+    match slot {
+        Some((cached, obj)) if *cached == len => obj.clone_ref(py),
+        _ => {
+            let obj = PyString::new(py, &text[..len]).unbind();
+            *slot = Some((len, obj.clone_ref(py)));
             obj
         }
     }
@@ -169,6 +186,18 @@ impl Inner {
         )
     }
 
+    /// A call's arguments text at `len` bytes, as a Python string (made once per length).
+    fn args_str(&mut self, py: Python<'_>, slot: usize, ordinal: usize, len: usize) -> Py<PyString> {
+        let Self { core, calls, .. } = self;
+        let text = core.choices()[slot].calls[ordinal].arguments();
+        args_str(
+            py,
+            &mut call_cache(calls, core.limits().max_depth, slot, ordinal).args,
+            text,
+            len,
+        )
+    }
+
     /// The Python value of a call's arguments as they were at `len` bytes.
     pub fn args_value(&mut self, py: Python<'_>, slot: usize, ordinal: usize, len: usize) -> PyResult<Py<PyAny>> {
         let Self { core, calls, .. } = self;
@@ -276,8 +305,11 @@ impl Inner {
             Event::CallDelta { choice, call, range } => {
                 let slot = self.slot_of(*choice);
                 let (id, name) = self.id_name(py, slot, *call);
-                let fragment =
-                    PyString::new(py, &self.core.choices()[slot].calls[*call].arguments()[range.clone()]).unbind();
+                let fragment = if range.start == 0 {
+                    self.args_str(py, slot, *call, range.end)
+                } else {
+                    PyString::new(py, &self.core.choices()[slot].calls[*call].arguments()[range.clone()]).unbind()
+                };
                 let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, range.end);
                 Py::new(
                     py,
@@ -295,9 +327,8 @@ impl Inner {
             Event::CallReady { choice, call, len } => {
                 let slot = self.slot_of(*choice);
                 let (id, name) = self.id_name(py, slot, *call);
-                let args = &self.core.choices()[slot].calls[*call].arguments()[..*len];
                 let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, *len);
-                let arguments = PyString::new(py, args).unbind();
+                let arguments = self.args_str(py, slot, *call, *len);
                 Py::new(
                     py,
                     ToolCallReady {
@@ -316,9 +347,9 @@ impl Inner {
                 let (id, name) = self.id_name(py, slot, *call);
                 let core_call = &self.core.choices()[slot].calls[*call];
                 let error = self.call_error(py, core_call)?;
-                let args = core_call.arguments();
-                let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, args.len());
-                let arguments = PyString::new(py, args).unbind();
+                let len = core_call.arguments().len();
+                let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, len);
+                let arguments = self.args_str(py, slot, *call, len);
                 Py::new(
                     py,
                     ToolCallFinished {
@@ -452,7 +483,8 @@ impl Inner {
         let function_dict = |call: &CallView<'_>, cache: &mut CallCache| -> PyResult<Bound<'py, PyDict>> {
             let function = PyDict::new(py);
             function.set_item(intern!(py, "name"), cached_str(py, &mut cache.name, call.name))?;
-            function.set_item(intern!(py, "arguments"), call.arguments)?;
+            let arguments = args_str(py, &mut cache.args, call.arguments, call.arguments.len());
+            function.set_item(intern!(py, "arguments"), arguments)?;
             Ok(function)
         };
         let tool_calls = PyList::empty(py);

@@ -28,6 +28,8 @@ from toolwire._bodies import (
 )
 from toolwire._core import StreamAccumulator, __version__
 from toolwire._dialects import Dialect, dialect_for
+from toolwire._metrics.peer import peer_of
+from toolwire._metrics.probe import MetricsOption, StreamProbe, TelemetryOption, check_options
 from toolwire._secrets import _SECRET_HEADERS, _BaseURL, _checked_secret, _request_url, _Secret
 from toolwire._streams import AsyncChatStream, ChatStream, _StreamBase
 from toolwire.errors import (
@@ -106,6 +108,8 @@ class _ClientBase:
         limits: httpx.Limits | None = None,
         http_client: httpx.Client | httpx.AsyncClient | None = None,
         trust_env: bool | None = None,
+        metrics: MetricsOption = True,
+        telemetry: TelemetryOption = True,
     ) -> None:
         has_http_client = http_client is not None
         if limits is not None and has_http_client:
@@ -114,6 +118,7 @@ class _ClientBase:
                 "http_client=, set the limits on that client instead"
             )
         self._dialect = dialect_for(api)
+        check_options(metrics, telemetry)
         #: The API spoken: "chat", "responses", "anthropic", "gemini" or "ollama".
         self.api = api
         url = base_url or self._dialect.env_base_url()
@@ -154,6 +159,20 @@ class _ClientBase:
         self._stream_options_ok = True
         self._owns_http = http_client is None
         self._http = self._pool(http_client, self._trust_env(trust_env))
+        #: Where streams record statistics: True for ``toolwire.metrics.default_stats()``
+        #: (looked up per stream), a ``Stats`` of its own, or False for none.
+        self.metrics = metrics
+        #: OpenTelemetry: True for the process default (``toolwire.telemetry.instrument()``;
+        #: none until it is called), a ``toolwire.telemetry.Telemetry``, or False for none.
+        self.telemetry = telemetry
+        # Provider name, host and port for telemetry (never the URL's credentials or path).
+        self._peer = peer_of(api, self._base.request)
+
+    def _probe(self, model: str, params: Mapping[str, Any]) -> StreamProbe | None:
+        """The observer of one stream, or None when nothing observes."""
+        # The model name goes into span names and attributes: a key pasted there stays out.
+        name = self._secret.redact(model) if isinstance(model, str) else None
+        return StreamProbe.make(self.metrics, self.telemetry, self._peer, name, params)
 
     def _pool(self, http_client: object, trust_env: bool) -> httpx.Client | httpx.AsyncClient:
         """The httpx client to send with: the one given, else a new one of ours."""
@@ -445,7 +464,10 @@ class Client(_ClientBase):
     ``stream_options.include_usage`` (dropped for good if the server rejects it).
     ``http_client`` lets you bring your own ``httpx.Client`` (not closed by ``close()``; size
     its pool yourself); ``trust_env`` is httpx's (proxy variables), by default on except for a
-    loopback base URL.
+    loopback base URL. ``metrics`` is where streams record statistics (``toolwire.metrics``:
+    True for the process-wide ``Stats``, a ``Stats`` of one's own, False for none);
+    ``telemetry`` sends OpenTelemetry spans and metrics (``toolwire.telemetry``: True follows
+    ``instrument()``, off until it is called; a ``Telemetry``; False for none).
     """
 
     _http: httpx.Client
@@ -503,6 +525,7 @@ class Client(_ClientBase):
             secret=self._secret,
             stall_timeout=self.stall_timeout,
             deadline=self._deadline_of(deadline),
+            probe=self._probe(model, params),
         )
 
     def _open(
@@ -613,6 +636,7 @@ class AsyncClient(_ClientBase):
             secret=self._secret,
             stall_timeout=self.stall_timeout,
             deadline=self._deadline_of(deadline),
+            probe=self._probe(model, params),
         )
 
     async def _open(

@@ -47,12 +47,20 @@ import functools
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from toolwire._core import Finish, LimitExceeded, ParseError, ToolCallFinished, ToolCallReady
 from toolwire._dialects import NATIVE
+from toolwire._metrics.probe import (
+    MetricsOption,
+    RunObserver,
+    TelemetryOption,
+    check_options,
+    resolve_stats,
+    resolve_telemetry,
+)
 from toolwire.client import AsyncChatStream, AsyncClient, ChatStream, Client
 from toolwire.errors import (
     APIError,
@@ -291,9 +299,10 @@ class _Turn:
     starts and is final only when the call finishes.
     """
 
-    def __init__(self, agent: Agent, number: int) -> None:
+    def __init__(self, agent: Agent, number: int, observer: RunObserver | None = None) -> None:
         self.agent = agent
         self.number = number
+        self.observer = observer
         self.launched: dict[int, _Launch] = {}
         self.finished: dict[int, _Spec] = {}
         self.runs: dict[int, ToolRun] = {}
@@ -307,6 +316,9 @@ class _Turn:
     def on_event(self, event: Event, stream: ChatStream | AsyncChatStream) -> list[_Spec]:
         """The launches this event calls for."""
         if isinstance(event, ToolCallReady):
+            probe = stream._probe
+            if probe is not None:
+                probe.call_ready(event.name, event.id)
             if (
                 event.choice == 0
                 and not self.ended_well
@@ -382,6 +394,8 @@ class _Turn:
             run.turn = self.number
             if launch.call_id:
                 run.call_id = launch.call_id
+            if self.observer is not None:
+                self.observer.ran(run)
             self.runs[launch.index] = run
             out.append(ToolRunFinished(self.number, run))
         return out
@@ -479,6 +493,12 @@ class Agent:
     tools, tasks for async ones, eager or not); the others wait and start as slots free, and
     results keep call order. Default ``DEFAULT_MAX_PARALLEL_TOOLS`` (32). A sync tool with a
     timeout uses a second thread, the one left behind if it times out.
+
+    ``name`` names the agent in telemetry (``invoke_agent {name}``). ``metrics`` and
+    ``telemetry`` override the client's (``Client(metrics=, telemetry=)``) for this agent's
+    runs; None (the default) uses the client's. Tool runs and the moment each call's
+    arguments complete are recorded in the ``Stats``; with telemetry, a run is an
+    ``invoke_agent`` span, parent of its ``chat`` and ``execute_tool`` spans.
     """
 
     def __init__(
@@ -492,11 +512,15 @@ class Agent:
         params: Mapping[str, Any] | None = None,
         keep_reasoning: bool = False,
         max_parallel_tools: int = DEFAULT_MAX_PARALLEL_TOOLS,
+        name: str | None = None,
+        metrics: MetricsOption | None = None,
+        telemetry: TelemetryOption | None = None,
     ) -> None:
         if max_turns < 1:
             raise ValueError("max_turns must be at least 1")
         if max_parallel_tools < 1:
             raise ValueError("max_parallel_tools must be at least 1")
+        check_options(metrics, telemetry, allow_none=True)
         self.client = client
         self.model = model
         self.tools = tools
@@ -505,6 +529,9 @@ class Agent:
         self.params = dict(params or {})
         self.keep_reasoning = keep_reasoning
         self.max_parallel_tools = max_parallel_tools
+        self.name = name
+        self.metrics = metrics
+        self.telemetry = telemetry
 
     def __repr__(self) -> str:
         names = self.tools.names if self.tools is not None else []
@@ -522,6 +549,20 @@ class Agent:
         ):
             transcript.insert(0, {"role": "system", "content": self.system})
         return transcript
+
+    def _observer(self) -> RunObserver | None:
+        """The observer of one run, or None when nothing observes it."""
+        client = self.client
+        metrics = self.metrics if self.metrics is not None else getattr(client, "metrics", False)
+        telemetry = self.telemetry
+        if telemetry is None:
+            telemetry = getattr(client, "telemetry", False)
+        stats, tel = resolve_stats(metrics), resolve_telemetry(telemetry)
+        if stats is None and tel is None:
+            return None
+        secret = getattr(client, "_secret", None)
+        model = secret.redact(self.model) if secret is not None else self.model
+        return RunObserver(stats, tel, getattr(client, "_peer", None), model, self.name)
 
     def _request(self, transcript: list[dict[str, Any]]) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "messages": transcript, **self.params}
@@ -709,35 +750,53 @@ class Agent:
     def stream(self, messages: str | Sequence[Mapping[str, Any]]) -> Iterator[AgentEvent]:
         """Runs the loop, yielding the stream's events and the agent's own (``TurnStarted``,
         ``ToolRunStarted``, ``ToolRunFinished``, ``TurnFinished``, finally ``RunFinished``)."""
+        observer = self._observer()
+        events = self._stream(messages, observer)
+        # Only a traced run needs a wrapper (its span must end however the run ends).
+        return events if observer is None or observer.telemetry is None else observer.traced(events)
+
+    def _stream(
+        self, messages: str | Sequence[Mapping[str, Any]], observer: RunObserver | None
+    ) -> Iterator[AgentEvent]:
         client = self.client
         if not isinstance(client, Client):
             raise TypeError(
                 "Agent.run/stream need a toolwire.Client; use arun/astream with an AsyncClient"
             )
         origin, transcript, result, registry = self._begin(messages)
+        if observer is not None:
+            observer.result = result
 
         def launch(turn: _Turn, lane: _Lane, spec: _Spec) -> ToolRunStarted:
             handle: concurrent.futures.Future[ToolRun]
             if spec.problem is not None:
-                handle = concurrent.futures.Future()
-                handle.set_result(self._rejected(registry, spec, origin))
-            else:
-                handle = lane.submit(
-                    functools.partial(
-                        registry.run, spec.name, spec.arguments, call_id=spec.call_id, origin=origin
-                    )
+                run: Callable[[], ToolRun] = functools.partial(
+                    self._rejected, registry, spec, origin
                 )
+            else:
+                run = functools.partial(
+                    registry.run, spec.name, spec.arguments, call_id=spec.call_id, origin=origin
+                )
+            if observer is not None:
+                run = observer.tool(spec.name, spec.call_id, spec.arguments, run)
+            if spec.problem is not None:
+                handle = concurrent.futures.Future()
+                handle.set_result(run())
+            else:
+                handle = lane.submit(run)
             return turn.add(spec, handle)
 
         for number in range(1, self.max_turns + 1):
             result.turns = number
             yield TurnStarted(number)
-            turn = _Turn(self, number)
+            turn = _Turn(self, number, observer)
             lane = _Lane(self.max_parallel_tools)
             stream: ChatStream | None = None
             error: Exception | None = None
             try:
                 stream = client.stream_chat(**self._request(transcript))
+                if observer is not None:
+                    observer.adopt(stream)
                 with stream:
                     for batch in stream.iter_batches():
                         for event in batch:
@@ -782,29 +841,46 @@ class Agent:
         assert result is not None
         return result
 
-    async def astream(
-        self, messages: str | Sequence[Mapping[str, Any]]
-    ) -> AsyncIterator[AgentEvent]:
+    def astream(self, messages: str | Sequence[Mapping[str, Any]]) -> AsyncIterator[AgentEvent]:
         """Async twin of ``stream``: async tools are tasks, sync tools run in worker threads;
         cancelling the run cancels the turn's tools."""
+        observer = self._observer()
+        events = self._astream(messages, observer)
+        if observer is None or observer.telemetry is None:
+            return events
+        return observer.atraced(events)
+
+    async def _astream(
+        self, messages: str | Sequence[Mapping[str, Any]], observer: RunObserver | None
+    ) -> AsyncIterator[AgentEvent]:
         client = self.client
         if not isinstance(client, AsyncClient):
             raise TypeError(
                 "Agent.arun/astream need a toolwire.AsyncClient; use run/stream with a Client"
             )
         origin, transcript, result, registry = self._begin(messages)
+        if observer is not None:
+            observer.result = result
 
         async def limited(slots: asyncio.Semaphore, spec: _Spec) -> ToolRun:
             async with slots:
-                return await registry.arun(
-                    spec.name, spec.arguments, call_id=spec.call_id, origin=origin
+                run = functools.partial(
+                    registry.arun, spec.name, spec.arguments, call_id=spec.call_id, origin=origin
                 )
+                if observer is None:
+                    return await run()
+                return await observer.atool(spec.name, spec.call_id, spec.arguments, run)
 
         def launch(turn: _Turn, slots: asyncio.Semaphore, spec: _Spec) -> ToolRunStarted:
             handle: asyncio.Future[ToolRun]
             if spec.problem is not None:
                 handle = asyncio.get_running_loop().create_future()
-                handle.set_result(self._rejected(registry, spec, origin))
+                rejected: Callable[[], ToolRun] = functools.partial(
+                    self._rejected, registry, spec, origin
+                )
+                if observer is not None:
+                    rejected = observer.tool(spec.name, spec.call_id, spec.arguments, rejected)
+                handle.set_result(rejected())
             else:
                 handle = asyncio.ensure_future(limited(slots, spec))
             return turn.add(spec, handle)
@@ -819,13 +895,15 @@ class Agent:
         for number in range(1, self.max_turns + 1):
             result.turns = number
             yield TurnStarted(number)
-            turn = _Turn(self, number)
+            turn = _Turn(self, number, observer)
             slots = asyncio.Semaphore(self.max_parallel_tools)
             stream: AsyncChatStream | None = None
             error: Exception | None = None
             try:
                 try:
                     stream = client.stream_chat(**self._request(transcript))
+                    if observer is not None:
+                        observer.adopt(stream)
                     async with stream:
                         async for batch in stream.aiter_batches():
                             for event in batch:

@@ -10,6 +10,7 @@ pub mod error;
 pub mod formats;
 pub mod limits;
 pub mod partial_json;
+mod plain;
 pub mod sse;
 
 #[cfg(feature = "python")]

@@ -137,7 +137,13 @@ pub(crate) fn object_text<'a>(entries: impl IntoIterator<Item = (&'a str, &'a Ra
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&serde_json::to_string(key).ok()?);
+        if key.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
+            out.push_str(&serde_json::to_string(key).ok()?);
+        } else {
+            out.push('"');
+            out.push_str(key);
+            out.push('"');
+        }
         out.push(':');
         out.push_str(value.get());
     }

@@ -201,7 +201,9 @@ impl MessageState {
         // Nesting `max_depth` deep takes that many bytes: a shorter text (every usage object
         // seen in practice) needs no scan, which matters for formats that resend usage on
         // every chunk.
-        if raw.len() > self.limits.max_depth {
+        // Nor does a text with no container inside the object.
+        let nested = || memchr::memchr2(b'{', b'[', &raw.as_bytes()[1..]).is_some();
+        if raw.len() > self.limits.max_depth && nested() {
             let mut check = PartialJson::validating().with_max_depth(self.limits.max_depth);
             if let Err(err) = check.feed(raw) {
                 if err.kind == ParseKind::TooDeep {

@@ -5,41 +5,7 @@
 
 use serde_json::value::RawValue;
 
-const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-
-/// The bytes of `word` (8 bytes in memory order) that end or interrupt a JSON string's plain
-/// run: `"`, `\` or a control character, as the high bit of each such byte. Only the first
-/// (lowest-addressed) marked byte is exact: a borrow may mark bytes after it, never before.
-#[inline]
-fn specials(word: u64) -> u64 {
-    let quote = word ^ (ONES * u64::from(b'"'));
-    let backslash = word ^ (ONES * u64::from(b'\\'));
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x;
-    // A byte below 0x20 borrows through its high bit; a byte of 0x80 or more has it set in
-    // `word`, and is excluded by `!word`.
-    let control = word.wrapping_sub(ONES * 0x20) & !word;
-    (zero_byte(quote) | zero_byte(backslash) | control) & HIGHS
-}
-
-/// The index of the first `"`, `\` or control character at or after `from`, if any.
-#[inline]
-fn next_special(bytes: &[u8], mut from: usize) -> Option<usize> {
-    // Eight bytes at a time: a token or a timestamp is a few words, where setting up a vector
-    // search (memchr) costs more than it saves.
-    while let Some(chunk) = bytes.get(from..from + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        let marks = specials(word);
-        if marks != 0 {
-            return Some(from + (marks.trailing_zeros() / 8) as usize);
-        }
-        from += 8;
-    }
-    let rest = bytes.get(from..)?;
-    rest.iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .map(|n| from + n)
-}
+use crate::plain::next_special;
 
 pub(crate) struct Cursor<'a> {
     text: &'a str,
@@ -53,6 +19,16 @@ impl<'a> Cursor<'a> {
 
     pub(crate) fn at_end(&self) -> bool {
         self.pos == self.text.len()
+    }
+
+    /// Whether the rest of the text is exactly `tail` (and if so, moves to the end).
+    #[inline]
+    pub(crate) fn rest_is(&mut self, tail: &str) -> bool {
+        let whole = self.text.as_bytes().get(self.pos..) == Some(tail.as_bytes());
+        if whole {
+            self.pos = self.text.len();
+        }
+        whole
     }
 
     pub(crate) fn peek(&self) -> Option<u8> {
@@ -79,27 +55,34 @@ impl<'a> Cursor<'a> {
     /// control character (not allowed raw in JSON) or without the closing quote.
     #[inline]
     pub(crate) fn raw_string(&mut self) -> Option<(&'a str, bool)> {
+        let start = self.pos;
+        let escaped = self.skip_string()?;
+        // Both ends are ASCII quotes, so the slice is whole characters.
+        Some((&self.text[start..self.pos], escaped))
+    }
+
+    /// Moves past a JSON string; whether it has an escape (`None` as for `raw_string`).
+    #[inline]
+    fn skip_string(&mut self) -> Option<bool> {
         let bytes = self.text.as_bytes();
         if bytes.get(self.pos) != Some(&b'"') {
             return None;
         }
-        let start = self.pos;
-        let mut i = start + 1;
+        let mut i = self.pos + 1;
         let mut escaped = false;
-        let end = loop {
+        loop {
             i = next_special(bytes, i)?;
             match bytes[i] {
-                b'"' => break i,
+                b'"' => break,
                 b'\\' => {
                     escaped = true;
                     i += 2;
                 }
                 _ => return None,
             }
-        };
-        self.pos = end + 1;
-        // Both ends are ASCII quotes, so the slice is whole characters.
-        Some((&self.text[start..=end], escaped))
+        }
+        self.pos = i + 1;
+        Some(escaped)
     }
 
     /// An object key without escapes, and its colon (the opening quote is read).
@@ -227,7 +210,7 @@ impl<'a> Cursor<'a> {
 
     /// A string that is ignored: one without escapes (an escape could be invalid JSON).
     pub(crate) fn plain_string(&mut self) -> Option<()> {
-        let (_, escaped) = self.raw_string()?;
+        let escaped = self.skip_string()?;
         (!escaped).then_some(())
     }
 
@@ -245,29 +228,6 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn next_special_matches_a_byte_loop() {
-        // Every position of every special byte among plain ASCII and multi-byte characters,
-        // at every alignment, against the obvious loop.
-        let fillers: [&[u8]; 3] = [b"abcdefghijklmnopqrstuvwxyz", "é東🚀xyzé東🚀".as_bytes(), b"\x7f ~}!"];
-        for filler in fillers {
-            for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
-                for at in 0..filler.len() {
-                    let mut bytes = filler.to_vec();
-                    bytes[at] = special;
-                    for from in 0..=bytes.len() {
-                        let want = bytes[from..]
-                            .iter()
-                            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                            .map(|n| from + n);
-                        assert_eq!(next_special(&bytes, from), want, "{bytes:?} from {from}");
-                    }
-                }
-            }
-            assert_eq!(next_special(filler, 0), None);
-        }
-    }
 
     #[test]
     fn compact_values_as_serde_json_reads_them() {

@@ -269,7 +269,12 @@ pub(crate) fn object<'a, T: Deserialize<'a>>(raw: &'a serde_json::value::RawValu
 
 /// An event's data without the JSON whitespace around it.
 pub(crate) fn trim_data(data: &str) -> &str {
-    data.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r'))
+    // By bytes: every chunk is trimmed, and the cuts are at ASCII bytes.
+    let bytes = data.as_bytes();
+    let blank = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+    let start = bytes.iter().position(|c| !blank(c)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|c| !blank(c)).map_or(start, |i| i + 1);
+    &data[start..end]
 }
 
 /// A string if the JSON value is one, else nothing (null, numbers, objects are all "absent").

@@ -378,7 +378,6 @@ fn token_line(data: &str) -> Option<TokenLine<'_>> {
         Some(()) => tool_calls(&mut at)?,
         None => Vec::new(),
     };
-    at.literal("}")?;
     let mut line = TokenLine {
         content,
         thinking,
@@ -387,6 +386,11 @@ fn token_line(data: &str) -> Option<TokenLine<'_>> {
         done_reason: None,
         usage: Vec::new(),
     };
+    // Nearly every line ends so; the loop below reads any other end.
+    if at.rest_is(r#"},"done":false}"#) {
+        return Some(line);
+    }
+    at.literal("}")?;
     let mut seen_done = false;
     while at.literal("}").is_none() {
         at.literal(",\"")?;

@@ -8,6 +8,7 @@
 use super::decode::hex;
 use super::node::{Frame, Kind, Leaf, Node, StrSpan};
 use crate::error::ParseKind;
+use crate::plain::next_special;
 
 /// Why and where a JSON text is not (or not yet) valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -401,16 +402,25 @@ impl Scan {
                     i = self.scan_str(text, i, len)?;
                     continue;
                 }
-                Lex::Number { start, state } => match state.step(b) {
-                    Some(next) => {
-                        self.lex = Lex::Number { start, state: next };
+                Lex::Number { start, mut state } => {
+                    // The number's bytes in one go (a number is many bytes of the arguments).
+                    let bytes = text.as_bytes();
+                    while i < len {
+                        match state.step(bytes[i]) {
+                            Some(next) => state = next,
+                            None => break,
+                        }
+                        i += 1;
                     }
-                    None if state.complete() => {
+                    if i == len {
+                        self.lex = Lex::Number { start, state };
+                    } else if state.complete() {
                         self.push_value(Node::Num { start, end: at(i) });
-                        continue;
+                    } else {
+                        return Err(self.fail(ParseKind::Malformed, i, "invalid number"));
                     }
-                    None => return Err(self.fail(ParseKind::Malformed, i, "invalid number")),
-                },
+                    continue;
+                }
                 Lex::Literal { start, word, matched } => {
                     if word[matched as usize] != b {
                         return Err(self.fail(ParseKind::Malformed, i, "expected ident"));
@@ -493,10 +503,7 @@ impl Scan {
             match esc {
                 Esc::None => {
                     // Fast path over plain characters: the common case by far.
-                    let mut j = i;
-                    while j < len && bytes[j] >= 0x20 && bytes[j] != b'"' && bytes[j] != b'\\' {
-                        j += 1;
-                    }
+                    let j = next_special(&bytes[..len], i).unwrap_or(len);
                     if j > i {
                         i = j;
                         safe = at(i);

@@ -1,0 +1,68 @@
+//! The plain runs of JSON strings, eight bytes at a time: where a string's text next needs a
+//! look (its closing quote, an escape, or a control character, which JSON does not allow raw).
+//! Shared by the formats' fast paths and the partial-JSON scanner, whose strings (tokens,
+//! arguments) are where the bytes of a stream are.
+
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The bytes of `word` (8 bytes in memory order) that end or interrupt a JSON string's plain
+/// run: `"`, `\` or a control character, as the high bit of each such byte. Only the first
+/// (lowest-addressed) marked byte is exact: a borrow may mark bytes after it, never before.
+#[inline]
+fn specials(word: u64) -> u64 {
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x;
+    // A byte below 0x20 borrows through its high bit; a byte of 0x80 or more has it set in
+    // `word`, and is excluded by `!word`.
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    (zero_byte(quote) | zero_byte(backslash) | control) & HIGHS
+}
+
+/// The index of the first `"`, `\` or control character at or after `from`, if any.
+#[inline]
+pub(crate) fn next_special(bytes: &[u8], mut from: usize) -> Option<usize> {
+    // Eight bytes at a time: a token or a timestamp is a few words, where setting up a vector
+    // search (memchr) costs more than it saves.
+    while let Some(chunk) = bytes.get(from..from + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        let marks = specials(word);
+        if marks != 0 {
+            return Some(from + (marks.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    let rest = bytes.get(from..)?;
+    rest.iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|n| from + n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_special_matches_a_byte_loop() {
+        // Every position of every special byte among plain ASCII and multi-byte characters,
+        // at every alignment, against the obvious loop.
+        let fillers: [&[u8]; 3] = [b"abcdefghijklmnopqrstuvwxyz", "é東🚀xyzé東🚀".as_bytes(), b"\x7f ~}!"];
+        for filler in fillers {
+            for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                for at in 0..filler.len() {
+                    let mut bytes = filler.to_vec();
+                    bytes[at] = special;
+                    for from in 0..=bytes.len() {
+                        let want = bytes[from..]
+                            .iter()
+                            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                            .map(|n| from + n);
+                        assert_eq!(next_special(&bytes, from), want, "{bytes:?} from {from}");
+                    }
+                }
+            }
+            assert_eq!(next_special(filler, 0), None);
+        }
+    }
+}

@@ -235,7 +235,8 @@ def _add_python_layer_commands(
     """Registers the subcommands of the Python layer (agent demo, test server). The demo's
     options come from ``toolwire.demo``, imported only when ``demo_options`` is set."""
     demo_parser = sub.add_parser(
-        "demo", help="run the shop-assistant agent (embedded server, no key needed)"
+        "demo",
+        help="run the shop-assistant agent (embedded server, no key needed; --web: in the browser)",
     )
     if demo_options:
         from toolwire import demo

@@ -8,7 +8,7 @@ endpoint.
 
 The output shows text as it arrives, each tool call with its arguments growing fragment by
 fragment, when each tool starts (eager ones while the model is still streaming) and its result
-with its time.
+with its time. ``--web`` serves the same agent to the browser instead (``toolwire._web``).
 """
 
 from __future__ import annotations
@@ -185,6 +185,10 @@ def _question(messages: list[dict[str, Any]]) -> str:
     return ""
 
 
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
 def shop_responder(request: RecordedRequest) -> Turn:
     """The embedded server's "model" for the demo: decides the next turn from the transcript.
 
@@ -221,9 +225,9 @@ def shop_responder(request: RecordedRequest) -> Turn:
     parts = []
     if isinstance(info, Mapping) and "name" in info:
         stock = (
-            f"in stock ({info['stock']} left, ships in {info['ships_in_days']} days)"
+            f"in stock ({info['stock']} left, ships in {_days(info['ships_in_days'])})"
             if info.get("in_stock")
-            else f"out of stock (back in about {info['ships_in_days']} days)"
+            else f"out of stock (back in about {_days(info['ships_in_days'])})"
         )
         parts.append(f"The {info['name']} is {stock}.")
     price = results.get("calculate_discount")
@@ -420,10 +424,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fast", action="store_true", help="no simulated delays (embedded server only)"
     )
     parser.add_argument("--no-color", action="store_true", help="plain output")
+    parser.add_argument(
+        "--web",
+        action="store_true",
+        help="serve the demo in the browser on 127.0.0.1 (the page, /api/chat for useChat, "
+        "/api/agui for AG-UI, /metrics) until Ctrl-C; prints the URL first",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        metavar="N",
+        help="with --web: the port (default: 8765; 0 picks a free one)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     """Runs ``toolwire demo`` from parsed arguments."""
+    if args.web:
+        from toolwire._web.app import DEFAULT_PORT, run
+
+        return run(
+            question=args.question,
+            api=args.api,
+            port=DEFAULT_PORT if args.port is None else args.port,
+            fast=args.fast,
+            base_url=args.base_url,
+            model=args.model,
+            api_key=args.api_key,
+        )
+    if args.port is not None:
+        print("toolwire demo: --port goes with --web", file=sys.stderr)
+        return 2
     return run_demo(
         question=args.question,
         api=args.api,

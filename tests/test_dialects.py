@@ -230,6 +230,23 @@ def test_the_native_turn_goes_back_unchanged(api: str) -> None:
     assert body(api, [TRANSCRIPT[1], foreign]) == body(api, [TRANSCRIPT[1], TRANSCRIPT[2]])
 
 
+def test_ollama_native_calls_go_back_with_object_arguments() -> None:
+    """A model may stream a call's arguments as a (malformed) string; /api/chat refuses a
+    string there, so the native turn goes back with an object in its place, the rest as sent."""
+    calls = [
+        {"function": {"index": 0, "name": "a", "arguments": '{"city": "Ro'}},
+        {"function": {"index": 1, "name": "b", "arguments": '{"x": 1}'}},
+        {"id": "c", "function": {"index": 2, "name": "c", "arguments": {"y": [2]}}},
+    ]
+    native = {"role": "assistant", "content": "", "tool_calls": calls}
+    assistant = {**TRANSCRIPT[2], "native": {"api": "ollama", "message": native}}
+    sent = body("ollama", [TRANSCRIPT[1], assistant])["messages"][-1]
+    assert [c["function"]["arguments"] for c in sent["tool_calls"]] == [{}, {"x": 1}, {"y": [2]}]
+    assert sent["tool_calls"][2] == calls[2]
+    assert [c["function"]["index"] for c in sent["tool_calls"]] == [0, 1, 2]
+    assert native["tool_calls"][0]["function"]["arguments"] == '{"city": "Ro'  # not mutated
+
+
 # -- over the client ----------------------------------------------------------------------
 
 STREAMS = {

@@ -72,7 +72,7 @@ class Ollama(Dialect):
             elif role == "assistant":
                 native = _native(message, self.name)
                 if isinstance(native, Mapping):
-                    out.append(dict(native))
+                    out.append(_sendable(native))
                     continue
                 item: Message = {"role": "assistant", "content": _text_of(message.get("content"))}
                 calls = [
@@ -115,3 +115,21 @@ class Ollama(Dialect):
             else:
                 out.append({"role": role, "content": text})
         return out
+
+
+def _sendable(native: Mapping[str, Any]) -> Message:
+    """The turn as Ollama sent it, but each call's arguments an object: a model may stream them
+    as a (malformed) string, which ``/api/chat`` refuses in a request (``{}`` stands in, as for
+    a canonical call whose arguments are not a JSON object)."""
+    item = dict(native)
+    calls = item.get("tool_calls")
+    if isinstance(calls, list):
+        fixed = []
+        for call in calls:
+            function = call.get("function") if isinstance(call, Mapping) else None
+            if isinstance(function, Mapping) and not isinstance(function.get("arguments"), Mapping):
+                function = {**function, "arguments": _arguments(function.get("arguments"))}
+                call = {**call, "function": function}
+            fixed.append(call)
+        item["tool_calls"] = fixed
+    return item

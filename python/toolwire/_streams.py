@@ -206,11 +206,15 @@ class _StreamBase:
                 # decompression time the sender does not pay for. Stop here.
                 self._stop = True
             events = list(exc.events)
+        self._count(events)
+        return events
+
+    def _count(self, events: list[Event]) -> None:
+        """Counts parsed events; the first ones are the stream's first chunk for the probe."""
         if events:
             if not self.events_parsed and self._probe is not None:
                 self._probe.first_chunk()
             self.events_parsed += len(events)
-        return events
 
     def _take(self, chunk: bytes) -> Iterator[list[Event]]:
         """Feeds one network read (decoded first when compressed); yields the events of each
@@ -250,10 +254,8 @@ class _StreamBase:
             if self._fault is None:
                 self._fault = exc
             tail = list(exc.events)
+        self._count(tail)
         if tail:
-            if not self.events_parsed and self._probe is not None:
-                self._probe.first_chunk()
-            self.events_parsed += len(tail)
             yield tail
 
     def _ended(self, error: BaseException | None) -> None:

@@ -7,6 +7,7 @@ Run on the release build (CI: ``python -m benches.gate``). Prints the table it j
     python -m benches.gate --impl reference   # replace toolwire by the Python reference: FAILS
     python -m benches.gate --only pipeline partial --quick   # a subset, fewer rounds
     python -m benches.gate --only formats     # every wire format against its SDK (~15 s)
+    python -m benches.gate --only consumers   # the orjson / msgspec consumers (not judged)
 
 ``TOOLWIRE_GATE_IMPL=reference`` does the same as ``--impl reference``.
 
@@ -936,6 +937,139 @@ def _format_rows(impl: Impl, budget: Budget, fmt: str, max_bytes: int, at_least:
     return rows
 
 
+CONSUMER_NOTE = "the consumers are right on plain streams only (benches/README.md)"
+
+
+def _sample_reps(fn: Callable[[], Any], target: float = 0.02) -> int:
+    """How many calls of ``fn`` make a sample of ~``target`` seconds (1..200; the fastest of
+    three calls, so one slow moment does not make the samples short)."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return max(1, min(200, round(target / max(best, 1e-5))))
+
+
+def check_consumers(
+    impl: Impl,
+    budget: Budget,
+    streams: int = 1000,
+    max_bytes: int = 160_000,
+    at_least: int = 3,
+    fmts: tuple[str, ...] = formats.FORMATS,
+) -> list[Row]:
+    """The consumers a performance-minded user writes (benches/consumers.py: msgspec typed
+    Structs, orjson dicts, the same with ``json.loads``) over toolwire, events off and on, on
+    the chat pipeline's small streams and on every format's agent turns (1-4 KB reads).
+    Printed, not judged: the issue's bars are targets the core does not meet yet."""
+    try:
+        from benches import consumers
+    except ImportError as exc:  # msgspec or orjson missing
+        return [
+            error_row(
+                "pipeline.msgspec/toolwire.noev", "small-1000 net", "msgspec", impl.name, repr(exc)
+            )
+        ]
+    rows = _consumer_pipeline_rows(impl, budget, consumers, streams)
+    for fmt in fmts:
+        rows.extend(_consumer_format_rows(impl, budget, consumers, fmt, max_bytes, at_least))
+    return rows
+
+
+# One row each: (consumer kind, denominator in the pipeline key, toolwire with events).
+_CONSUMER_ROWS = (
+    ("msgspec", "toolwire.noev", False),
+    ("msgspec", "toolwire", True),
+    ("orjson", "toolwire.noev", False),
+    ("json", "toolwire.noev", False),
+)
+
+
+def _consumer_pipeline_rows(impl: Impl, budget: Budget, consumers: Any, streams: int) -> list[Row]:
+    wl = workloads.get("small-1000")
+    reads = wl.reads("net")[:streams]
+    label = "small-1000 net"
+    chat = consumers.CONSUMERS["chat"]
+    tw = {True: peers.PIPELINE[impl.pipeline].run, False: impl.pipeline_noev}
+    names = {True: impl.name, False: f"{impl.name}-noev"}
+    funcs: dict[str, Callable[[], Any]] = {
+        **{names[ev]: (lambda run=run: [run(r) for r in reads]) for ev, run in tw.items()},
+        **{kind: (lambda run=run: [run(r) for r in reads]) for kind, run in chat.items()},
+    }
+    checked: dict[str, Callable[[], Any]] = {
+        **{names[ev]: funcs[names[ev]] for ev in tw},
+        **{kind: (lambda f=funcs[kind]: [consumers.chat_message(x) for x in f()]) for kind in chat},
+    }
+    wrong = verified(checked, {name: wl.expected[:streams] for name in checked})
+    ok = {k: v for k, v in funcs.items() if k not in wrong}
+    t = measure(ok, min_rounds=budget.min_rounds, budget=budget.seconds(10), warmup=0, freeze=True)
+    rows = []
+    for kind, den, events in _CONSUMER_ROWS:
+        key = f"pipeline.{kind}/{den}"
+        num_label, den_name = f"{kind} consumer", names[events]
+        bad = wrong.get(kind) or wrong.get(den_name)
+        if bad:
+            rows.append(error_row(key, label, num_label, den_name, bad))
+        else:
+            note = CONSUMER_NOTE if not rows else ""
+            rows.append(ratio_row(key, label, t[kind], t[den_name], note, num_label))
+    return rows
+
+
+def _consumer_format_rows(
+    impl: Impl, budget: Budget, consumers: Any, fmt: str, max_bytes: int, at_least: int
+) -> list[Row]:
+    wl = formats.get(fmt)
+    n = wl.head(max_bytes, at_least)
+    reads = wl.reads("net")[:n]
+    label = f"{fmt}: {n} agent turns, {sum(map(len, wl.bodies[:n])) / 1000:.0f} KB"
+    keys = [f"fmt.{fmt}.vs-{kind}{'' if ev else '.noev'}" for kind, _, ev in _CONSUMER_ROWS]
+    assert impl.format_acc is not None
+    try:
+        factory = impl.format_acc(fmt)
+    except ValueError as exc:
+        return [error_row(k, label, "consumer", impl.name, f"ValueError: {exc}") for k in keys]
+    tw_ev = format_peers.toolwire_run(factory, reference=impl.tuple_events)
+
+    def tw_noev(stream: list[bytes]) -> Any:
+        acc = factory(events=False)
+        for r in stream:
+            acc.feed(r)
+        acc.finish()
+        return acc.message()
+
+    names = {True: impl.name, False: f"{impl.name}-noev"}
+    runs = {names[True]: tw_ev, names[False]: tw_noev, **consumers.CONSUMERS[fmt]}
+    funcs = {name: (lambda run=run: [run(r) for r in reads]) for name, run in runs.items()}
+    checked: dict[str, Callable[[], Any]] = dict(funcs)
+    expected: dict[str, Any] = {name: wl.expected[:n] for name in names.values()}
+    for kind in consumers.CONSUMERS[fmt]:
+        checked[kind] = lambda f=funcs[kind]: [consumers.view(x) for x in f()]
+        expected[kind] = wl.views[:n]
+    wrong = verified(checked, expected)
+    # Repeat each side inside a sample so that a sample takes ~20 ms.
+    reps = {name: _sample_reps(fn) for name, fn in funcs.items() if name not in wrong}
+    t = measure(
+        {name: _repeat(funcs[name], r) for name, r in reps.items()},
+        min_rounds=budget.min_rounds,
+        budget=budget.seconds(2),
+        warmup=0,
+        scale={name: 1 / r for name, r in reps.items()},
+        freeze=True,
+    )
+    rows = []
+    for key, (kind, _, events) in zip(keys, _CONSUMER_ROWS, strict=True):
+        num_label, den_name = f"{kind} consumer", names[events]
+        bad = wrong.get(kind) or wrong.get(den_name)
+        if bad:
+            rows.append(error_row(key, label, num_label, den_name, bad))
+            continue
+        note = f"{CONSUMER_NOTE}; each side repeated to ~20 ms a sample" if not rows else ""
+        rows.append(ratio_row(key, label, t[kind], t[den_name], note, num_label))
+    return rows
+
+
 CHECKS: dict[str, Callable[[Impl, Budget], list[Row]]] = {
     "pipeline": check_pipeline,
     "partial": check_partial,
@@ -946,6 +1080,7 @@ CHECKS: dict[str, Callable[[Impl, Budget], list[Row]]] = {
     "import": check_import,
     "abi3": check_abi3,
     "threads": check_threads,
+    "consumers": check_consumers,
     # Last: it loads four SDKs' types (~300,000 objects), which makes every gc.collect() the
     # other checks run between timed calls ~0.3 s slower (their timings are not affected).
     "formats": check_formats,

@@ -38,6 +38,41 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     # builds since one event per run of text: gemini 31-33x, ollama 15-16x.
     "fmt.gemini.vs-sdk": {"op": ">=", "value": 24, "gate": True},  # 28.8-38.0x
     "fmt.ollama.vs-sdk": {"op": ">=", "value": 7, "gate": True},  # 9.3-16x
+    # -- the consumers a performance-minded user writes (benches/consumers.py; right on plain
+    #    streams only): consumer time / toolwire time, same 1-4 KB reads. The issue's bars:
+    #    events=False at least 4x the msgspec typed consumer and 15x the json consumer, default
+    #    events at least 2.5x msgspec; Anthropic/Responses at least 3x msgspec with events=False.
+    #    Targets the core does not meet yet: printed (WARN), not judged. "The json consumer" is
+    #    read as the standard library's json.loads (the .json rows); the orjson rows carry the
+    #    same 15x, the stricter reading. Anthropic and Responses have only the 3x in the issue;
+    #    their other rows carry the general bars. Two runs of --only consumers on the 2-core
+    #    development machine, other jobs beside it (load ~2: noisy). On Gemini (228 chunks in
+    #    40 turns) both consumers are faster than toolwire: 7-11 us a chunk with events off
+    #    (turn set-up included), msgspec 4.4-7 us.
+    "pipeline.msgspec/toolwire.noev": {"op": ">=", "value": 4, "gate": False},  # 1.20-1.32x
+    "pipeline.msgspec/toolwire": {"op": ">=", "value": 2.5, "gate": False},  # 1.22-1.37x
+    "pipeline.orjson/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 1.56-1.86x
+    "pipeline.json/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 4.37-4.98x
+    "fmt.chat.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 1.33-1.42x
+    "fmt.chat.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.17-1.18x
+    "fmt.chat.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 2.14-2.33x
+    "fmt.chat.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 5.92-6.48x
+    "fmt.anthropic.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 1.26-1.33x
+    "fmt.anthropic.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 0.96-1.05x
+    "fmt.anthropic.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 1.65-1.94x
+    "fmt.anthropic.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 5.71-6.40x
+    "fmt.responses.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 1.44-1.56x
+    "fmt.responses.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.19-1.33x
+    "fmt.responses.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 2.26-2.55x
+    "fmt.responses.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 6.95-7.66x
+    "fmt.gemini.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 0.62-0.64x
+    "fmt.gemini.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 0.43-0.46x
+    "fmt.gemini.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 0.74-0.77x
+    "fmt.gemini.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 2.17-2.39x
+    "fmt.ollama.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 2.32-2.44x
+    "fmt.ollama.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.82-1.86x
+    "fmt.ollama.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 4.35-4.67x
+    "fmt.ollama.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 15.96-16.15x
     # -- two threads feeding their own streams (events off) over one thread doing both: the
     #    issue's bar is 1.6x on two cores; printed, not judged, until it holds on CI machines.
     "threads.2/1": {"op": ">=", "value": 1.6, "gate": False},  # 1.4-1.9x (noisy machine)

@@ -170,6 +170,9 @@ impl SseDecoder {
         // with a bad byte is checked line by line instead, so only that line is refused.
         let whole = input;
         let checked = self.checked_lines(whole);
+        // The one `data:` line of the current event while it is still in `input`, and its
+        // offset: not copied unless the event goes on past it or past this read.
+        let mut held: Option<(&str, u64)> = None;
         while !input.is_empty() {
             let eol = if self.ndjson {
                 memchr(b'\n', input)
@@ -177,23 +180,34 @@ impl SseDecoder {
                 memchr2(b'\n', b'\r', input)
             };
             let Some(eol) = eol else {
+                self.release(&mut held, errors);
                 self.buffer_partial_line(input, errors);
                 return;
             };
             let piece = &input[..eol];
-            if self.skipping_line {
+            let at = whole.len() - input.len();
+            let text = match checked {
+                Some((start, text)) if self.line.is_empty() && at >= start && at + eol <= start + text.len() => {
+                    Some(&text[at - start..at - start + eol])
+                }
+                _ => None,
+            };
+            let fits = piece.len() <= self.max_line_bytes;
+            if let Some(line) = text.filter(|_| !self.skipping_line && !self.ndjson && fits) {
+                if !self.borrow_line(line, &mut held, self.offset, errors, on_event) {
+                    self.release(&mut held, errors);
+                    self.handle_text(line, self.offset, errors, on_event);
+                }
+            } else if self.skipping_line {
                 self.skipping_line = false;
             } else if self.line.is_empty() {
+                self.release(&mut held, errors);
                 if piece.len() > self.max_line_bytes {
                     errors.note(CoreError::limit("max_line_bytes", self.max_line_bytes, self.offset));
+                } else if let Some(line) = text {
+                    self.handle_text(line, self.offset, errors, on_event);
                 } else {
-                    let at = whole.len() - input.len();
-                    match checked {
-                        Some((start, text)) if at >= start && at + eol <= start + text.len() => {
-                            self.handle_text(&text[at - start..at - start + eol], self.offset, errors, on_event);
-                        }
-                        _ => self.handle_line(piece, self.offset, errors, on_event),
-                    }
+                    self.handle_line(piece, self.offset, errors, on_event);
                 }
             } else if self.line.len() + piece.len() > self.max_line_bytes {
                 self.line.clear();
@@ -219,6 +233,59 @@ impl SseDecoder {
             }
             self.offset += consumed as u64;
             input = &input[consumed..];
+        }
+        self.release(&mut held, errors);
+    }
+
+    /// Reads a `data:` line, or the blank line that ends an event, of an event whose data is
+    /// that one line of this read, without copying the data (the usual event: one `data:`
+    /// line and the blank line after it, in the same read); `false` for any other line, which
+    /// the caller reads after `release`.
+    fn borrow_line<'t, F>(
+        &mut self,
+        line: &'t str,
+        held: &mut Option<(&'t str, u64)>,
+        line_offset: u64,
+        errors: &mut ErrorSlot,
+        on_event: &mut F,
+    ) -> bool
+    where
+        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+    {
+        if line.is_empty() {
+            let Some((data, data_offset)) = held.take() else {
+                return false;
+            };
+            let event = SseEvent {
+                event: if self.event_type.is_empty() {
+                    "message"
+                } else {
+                    &self.event_type
+                },
+                data,
+                id: self.last_id.as_deref(),
+                data_offset,
+            };
+            on_event(event, errors);
+            self.event_type.clear();
+            return true;
+        }
+        let Some(rest) = line.strip_prefix("data:") else {
+            return false;
+        };
+        let value = rest.strip_prefix(' ').unwrap_or(rest);
+        // As `push_data` would take it: the first data line of the event, within the limit.
+        if held.is_some() || !self.data.is_empty() || self.data_overflow || value.len() + 1 > self.max_event_bytes {
+            return false;
+        }
+        *held = Some((value, line_offset + (line.len() - value.len()) as u64));
+        true
+    }
+
+    /// The held data line goes into the event's buffer (another line of the event follows).
+    fn release(&mut self, held: &mut Option<(&str, u64)>, errors: &mut ErrorSlot) {
+        if let Some((data, at)) = held.take() {
+            self.push_data(data, at, errors);
         }
     }
 

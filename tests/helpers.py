@@ -1,9 +1,11 @@
 """Shared helpers: run the reference or the Rust accumulator over a list of reads and collect
-everything a test compares (events as tuples, messages, finish_reason, usage, truncated, errors).
+everything a test compares (events as tuples, messages, finish_reason, usage, truncated, errors);
+and ``importable``, for tests of optional dependencies.
 """
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
 from collections.abc import Sequence
@@ -181,3 +183,13 @@ def line_sizes(raw: bytes) -> list[int] | None:
 def joined_text(result: dict[str, Any]) -> dict[str, Any]:
     """A result with each run of text events joined (semantics.md section 6)."""
     return {**result, "events": merge_text_runs(result["events"])}
+
+
+def importable(name: str) -> bool:
+    """Whether ``name`` imports: an optional dependency (prometheus_client, the OpenTelemetry
+    SDK) that some tests need is installed and works."""
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True

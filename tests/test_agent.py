@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.agent_helpers import function_call
 from toolwire import (
     Agent,
     AgentResult,
@@ -348,16 +349,8 @@ def test_second_request_threads_the_transcript(server: ScriptedServer, mode: str
             "role": "assistant",
             "content": "Let me check both.",
             "tool_calls": [
-                {
-                    "id": "c1",
-                    "type": "function",
-                    "function": {"name": "lookup", "arguments": '{"q": "a"}'},
-                },
-                {
-                    "id": "c2",
-                    "type": "function",
-                    "function": {"name": "slow", "arguments": '{"n": 7}'},
-                },
+                function_call("c1", "lookup", '{"q": "a"}'),
+                function_call("c2", "slow", '{"n": 7}'),
             ],
         },
         {"role": "tool", "tool_call_id": "c1", "content": "A"},

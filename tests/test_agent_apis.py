@@ -9,66 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
-from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests import agent_helpers
+from tests.agent_helpers import Tools, cut_mid_call_turn
 from toolwire import (
     Agent,
     AgentResult,
     AsyncClient,
     Client,
     Finish,
-    ToolRegistry,
     ToolRunStarted,
     TurnFailed,
 )
-from toolwire._dialects import APIS, dialect_for
+from toolwire._dialects import dialect_for
 from toolwire.testing import Fault, RecordedRequest, ScriptedServer, Turn, call
 
 KEY = "sk-apis-0123456789abcdef"
-
-
-class Tools:
-    """Tools that count their runs and note when they started."""
-
-    def __init__(self, sleep: float = 0.0) -> None:
-        self.runs: Counter[str] = Counter()
-        self.started: dict[str, float] = {}
-        self.spans: list[tuple[float, float]] = []  # weather runs: (start, end)
-        self.lock = threading.Lock()
-        self.registry = registry = ToolRegistry()
-
-        @registry.tool
-        def weather(city: str) -> dict[str, Any]:
-            """The weather of a city."""
-            self._note("weather")
-            start = time.monotonic()
-            time.sleep(sleep)
-            with self.lock:
-                self.spans.append((start, time.monotonic()))
-            return {"city": city, "temp": len(city)}
-
-        @registry.tool(eager=True)
-        def lookup(q: str) -> str:
-            """Side-effect free lookup."""
-            self._note("lookup")
-            return q.upper()
-
-        @registry.tool
-        def boom() -> None:
-            """Always fails."""
-            self._note("boom")
-            raise RuntimeError("kaput")
-
-    def _note(self, name: str) -> None:
-        with self.lock:
-            self.runs[name] += 1
-            self.started.setdefault(name, time.monotonic())
 
 
 def run(api: str, mode: str, server: ScriptedServer, tools: Tools, **options: Any) -> AgentResult:
@@ -103,20 +62,14 @@ def sent(request: RecordedRequest) -> list[dict[str, Any]]:
     return request.transcript
 
 
-@pytest.fixture(params=sorted(APIS))
-def api(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+# The fixtures every test here takes (see tests/agent_helpers.py), and ``mode``.
+api = agent_helpers.api
+server = agent_helpers.server
 
 
 @pytest.fixture(params=["sync", "async"])
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as s:
-        yield s
 
 
 def assert_no_key(server: ScriptedServer, result: Any) -> None:
@@ -198,15 +151,7 @@ def test_a_tool_error_goes_back_to_the_model(api: str, mode: str, server: Script
 
 def test_a_cut_mid_call_runs_nothing(api: str, mode: str, server: ScriptedServer) -> None:
     tools = Tools()
-    # Gemini sends its calls whole with the finish reason: the cut is inside that chunk.
-    events = {"gemini": 3, "ollama": 4}.get(api, 8)
-    server.add(
-        Turn(
-            "Let me see.",
-            tool_calls=[call("weather", {"city": "Paris is a long name"}), call("boom")],
-            fault=Fault.cut(after=events),
-        )
-    )
+    server.add(cut_mid_call_turn(api))
     with pytest.raises(TurnFailed) as info:
         run(api, mode, server, tools)
     assert info.value.reason in ("incomplete", "malformed")

@@ -7,7 +7,6 @@ prometheus_client (and without opentelemetry), which must keep /metrics working.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import math
 import subprocess
@@ -21,6 +20,8 @@ import httpx
 import pytest
 
 import toolwire.metrics as metrics
+from tests.agent_helpers import mid_call_cut
+from tests.helpers import importable
 from toolwire import (
     Agent,
     AgentResult,
@@ -41,15 +42,6 @@ from toolwire.metrics import Stats
 from toolwire.testing import Fault, ScriptedServer, Turn, call
 
 KEY = "sk-metrics-SECRET-5c2e9d"
-
-
-def importable(name: str) -> bool:
-    try:
-        importlib.import_module(name)
-    except ImportError:
-        return False
-    return True
-
 
 HAVE_PROMETHEUS = importable("prometheus_client")
 needs_prometheus = pytest.mark.skipif(not HAVE_PROMETHEUS, reason="prometheus_client not installed")
@@ -210,11 +202,8 @@ def test_tool_errors_by_kind() -> None:
 @pytest.mark.parametrize("api", APIS)
 def test_cut_stream_fails_the_turn_and_is_counted(api: str) -> None:
     stats = Stats()
-    # Mid-call; Gemini sends its calls whole with the finish reason: the cut is inside that
-    # chunk (a malformed end rather than an incomplete one).
-    events = {"gemini": 3, "ollama": 4}.get(api, 8)
     calls = [call("weather", {"city": "Paris is a long name"}, id="c1"), call("boom", id="c2")]
-    script = [Turn("Let me see.", tool_calls=calls, fault=Fault.cut(after=events))]
+    script = [Turn("Let me see.", tool_calls=calls, fault=Fault.cut(after=mid_call_cut(api)))]
     with pytest.raises(TurnFailed) as err:
         run_agent(api, script, stats)
     assert err.value.reason in ("incomplete", "malformed")

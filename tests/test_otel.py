@@ -8,7 +8,6 @@ opentelemetry (the import made to fail), where everything else keeps working."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,8 @@ from typing import Any
 import pytest
 
 import toolwire.telemetry as telemetry
+from tests.agent_helpers import mid_call_cut
+from tests.helpers import importable
 from toolwire import (
     Agent,
     AgentResult,
@@ -33,15 +34,6 @@ from toolwire._metrics import otel as otel_module
 from toolwire.testing import Fault, ScriptedServer, Turn, call
 
 KEY = "sk-otel-SECRET-7f3a91"
-
-
-def importable(name: str) -> bool:
-    try:
-        importlib.import_module(name)
-    except ImportError:
-        return False
-    return True
-
 
 HAVE_SDK = importable("opentelemetry.sdk")
 needs_sdk = pytest.mark.skipif(not HAVE_SDK, reason="opentelemetry-sdk not installed")
@@ -283,9 +275,8 @@ def test_parallel_sync_tools_overlap(otel: Otel) -> None:
 def test_a_cut_stream(api: str, otel: Otel) -> None:
     from opentelemetry.trace import StatusCode
 
-    events = {"gemini": 3, "ollama": 4}.get(api, 8)
     calls = [call("weather", {"city": "Paris is a long name"}, id="c1")]
-    script = [Turn("Let me see.", tool_calls=calls, fault=Fault.cut(after=events))]
+    script = [Turn("Let me see.", tool_calls=calls, fault=Fault.cut(after=mid_call_cut(api)))]
     with pytest.raises(TurnFailed) as err:
         run_agent(api, script, otel.telemetry)
     (chat,) = otel.spans("chat")

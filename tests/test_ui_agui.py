@@ -6,21 +6,17 @@ gives the model the transcript the agent itself kept."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from ag_ui.core import Event, RunAgentInput
 from pydantic import TypeAdapter
 
-from tests.test_ui_vercel import KEY, Tools, parse_sse, tee
-from toolwire import Agent, AsyncClient, RunFinished, TurnFinished
-from toolwire._dialects import APIS
-from toolwire.testing import Fault, ScriptedServer, Turn, call
+from tests import agent_helpers
+from tests.agent_helpers import Tools, cut_mid_call_turn, length_end_turn
+from tests.ui_helpers import Run, encode_plain_stream, stream_agent
+from toolwire.testing import ScriptedServer, Turn, call
 from toolwire.ui import AGUIEncoder, agui_messages_to_transcript
 
 EVENTS: TypeAdapter[Any] = TypeAdapter(Event)
@@ -211,24 +207,6 @@ def read(chunks: list[list[Any]], messages: list[dict[str, Any]] | None = None) 
     return stream
 
 
-@dataclass
-class Run:
-    chunks: list[list[Any]]
-    events: list[Any] = field(default_factory=list)
-
-    @property
-    def parts(self) -> list[dict[str, Any]]:
-        return [event for chunk in self.chunks for event in chunk]
-
-    def typed(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.parts if e["type"] == kind]
-
-    @property
-    def result(self) -> Any:
-        (finished,) = [e for e in self.events if isinstance(e, RunFinished)]
-        return finished.result
-
-
 def run_agent(
     api: str,
     server: ScriptedServer,
@@ -238,25 +216,15 @@ def run_agent(
     messages: Any = "hi",
     **options: Any,
 ) -> Run:
-    async def main() -> Run:
-        run = Run([])
-        enc = encoder or AGUIEncoder(thread_id="thread-1", run_id="run-1")
-        base = server.base_url(api)
-        async with AsyncClient(api=api, base_url=base, api_key=KEY, max_retries=0) as client:
-            agent = Agent(client, model="m-1", tools=tools.registry, **options)
-            async for chunk in enc.aiter_sse(tee(agent.astream(messages), run.events)):
-                run.chunks.append(parse_sse(chunk))
-        return run
-
-    return asyncio.run(main())
+    encoder = encoder or AGUIEncoder(thread_id="thread-1", run_id="run-1")
+    return stream_agent(api, server, tools, encoder, messages, **options)
 
 
 def check_run(run: Run, messages: list[dict[str, Any]] | None = None) -> AGUIStream:
     stream = read(run.chunks, messages)
-    turns = [e for e in run.events if isinstance(e, TurnFinished)]
-    for turn, text in zip(turns, stream.text_by_step, strict=False):
+    for turn, text in zip(run.turns, stream.text_by_step, strict=False):
         assert text == (turn.message.get("content") or "")
-    for turn in turns:
+    for turn in run.turns:
         for tool_run in turn.tool_runs:
             assert tool_run.content in stream.results.values()
     return stream
@@ -281,15 +249,9 @@ def canonical(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-@pytest.fixture(params=sorted(APIS))
-def api(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as s:
-        yield s
+# The fixtures every test here takes (see tests/agent_helpers.py).
+api = agent_helpers.api
+server = agent_helpers.server
 
 
 USER = {"id": "user-1", "role": "user", "content": "hi"}
@@ -382,13 +344,7 @@ def test_errors_and_invalid_arguments_are_results(api: str) -> None:
 
 def test_a_truncated_turn_is_a_run_error(api: str, server: ScriptedServer) -> None:
     tools = Tools()
-    server.add(
-        Turn(
-            "Hm",
-            tool_calls=[call("lookup", {"q": "ab"}), call("weather", {"city": "Rome"})],
-            finish_reason="length",
-        )
-    )
+    server.add(length_end_turn())
     run = run_agent(api, server, tools)
     stream = check_run(run)
     assert stream.error is not None and stream.error["code"] == "length"
@@ -398,14 +354,7 @@ def test_a_truncated_turn_is_a_run_error(api: str, server: ScriptedServer) -> No
 
 
 def test_a_cut_stream_closes_what_it_opened(api: str, server: ScriptedServer) -> None:
-    events = {"gemini": 3, "ollama": 4}.get(api, 8)
-    server.add(
-        Turn(
-            "Let me see.",
-            tool_calls=[call("weather", {"city": "Paris is a long name"}), call("boom")],
-            fault=Fault.cut(after=events),
-        )
-    )
+    server.add(cut_mid_call_turn(api))
     run = run_agent(api, server, Tools())
     stream = check_run(run)
     assert stream.error is not None and stream.error["code"] == "incomplete"
@@ -450,20 +399,8 @@ def test_a_plain_stream(api: str, server: ScriptedServer) -> None:
         )
     )
 
-    async def main() -> list[list[Any]]:
-        encoder = AGUIEncoder(thread_id="t", run_id="r")
-        chunks = []
-        async with AsyncClient(api=api, base_url=server.base_url(api), api_key=KEY) as client:
-            async with client.stream_chat(
-                model="m", messages=[{"role": "user", "content": "hi"}], tools=Tools().registry
-            ) as stream:
-                async for batch in stream.aiter_batches():
-                    chunks.append(encoder.encode(batch))
-                acc = stream.accumulator
-                chunks.append(encoder.finish(outcome=acc.outcome, token_usage=acc.token_usage))
-        return chunks
-
-    stream = read(asyncio.run(main()))
+    chunks, end = encode_plain_stream(api, server, AGUIEncoder(thread_id="t", run_id="r"))
+    stream = read([*chunks, end])
     assert stream.finished and stream.text_by_step == ["Checking."]
     # Without an agent nothing runs: the calls are left for the application to answer.
     assert stream.results == {} and len(stream.ended_calls) == 2

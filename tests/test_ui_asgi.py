@@ -10,7 +10,7 @@ import asyncio
 import importlib.util
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +23,23 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import toolwire.ui
+from tests import agent_helpers
+from tests.agent_helpers import Tools, function_call
 from tests.test_ui_agui import canonical
 from tests.test_ui_agui import read as read_agui
-from tests.test_ui_vercel import HEADERS, KEY, Tools, parse_sse, step_texts, tool_parts
+from tests.test_ui_vercel import HEADERS, step_texts, tool_parts
 from tests.test_ui_vercel import read as read_vercel
+from tests.ui_helpers import KEY, parse_sse
 from toolwire import Agent, AsyncClient, Client, ToolRegistry
-from toolwire._dialects import APIS
 from toolwire.testing import ScriptedServer, Turn, call
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM = "Be brief."
 
 
-@pytest.fixture(params=sorted(APIS))
-def api(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as s:
-        yield s
+# The fixtures every test here takes (see tests/agent_helpers.py).
+api = agent_helpers.api
+server = agent_helpers.server
 
 
 def serve(
@@ -123,16 +119,8 @@ EXPECTED = [
         "role": "assistant",
         "content": "Checking.",
         "tool_calls": [
-            {
-                "id": "call_w1",
-                "type": "function",
-                "function": {"name": "weather", "arguments": '{"city": "Paris"}'},
-            },
-            {
-                "id": "call_l1",
-                "type": "function",
-                "function": {"name": "lookup", "arguments": '{"q": "x"}'},
-            },
+            function_call("call_w1", "weather", '{"city": "Paris"}'),
+            function_call("call_l1", "lookup", '{"q": "x"}'),
         ],
     },
     {"role": "tool", "tool_call_id": "call_w1", "content": '{"city":"Paris","temp":5}'},
@@ -387,16 +375,8 @@ def test_a_run_agent_input_reaches_the_model_as_the_transcript(
                 "role": "assistant",
                 "content": "Checking.",
                 "toolCalls": [
-                    {
-                        "id": "call_w1",
-                        "type": "function",
-                        "function": {"name": "weather", "arguments": '{"city": "Paris"}'},
-                    },
-                    {
-                        "id": "call_x",
-                        "type": "function",
-                        "function": {"name": "lookup", "arguments": '{"q": "never answered"}'},
-                    },
+                    function_call("call_w1", "weather", '{"city": "Paris"}'),
+                    function_call("call_x", "lookup", '{"q": "never answered"}'),
                 ],
             },
             {"id": "r1", "role": "reasoning", "content": "Hidden."},
@@ -419,13 +399,7 @@ def test_a_run_agent_input_reaches_the_model_as_the_transcript(
             {
                 "role": "assistant",
                 "content": "Checking.",
-                "tool_calls": [
-                    {
-                        "id": "call_w1",
-                        "type": "function",
-                        "function": {"name": "weather", "arguments": '{"city": "Paris"}'},
-                    }
-                ],
+                "tool_calls": [function_call("call_w1", "weather", '{"city": "Paris"}')],
             },
             {"role": "tool", "tool_call_id": "call_w1", "content": '{"temp":5}'},
             {"role": "assistant", "content": "Paris is 5."},

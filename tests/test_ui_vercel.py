@@ -8,30 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from toolwire import (
-    Agent,
-    AsyncClient,
-    Client,
-    RunFinished,
-    StreamAccumulator,
-    ToolRegistry,
-    TurnFinished,
-)
-from toolwire._dialects import APIS
+from tests import agent_helpers
+from tests.agent_helpers import Tools, cut_mid_call_turn, length_end_turn
+from tests.ui_helpers import DONE, KEY, Run, encode_plain_stream, parse_sse, stream_agent
+from toolwire import Agent, Client, RunFinished, StreamAccumulator
 from toolwire.testing import Fault, ScriptedServer, Turn, call
 from toolwire.ui import VercelEncoder
 
-KEY = "sk-ui-0123456789abcdef"
 ROOT = Path(__file__).resolve().parent.parent
 
 # -- the protocol ----------------------------------------------------------------------------
@@ -94,8 +84,6 @@ HEADERS = {
     "x-accel-buffering": "no",
 }
 
-DONE = "[DONE]"
-
 
 def check_keys(part: dict[str, Any]) -> None:
     """The part fits its strictObject: known type, every required key, no other key, no
@@ -112,17 +100,6 @@ def check_keys(part: dict[str, Any]) -> None:
         assert part[key] is not None, f"{kind}.{key} is null (optional keys are left out)"
     if kind == "finish" and "finishReason" in part:
         assert part["finishReason"] in FINISH_REASONS, part
-
-
-def parse_sse(data: bytes) -> list[Any]:
-    """The events of a chunk of the stream, each exactly one ``data:`` line."""
-    assert data.endswith(b"\n\n"), data[-40:]
-    out: list[Any] = []
-    for event in data[:-2].split(b"\n\n"):
-        assert event.startswith(b"data: ") and b"\n" not in event, event
-        payload = event[len(b"data: ") :].decode()
-        out.append(DONE if payload == DONE else json.loads(payload))
-    return out
 
 
 class UIStream:
@@ -326,61 +303,6 @@ def check_coalesced(chunk: list[Any]) -> None:
 # -- running the agent -------------------------------------------------------------------------
 
 
-class Tools:
-    """Tools that count their runs."""
-
-    def __init__(self, sleep: float = 0.0) -> None:
-        self.runs: Counter[str] = Counter()
-        self.lock = threading.Lock()
-        self.registry = registry = ToolRegistry()
-
-        @registry.tool
-        def weather(city: str) -> dict[str, Any]:
-            """The weather of a city."""
-            self._note("weather")
-            time.sleep(sleep)
-            return {"city": city, "temp": len(city)}
-
-        @registry.tool(eager=True)
-        def lookup(q: str) -> str:
-            """Side-effect free lookup."""
-            self._note("lookup")
-            return q.upper()
-
-        @registry.tool
-        def boom() -> None:
-            """Always fails."""
-            self._note("boom")
-            raise RuntimeError("kaput")
-
-    def _note(self, name: str) -> None:
-        with self.lock:
-            self.runs[name] += 1
-
-
-@dataclass
-class Run:
-    chunks: list[list[Any]]
-    events: list[Any] = field(default_factory=list)
-
-    @property
-    def parts(self) -> list[Any]:
-        return [part for chunk in self.chunks for part in chunk]
-
-    def typed(self, kind: str) -> list[dict[str, Any]]:
-        return [p for p in self.parts if isinstance(p, dict) and p["type"] == kind]
-
-    @property
-    def turns(self) -> list[TurnFinished]:
-        return [e for e in self.events if isinstance(e, TurnFinished)]
-
-
-async def tee(source: AsyncIterator[Any], sink: list[Any]) -> AsyncIterator[Any]:
-    async for event in source:
-        sink.append(event)
-        yield event
-
-
 def run_agent(
     api: str,
     server: ScriptedServer,
@@ -390,17 +312,8 @@ def run_agent(
     question: str = "hi",
     **options: Any,
 ) -> Run:
-    async def main() -> Run:
-        run = Run([])
-        enc = encoder or VercelEncoder(message_id="msg-1")
-        base = server.base_url(api)
-        async with AsyncClient(api=api, base_url=base, api_key=KEY, max_retries=0) as client:
-            agent = Agent(client, model="m-1", tools=tools.registry, **options)
-            async for chunk in enc.aiter_sse(tee(agent.astream(question), run.events)):
-                run.chunks.append(parse_sse(chunk))
-        return run
-
-    return asyncio.run(main())
+    encoder = encoder or VercelEncoder(message_id="msg-1")
+    return stream_agent(api, server, tools, encoder, question, **options)
 
 
 def step_texts(stream: UIStream) -> list[str]:
@@ -442,15 +355,9 @@ def check_run(run: Run, *, agent: bool = True) -> UIStream:
     return stream
 
 
-@pytest.fixture(params=sorted(APIS))
-def api(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as s:
-        yield s
+# The fixtures every test here takes (see tests/agent_helpers.py).
+api = agent_helpers.api
+server = agent_helpers.server
 
 
 # -- agent runs ----------------------------------------------------------------------------------
@@ -582,13 +489,7 @@ def test_a_superseded_eager_run_is_not_shown(wire: str, server: ScriptedServer) 
 
 def test_a_length_end_is_an_error_with_its_finish_reason(api: str, server: ScriptedServer) -> None:
     tools = Tools()
-    server.add(
-        Turn(
-            "Hm",
-            tool_calls=[call("lookup", {"q": "ab"}), call("weather", {"city": "Rome"})],
-            finish_reason="length",
-        )
-    )
+    server.add(length_end_turn())
     run = run_agent(api, server, tools)
     stream = check_run(run)
     assert stream.finish_reason == "length" and tools.runs["weather"] == 0
@@ -603,14 +504,7 @@ def test_a_length_end_is_an_error_with_its_finish_reason(api: str, server: Scrip
 
 def test_a_cut_stream_leaves_nothing_streaming(api: str, server: ScriptedServer) -> None:
     tools = Tools()
-    events = {"gemini": 3, "ollama": 4}.get(api, 8)
-    server.add(
-        Turn(
-            "Let me see.",
-            tool_calls=[call("weather", {"city": "Paris is a long name"}), call("boom")],
-            fault=Fault.cut(after=events),
-        )
-    )
+    server.add(cut_mid_call_turn(api))
     run = run_agent(api, server, tools)
     stream = check_run(run)
     assert stream.finish_reason == "error" and len(stream.errors) == 1
@@ -708,21 +602,8 @@ def test_a_plain_stream_in_every_api(api: str, server: ScriptedServer) -> None:
         )
     )
 
-    async def main() -> list[list[Any]]:
-        encoder = VercelEncoder()
-        chunks = []
-        async with AsyncClient(api=api, base_url=server.base_url(api), api_key=KEY) as client:
-            tools = Tools().registry
-            async with client.stream_chat(
-                model="m", messages=[{"role": "user", "content": "hi"}], tools=tools
-            ) as stream:
-                async for batch in stream.aiter_batches():
-                    chunks.append(encoder.encode(batch))
-                acc = stream.accumulator
-                end = encoder.finish(outcome=acc.outcome, token_usage=acc.token_usage)
-        return [*chunks, [*end, DONE]]
-
-    chunks = asyncio.run(main())
+    chunks, end = encode_plain_stream(api, server, VercelEncoder())
+    chunks = [*chunks, [*end, DONE]]
     stream = read(chunks, agent=False)
     for chunk in chunks:
         check_coalesced(chunk)

@@ -23,25 +23,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast, get_args
 
+from toolwire._dialects.base import _text_of
 from toolwire.tools import ToolError, ToolErrorKind
 
 Message = dict[str, Any]
 
 #: The result the AI SDK gives the model for a call the user refused.
 _DENIED = "Tool execution denied."
-
-
-def _text(value: Any) -> str:
-    """The text of a content value: a string, or the text parts of a part list."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "".join(
-            str(part.get("text", ""))
-            for part in value
-            if isinstance(part, Mapping) and part.get("type") == "text"
-        )
-    return ""
 
 
 def _arguments(value: Any) -> str:
@@ -177,9 +165,9 @@ def agui_messages_to_transcript(
         role = message["role"]
         if role in ("system", "developer"):
             if system:
-                out.append({"role": role, "content": _text(message.get("content"))})
+                out.append({"role": role, "content": _text_of(message.get("content"))})
         elif role == "user":
-            text = _text(message.get("content"))
+            text = _text_of(message.get("content"))
             if text:
                 out.append({"role": "user", "content": text})
         elif role == "assistant":
@@ -201,7 +189,7 @@ def agui_messages_to_transcript(
                 )
             assistant: Message = {
                 "role": "assistant",
-                "content": _text(message.get("content")) or None,
+                "content": _text_of(message.get("content")) or None,
             }
             if calls:
                 assistant["tool_calls"] = calls
@@ -209,7 +197,7 @@ def agui_messages_to_transcript(
         elif role == "tool":
             call_id = message.get("toolCallId", message.get("tool_call_id"))
             if isinstance(call_id, str):
-                content = _text(message.get("content")) or str(message.get("error") or "")
+                content = _text_of(message.get("content")) or str(message.get("error") or "")
                 out.append({"role": "tool", "tool_call_id": call_id, "content": content})
     return paired(out)
 

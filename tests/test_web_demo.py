@@ -27,9 +27,10 @@ import pytest
 from tests.test_ui_agui import read as read_agui
 from tests.test_ui_vercel import HEADERS, UIStream, step_texts, tool_parts
 from tests.test_ui_vercel import read as read_vercel
+from toolwire._asgi import Message, Receive, Scope, Send
 from toolwire._dialects import APIS
 from toolwire._web.app import WebDemo
-from toolwire._web.host import Host, Message, Receive, Scope, Send
+from toolwire._web.host import Host
 from toolwire._web.page import POLICY
 from toolwire.demo import DEFAULT_QUESTION, shop_responder
 from toolwire.testing import ScriptedServer

@@ -51,7 +51,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from toolwire._metrics.asgi import ASGIApp, text_app
+from toolwire._asgi import ASGIApp
+from toolwire._metrics.asgi import text_app
 from toolwire._metrics.histogram import LATENCY_BUCKETS
 from toolwire._metrics.stats import Stats, default_stats, set_default_stats
 from toolwire._metrics.text import CONTENT_TYPE, render

@@ -18,10 +18,11 @@ import asyncio
 import inspect
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from toolwire._asgi import Receive, Scope, Send, lifespan, raw_headers, send_error
 from toolwire._ui.agui import AGUIEncoder
 from toolwire._ui.base import Encoder, ErrorText
 from toolwire._ui.transcript import (
@@ -35,11 +36,6 @@ from toolwire.client import AsyncClient
 
 if TYPE_CHECKING:
     from starlette.responses import StreamingResponse
-
-Scope = MutableMapping[str, Any]
-ASGIMessage = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[ASGIMessage]]
-Send = Callable[[ASGIMessage], Awaitable[None]]
 
 #: An ``Agent``, or a function of the request body that returns one (or an awaitable of one),
 #: called for every request.
@@ -149,10 +145,6 @@ async def _resolve(source: AgentSource, body: dict[str, Any]) -> Agent:
     return _check(agent)
 
 
-def _raw_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-
-
 async def serve(
     receive: Receive,
     send: Send,
@@ -215,26 +207,6 @@ class _TooLarge(Exception):
     pass
 
 
-async def _send_error(
-    send: Send, status: int, message: str, extra: Mapping[str, str] | None = None
-) -> None:
-    body = json.dumps({"error": message}).encode()
-    headers = {"content-type": "application/json", "content-length": str(len(body))}
-    headers.update(extra or {})
-    await send({"type": "http.response.start", "status": status, "headers": _raw_headers(headers)})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
 class Endpoint:
     """An ASGI app answering ``POST`` with a streamed agent run (see ``chat_endpoint``)."""
 
@@ -251,35 +223,35 @@ class Endpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if scope["type"] != "http":
             raise RuntimeError(f"toolwire.ui endpoints serve HTTP, not {scope['type']!r}")
         if scope.get("method") != "POST":
-            await _send_error(send, 405, "use POST", {"allow": "POST"})
+            await send_error(send, 405, "use POST", {"allow": "POST"})
             return
         try:
             raw = await _read_body(receive, self.max_body_bytes)
         except _TooLarge:
-            await _send_error(send, 413, f"the request body exceeds {self.max_body_bytes} bytes")
+            await send_error(send, 413, f"the request body exceeds {self.max_body_bytes} bytes")
             return
         if raw is None:
             return  # the client left before sending its request
         try:
             body = json.loads(raw)
         except ValueError:
-            await _send_error(send, 400, "the request body is not JSON")
+            await send_error(send, 400, "the request body is not JSON")
             return
         try:
             plan = self.plan(body)
         except ValueError as exc:
-            await _send_error(send, 400, str(exc))
+            await send_error(send, 400, str(exc))
             return
         agent = await _resolve(self.agent, body)
         await serve(
             receive,
             send,
-            _raw_headers(plan.encoder.headers),
+            raw_headers(plan.encoder.headers),
             plan.encoder.aiter_sse(agent.astream(plan.transcript)),
         )
 

@@ -16,17 +16,12 @@ import asyncio
 import contextlib
 import http
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote
 
 import h11
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from toolwire._asgi import ASGIApp, Message, Scope
 
 READ_SIZE = 64 * 1024
 #: Request body an app left unread that is read to keep the connection (more: it closes).

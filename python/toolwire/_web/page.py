@@ -7,7 +7,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from toolwire._web.host import ASGIApp, Receive, Scope, Send
+from toolwire._asgi import ASGIApp, Receive, Scope, Send
 
 #: Inline script and style only; fetch to this origin only; images from data: URLs (the icon).
 POLICY = (

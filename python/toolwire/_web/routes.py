@@ -8,11 +8,10 @@ make the demo run its agent.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from toolwire._web.host import ASGIApp, Receive, Scope, Send
+from toolwire._asgi import ASGIApp, Receive, Scope, Send, send_error
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -44,20 +43,6 @@ def local_request(scope: Scope) -> bool:
     except ValueError:
         return False
     return parts.scheme == "http" and parts.netloc == host
-
-
-async def send_error(
-    send: Send, status: int, message: str, headers: Mapping[str, str] | None = None
-) -> None:
-    """A small JSON error response: ``{"error": message}``."""
-    body = json.dumps({"error": message}).encode()
-    raw = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *((k.encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 class Router:

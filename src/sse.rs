@@ -174,12 +174,7 @@ impl SseDecoder {
         // offset: not copied unless the event goes on past it or past this read.
         let mut held: Option<(&str, u64)> = None;
         while !input.is_empty() {
-            let eol = if self.ndjson {
-                memchr(b'\n', input)
-            } else {
-                memchr2(b'\n', b'\r', input)
-            };
-            let Some(eol) = eol else {
+            let Some(eol) = self.line_end(input) else {
                 self.release(&mut held, errors);
                 self.buffer_partial_line(input, errors);
                 return;
@@ -257,11 +252,7 @@ impl SseDecoder {
                 return false;
             };
             let event = SseEvent {
-                event: if self.event_type.is_empty() {
-                    "message"
-                } else {
-                    &self.event_type
-                },
+                event: self.event_name(),
                 data,
                 id: self.last_id.as_deref(),
                 data_offset,
@@ -301,13 +292,29 @@ impl SseDecoder {
         }?;
         let start = if self.line.is_empty() && !self.skipping_line {
             0
-        } else if self.ndjson {
-            memchr(b'\n', input)? + 1
         } else {
-            memchr2(b'\n', b'\r', input)? + 1
+            self.line_end(input)? + 1
         };
         let text = std::str::from_utf8(input.get(start..last)?).ok()?;
         Some((start, text))
+    }
+
+    /// Where the first line of `input` ends: at LF for NDJSON, at CR or LF for SSE.
+    fn line_end(&self, input: &[u8]) -> Option<usize> {
+        if self.ndjson {
+            memchr(b'\n', input)
+        } else {
+            memchr2(b'\n', b'\r', input)
+        }
+    }
+
+    /// The type of the event being read (`"message"` when the stream set none).
+    fn event_name(&self) -> &str {
+        if self.event_type.is_empty() {
+            "message"
+        } else {
+            &self.event_type
+        }
     }
 
     fn buffer_partial_line(&mut self, rest: &[u8], errors: &mut ErrorSlot) {
@@ -431,11 +438,7 @@ impl SseDecoder {
         if !self.data.is_empty() && !overflow {
             self.data.pop();
             let event = SseEvent {
-                event: if self.event_type.is_empty() {
-                    "message"
-                } else {
-                    &self.event_type
-                },
+                event: self.event_name(),
                 data: &self.data,
                 id: self.last_id.as_deref(),
                 data_offset: self.data_offset.unwrap_or(self.offset),

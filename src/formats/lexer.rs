@@ -54,7 +54,7 @@ impl<'a> Cursor<'a> {
     /// A JSON string's text, quotes included, and whether it has an escape; `None` at a
     /// control character (not allowed raw in JSON) or without the closing quote.
     #[inline]
-    pub(crate) fn raw_string(&mut self) -> Option<(&'a str, bool)> {
+    fn raw_string(&mut self) -> Option<(&'a str, bool)> {
         let start = self.pos;
         let escaped = self.skip_string()?;
         // Both ends are ASCII quotes, so the slice is whole characters.
@@ -104,7 +104,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A JSON number's text (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`).
-    fn number_text(&mut self) -> Option<&'a str> {
+    pub(crate) fn number_text(&mut self) -> Option<&'a str> {
         let bytes = self.text.as_bytes();
         let start = self.pos;
         let mut i = start;
@@ -212,6 +212,13 @@ impl<'a> Cursor<'a> {
     pub(crate) fn plain_string(&mut self) -> Option<()> {
         let escaped = self.skip_string()?;
         (!escaped).then_some(())
+    }
+
+    /// The text of a string without escapes (one with escapes is left to the general path).
+    pub(crate) fn plain_text(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        self.plain_string()?;
+        Some(&self.text[start + 1..self.pos - 1])
     }
 
     /// A string's value; escapes are decoded (and checked) by serde_json.

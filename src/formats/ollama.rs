@@ -285,7 +285,6 @@ fn end<S: EventSink>(
     state.finish_all_calls(sink);
 }
 
-/// A line as Ollama's encoder writes nearly all of them: a token, or the done line.
 /// One tool call of a line: its JSON as sent (for the native message), id, name and
 /// arguments text (compact JSON, or the text a string held).
 struct CallParts<'a> {
@@ -306,26 +305,22 @@ fn tool_calls<'a>(at: &mut Cursor<'a>) -> Option<Vec<CallParts<'a>>> {
     loop {
         let start = at.pos();
         at.literal("{")?;
+        // An id or a name with escapes is rare enough for the general path.
         let id = match at.literal(r#""id":"#) {
             Some(()) => {
-                let (quoted, escaped) = at.raw_string()?;
+                let id = at.plain_text()?;
                 at.literal(",")?;
-                // An id with escapes is rare enough for the general path.
-                (!escaped).then_some(&quoted[1..quoted.len() - 1])?
+                id
             }
             None => "",
         };
         at.literal(r#""function":{"#)?;
         if at.literal(r#""index":"#).is_some() {
-            at.number()?;
+            at.number_text()?;
             at.literal(",")?;
         }
         at.literal(r#""name":"#)?;
-        let (quoted, escaped) = at.raw_string()?;
-        if escaped {
-            return None;
-        }
-        let name = &quoted[1..quoted.len() - 1];
+        let name = at.plain_text()?;
         at.literal(r#","arguments":"#)?;
         // An object: a string (arguments as text) is rare enough for the general path.
         if at.peek() != Some(b'{') {
@@ -346,6 +341,7 @@ fn tool_calls<'a>(at: &mut Cursor<'a>) -> Option<Vec<CallParts<'a>>> {
     }
 }
 
+/// A line as Ollama's encoder writes nearly all of them: a token, or the done line.
 struct TokenLine<'a> {
     content: Cow<'a, str>,
     thinking: Option<Cow<'a, str>>,

@@ -918,9 +918,7 @@ def _format_rows(impl: Impl, budget: Budget, fmt: str, max_bytes: int, at_least:
         if [peer.view(x) for x in light()] == wl.views[:n]:
             funcs[light_name] = light
     # Repeat toolwire inside a sample so that a sample takes ~20 ms.
-    t0 = time.perf_counter()
-    tw()
-    reps = max(1, min(200, round(0.02 / max(time.perf_counter() - t0, 1e-5))))
+    reps = _sample_reps(tw)
     funcs[impl.name] = _repeat(tw, reps)
     t = measure(
         funcs,

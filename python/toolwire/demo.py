@@ -20,6 +20,7 @@ import re
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
 from toolwire._core import TextDelta, ToolCallDelta, ToolCallStarted
@@ -343,6 +344,42 @@ DEFAULT_MODELS = {
 }
 
 
+@dataclass
+class ShopEndpoint:
+    """Where the demo's agent talks: the embedded scripted server (``server``), or a real
+    endpoint when a base URL was given (``server`` None)."""
+
+    server: ScriptedServer | None
+    base_url: str
+    model: str
+    api_key: str | None
+
+
+def shop_endpoint(
+    api: str,
+    *,
+    base_url: str | None,
+    model: str | None,
+    api_key: str | None,
+    fast: bool,
+    raise_on_exit: bool = True,
+) -> ShopEndpoint:
+    """Starts the embedded server (speaking every api; ``fast`` removes its delays) unless
+    ``base_url`` names a real endpoint; fills in the model (and the embedded key)."""
+    if base_url is not None:
+        real_model = model or DEFAULT_MODELS.get(api, "gpt-4o-mini")
+        return ShopEndpoint(None, base_url, real_model, api_key)
+    server = ScriptedServer(
+        shop_responder,
+        delay=0.0 if fast else 0.012,
+        first_byte_delay=0.0 if fast else 0.15,
+        model="toolwire-demo",
+        raise_on_exit=raise_on_exit,
+    ).start()
+    url = server.base_url(api)
+    return ShopEndpoint(server, url, model or "toolwire-demo", api_key or "demo-key")
+
+
 def run_demo(
     *,
     question: str = DEFAULT_QUESTION,
@@ -365,25 +402,16 @@ def run_demo(
         color = bool(getattr(out, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
     printer = _Printer(out, color)
     registry = build_registry(latency=0.0 if fast else 1.0)
-    server: ScriptedServer | None = None
-    if base_url is None:
-        server = ScriptedServer(
-            shop_responder,
-            delay=0.0 if fast else 0.012,
-            first_byte_delay=0.0 if fast else 0.15,
-            model="toolwire-demo",
-        ).start()
-        base_url = server.base_url(api)
-        model, api_key = model or "toolwire-demo", api_key or "demo-key"
-        where = f"embedded test server {base_url} (no network; --base-url for a real endpoint)"
+    end = shop_endpoint(api, base_url=base_url, model=model, api_key=api_key, fast=fast)
+    if end.server is not None:
+        where = f"embedded test server {end.base_url} (no network; --base-url for a real endpoint)"
     else:
-        model = model or DEFAULT_MODELS.get(api, "gpt-4o-mini")
-        where = f"{_display_url(base_url)}, model {model}"  # no user:password@
+        where = f"{_display_url(end.base_url)}, model {end.model}"  # no user:password@
     try:
         with Client(
-            api=api, base_url=base_url, api_key=api_key, max_retries=1, backoff=0.2
+            api=api, base_url=end.base_url, api_key=end.api_key, max_retries=1, backoff=0.2
         ) as client:
-            agent = Agent(client, model=model, tools=registry, system=SYSTEM)
+            agent = Agent(client, model=end.model, tools=registry, system=SYSTEM)
             title = printer.style("toolwire demo: shop assistant", "1")
             printer.write(f"{title} over the {api} api via {where}\n")
             printer.write(printer.style("user: ", "1;35") + question + "\n")
@@ -396,8 +424,8 @@ def run_demo(
         print(f"toolwire demo: {type(shown).__name__}: {shown}", file=sys.stderr)
         return 1
     finally:
-        if server is not None:
-            server.close()
+        if end.server is not None:
+            end.server.close()
     return 0
 
 

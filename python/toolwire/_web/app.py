@@ -29,7 +29,7 @@ from toolwire._web.page import page_app
 from toolwire._web.routes import Router
 from toolwire.agent import Agent
 from toolwire.client import AsyncClient
-from toolwire.demo import DEFAULT_MODELS, SYSTEM, build_registry, shop_responder
+from toolwire.demo import SYSTEM, build_registry, shop_endpoint
 from toolwire.testing import ScriptedServer
 
 DEFAULT_PORT = 8765
@@ -82,27 +82,24 @@ class WebDemo:
         self.where = ""
 
     def _agent(self) -> Agent:
-        base_url, model, api_key = self.base_url, self.model, self.api_key
-        if base_url is None:
-            self.server = ScriptedServer(
-                shop_responder,
-                delay=0.0 if self.fast else 0.012,
-                first_byte_delay=0.0 if self.fast else 0.15,
-                model="toolwire-demo",
-                raise_on_exit=False,
-            ).start()
-            base_url = self.server.base_url(self.api)
-            model, api_key = model or "toolwire-demo", api_key or "demo-key"
+        end = shop_endpoint(
+            self.api,
+            base_url=self.base_url,
+            model=self.model,
+            api_key=self.api_key,
+            fast=self.fast,
+            raise_on_exit=False,
+        )
+        self.server, self.model = end.server, end.model
+        if end.server is not None:
             self.where = f"the embedded scripted server ({self.api} api, no network)"
         else:
-            model = model or DEFAULT_MODELS.get(self.api, "gpt-4o-mini")
-            self.where = f"{model} at {_display_url(base_url)}"  # no user:password@
-        self.model = model
+            self.where = f"{end.model} at {_display_url(end.base_url)}"  # no user:password@
         self.client = AsyncClient(
-            api=self.api, base_url=base_url, api_key=api_key, max_retries=1, backoff=0.2
+            api=self.api, base_url=end.base_url, api_key=end.api_key, max_retries=1, backoff=0.2
         )
         registry = build_registry(latency=0.0 if self.fast else 1.0)
-        return Agent(self.client, model=model, tools=registry, system=SYSTEM)
+        return Agent(self.client, model=end.model, tools=registry, system=SYSTEM)
 
     async def start(self) -> str:
         """Starts the model server (if embedded), the agent and the host; returns the URL."""

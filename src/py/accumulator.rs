@@ -11,8 +11,8 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString};
 
 use super::errors::{call_error_instance, core_error, parse_error};
 use super::events::{
-    Finish, LazyArgs, ProviderError, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, ToolCallFinished,
-    ToolCallReady, ToolCallStarted, Usage,
+    Finish, LazyArgs, LazyJson, ProviderError, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, ToolCallFinished,
+    ToolCallReady, ToolCallStarted, Usage, LAZY_JSON_BYTES,
 };
 use super::value::{build_json, build_prefix_value, build_value, ValueCache};
 use crate::accumulate::{Accumulator, Call, CallView, Event, NoEvents, Outcome};
@@ -99,8 +99,8 @@ pub struct Inner {
     events: bool,
     scratch: Vec<Event>,
     calls: Vec<Vec<CallCache>>,
-    /// The Python value of the last usage and the `usage_count` it was built for.
-    usage: Option<(u64, Py<PyAny>)>,
+    /// The last usage (built when asked for, or at once when building could fail).
+    usage: Option<LazyJson>,
     usage_seen: u64,
 }
 
@@ -226,9 +226,10 @@ impl Inner {
         }
     }
 
-    /// Builds the Python value of a usage object reported since the last read, once. A value
-    /// Python cannot hold (an integer past its digit limit) keeps the previous usage and is
-    /// returned as the read's error.
+    /// Takes the usage object reported since the last read. A short one (every usage seen in
+    /// practice) is built when asked for; a longer one is built now, because it could hold an
+    /// integer past Python's digit limit: that keeps the previous usage and is returned as the
+    /// read's error.
     fn sync_usage(&mut self, py: Python<'_>) -> Option<PyErr> {
         let count = self.core.usage_count();
         if count == self.usage_seen {
@@ -236,10 +237,15 @@ impl Inner {
         }
         self.usage_seen = count;
         let raw = self.core.usage()?;
+        let max_depth = self.core.limits().max_depth;
+        if raw.len() < LAZY_JSON_BYTES {
+            self.usage = Some(LazyJson::pending(raw, max_depth));
+            return None;
+        }
         let at = self.core.usage_offset().unwrap_or(0);
-        match build_json(py, raw, self.core.limits().max_depth) {
+        match build_json(py, raw, max_depth) {
             Ok(Some(value)) => {
-                self.usage = Some((count, value.unbind()));
+                self.usage = Some(LazyJson::built(py, value.unbind()));
                 None
             }
             Ok(None) => None,
@@ -252,17 +258,15 @@ impl Inner {
         }
     }
 
-    /// The value of a `Usage` event: the cached last usage when it is that one, else built.
-    fn usage_value(&self, py: Python<'_>, raw: &str) -> Option<Py<PyAny>> {
-        if let Some((count, value)) = &self.usage {
-            if *count == self.core.usage_count() && self.core.usage() == Some(raw) {
-                return Some(value.clone_ref(py));
-            }
+    /// The value of a `Usage` event: built when asked for if short (see `sync_usage`), else
+    /// now; `None` for one that cannot be built (`sync_usage` reported it).
+    fn usage_value(&self, py: Python<'_>, raw: &str) -> Option<LazyJson> {
+        let max_depth = self.core.limits().max_depth;
+        if raw.len() < LAZY_JSON_BYTES {
+            return Some(LazyJson::pending(raw, max_depth));
         }
-        build_json(py, raw, self.core.limits().max_depth)
-            .ok()
-            .flatten()
-            .map(Bound::unbind)
+        let value = build_json(py, raw, max_depth).ok().flatten()?;
+        Some(LazyJson::built(py, value.unbind()))
     }
 
     fn provider_error(&self, py: Python<'_>, err: &crate::accumulate::ProviderError) -> ProviderError {
@@ -716,7 +720,7 @@ impl PyStreamAccumulator {
     /// hold was reported by the `feed` that read it, and the previous one stays.
     #[getter]
     fn usage(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        Ok(self.lock(py)?.usage.as_ref().map(|(_, value)| value.clone_ref(py)))
+        self.lock(py)?.usage.as_ref().map(|usage| usage.get(py)).transpose()
     }
 
     /// True after `finish()` when the stream ended before its end (no `[DONE]`, no finish).

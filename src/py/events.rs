@@ -6,9 +6,11 @@
 //! accumulator's lock for the moment of the build.
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyTuple};
 
 use super::accumulator::PyStreamAccumulator;
+use super::value::build_json;
 
 /// A field is "empty" for the repr when it is None, "" or the default choice 0.
 fn repr_fields(py: Python<'_>, name: &str, fields: &[(&str, &Py<PyAny>)]) -> PyResult<String> {
@@ -59,6 +61,50 @@ impl LazyArgs {
             .get()
             .lock(py)?
             .args_value(py, self.slot, self.call, self.len)
+    }
+}
+
+/// JSON text under this many bytes always builds: no integer in it can reach the fewest
+/// digits `sys.set_int_max_str_digits` may forbid (640), and the core checked its nesting.
+pub const LAZY_JSON_BYTES: usize = 640;
+
+/// A JSON value (a usage object) built on first access from its text, then kept; or built at
+/// once, when building could fail and the failure must be reported by the read.
+pub struct LazyJson {
+    raw: Box<str>,
+    max_depth: usize,
+    value: PyOnceLock<Py<PyAny>>,
+}
+
+impl LazyJson {
+    /// A value that will be built when asked for: `raw` must be a valid JSON text of under
+    /// `LAZY_JSON_BYTES` bytes, nested at most `max_depth` deep.
+    pub fn pending(raw: &str, max_depth: usize) -> Self {
+        debug_assert!(raw.len() < LAZY_JSON_BYTES);
+        Self {
+            raw: raw.into(),
+            max_depth,
+            value: PyOnceLock::new(),
+        }
+    }
+
+    /// A value built already.
+    pub fn built(py: Python<'_>, value: Py<PyAny>) -> Self {
+        let cell = PyOnceLock::new();
+        let _ = cell.set(py, value);
+        Self {
+            raw: Box::default(),
+            max_depth: 0,
+            value: cell,
+        }
+    }
+
+    pub fn get(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.value
+            .get_or_try_init(py, || {
+                Ok(build_json(py, &self.raw, self.max_depth)?.map_or_else(|| py.None(), Bound::unbind))
+            })
+            .map(|value| value.clone_ref(py))
     }
 }
 
@@ -200,9 +246,35 @@ event_class! {
     }
 }
 
-event_class! {
-    /// Token usage reported by the provider (the last report wins in `acc.usage`).
-    Usage as "Usage" { usage: Py<PyAny> }
+/// Token usage reported by the provider (the last report wins in `acc.usage`). The value is
+/// built on first access.
+#[pyclass(frozen, freelist = 64, module = "toolwire", name = "Usage")]
+pub struct Usage {
+    pub usage: LazyJson,
+}
+
+#[pymethods]
+impl Usage {
+    #[getter]
+    fn usage(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.usage.get(py)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        repr_fields(py, "Usage", &[("usage", &self.usage.get(py)?)])
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(other) = other.cast::<Usage>() else {
+            return Ok(false);
+        };
+        self.usage.get(py)?.bind(py).eq(other.get().usage.get(py)?)
+    }
+
+    #[classattr]
+    fn __match_args__(py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        PyTuple::new(py, ["usage"]).map(Bound::unbind)
+    }
 }
 
 event_class! {

@@ -295,7 +295,7 @@ impl SseDecoder {
         } else {
             self.line_end(input)? + 1
         };
-        let text = std::str::from_utf8(input.get(start..last)?).ok()?;
+        let text = simdutf8::basic::from_utf8(input.get(start..last)?).ok()?;
         Some((start, text))
     }
 

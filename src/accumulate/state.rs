@@ -293,6 +293,37 @@ impl MessageState {
         errors: &mut ErrorSlot,
         sink: &mut S,
     ) {
+        self.append_arguments(slot, call, fragment, None, at, errors, sink);
+    }
+
+    /// `call_arguments` for a whole value the adapter's reader has already checked is valid
+    /// JSON nested at most `depth` deep (at most `max_depth`): not scanned a second time when
+    /// it is the call's first fragment.
+    #[allow(clippy::too_many_arguments)]
+    pub fn call_checked_arguments<S: EventSink>(
+        &mut self,
+        slot: usize,
+        call: usize,
+        value: &str,
+        depth: usize,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        self.append_arguments(slot, call, value, Some(depth), at, errors, sink);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn append_arguments<S: EventSink>(
+        &mut self,
+        slot: usize,
+        call: usize,
+        fragment: &str,
+        checked_depth: Option<usize>,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
         let max_args = self.limits.max_arguments_bytes;
         let max_depth = self.limits.max_depth;
         let choice = &mut self.choices[slot];
@@ -310,7 +341,11 @@ impl MessageState {
         let was_valid = call_state.args.error().is_none();
         // A malformed text is not an error of the stream: the call finishes with it attached.
         // Nesting past max_depth is a limit, reported once, and the call finishes with it too.
-        if let Err(err) = call_state.args.feed(fragment) {
+        let fed = match checked_depth {
+            Some(depth) => call_state.args.feed_checked(fragment, depth),
+            None => call_state.args.feed(fragment),
+        };
+        if let Err(err) = fed {
             if was_valid && err.kind == ParseKind::TooDeep {
                 errors.note(CoreError::limit("max_depth", max_depth, at));
             }
@@ -467,10 +502,17 @@ impl ChoiceState {
             return None;
         }
         let start = target.len();
+        if target.capacity() == 0 {
+            // A turn's text comes a token at a time: skip the first few doublings (8, 16, ...).
+            target.reserve(text.len().max(FIRST_TEXT_CAPACITY).min(max));
+        }
         target.push_str(text);
         Some(start..target.len())
     }
 }
+
+/// The capacity a text field starts with.
+const FIRST_TEXT_CAPACITY: usize = 256;
 
 /// A choice's assistant message, built in one place for every caller (the binding's
 /// `message()`, tests): text fields as sent, calls in reported order.

@@ -115,6 +115,9 @@ struct Function<'a> {
 pub struct OllamaAdapter {
     /// Every tool call as sent, for the native message (calls past `max_tool_calls` too).
     pub(crate) calls: Vec<String>,
+    /// The start of the last line read by `token_line`, to `"created_at":`: every line of a
+    /// stream names the same model, so the next one is compared to it instead of read again.
+    head: String,
 }
 
 const SLOT: usize = 0;
@@ -141,7 +144,7 @@ impl OllamaAdapter {
             return;
         }
         let at = ev.data_offset;
-        if let Some(token) = token_line(data) {
+        if let Some(token) = token_line(data, FAST_DEPTH.min(state.limits().max_depth), &mut self.head) {
             if state.choices().is_empty() && state.choice_slot(0, at, errors).is_none() {
                 return;
             }
@@ -236,8 +239,10 @@ impl OllamaAdapter {
         };
         state.call_fields(SLOT, ordinal, Some(id), Some("function"), call.name);
         state.call_started(SLOT, ordinal, sink);
-        if let Some(text) = call.arguments {
-            state.call_arguments(SLOT, ordinal, &text, at, errors, sink);
+        match (call.arguments, call.checked_depth) {
+            (Some(text), Some(depth)) => state.call_checked_arguments(SLOT, ordinal, &text, depth, at, errors, sink),
+            (Some(text), None) => state.call_arguments(SLOT, ordinal, &text, at, errors, sink),
+            (None, _) => {}
         }
         state.finish_call(SLOT, ordinal, sink);
     }
@@ -263,6 +268,7 @@ fn call_parts<'a>(call: &'a WithRaw<'a, ToolCall<'a>>) -> CallParts<'a> {
         id: call.value.id.non_empty(),
         name: function.and_then(|f| f.name.non_empty()),
         arguments,
+        checked_depth: None,
     }
 }
 
@@ -292,15 +298,17 @@ struct CallParts<'a> {
     id: Option<&'a str>,
     name: Option<&'a str>,
     arguments: Option<Cow<'a, str>>,
+    /// Set when the arguments are a value the fast reader checked, nested at most this deep.
+    checked_depth: Option<usize>,
 }
 
-/// How deep the fast path reads arguments; deeper ones go to the general path (whose parser
-/// allows 128 levels for the whole line).
+/// How deep the fast path reads arguments (at most `max_depth`); deeper ones go to the general
+/// path (whose parser allows 128 levels for the whole line).
 const FAST_DEPTH: usize = 64;
 
 /// The calls of `"tool_calls":[` (read) as Ollama's encoder writes them:
 /// `{["id":…,]"function":{["index":N,]"name":…,"arguments":{…}}}`, comma-separated, to `]`.
-fn tool_calls<'a>(at: &mut Cursor<'a>) -> Option<Vec<CallParts<'a>>> {
+fn tool_calls<'a>(at: &mut Cursor<'a>, depth: usize) -> Option<Vec<CallParts<'a>>> {
     let mut calls = Vec::new();
     loop {
         let start = at.pos();
@@ -326,13 +334,14 @@ fn tool_calls<'a>(at: &mut Cursor<'a>) -> Option<Vec<CallParts<'a>>> {
         if at.peek() != Some(b'{') {
             return None;
         }
-        let arguments = at.compact_value(FAST_DEPTH)?;
+        let arguments = at.compact_value(depth)?;
         at.literal("}}")?;
         calls.push(CallParts {
             raw: at.since(start),
             id: Some(id).filter(|id| !id.is_empty()),
             name: Some(name).filter(|n| !n.is_empty()),
             arguments: Some(Cow::Borrowed(arguments)),
+            checked_depth: Some(depth),
         });
         if at.literal("]").is_some() {
             return Some(calls);
@@ -358,11 +367,18 @@ struct TokenLine<'a> {
 /// other line (other keys, order or spacing, tool calls, an escape in an ignored string,
 /// anything invalid), which the general path then reads. Whatever this accepts, the general
 /// path reads the same way (`tests/test_ollama.py` holds both to the reference).
-fn token_line(data: &str) -> Option<TokenLine<'_>> {
+///
+/// `head` is the start of the last line it read, to `"created_at":`, which a line that starts
+/// the same needs no second look at; it is replaced when the model is another.
+fn token_line<'a>(data: &'a str, depth: usize, head: &mut String) -> Option<TokenLine<'a>> {
     let mut at = Cursor::new(data);
-    at.literal(r#"{"model":"#)?;
-    at.plain_string()?;
-    at.literal(r#","created_at":"#)?;
+    if head.is_empty() || at.literal(head).is_none() {
+        at.literal(r#"{"model":"#)?;
+        at.plain_string()?;
+        at.literal(r#","created_at":"#)?;
+        head.clear();
+        head.push_str(at.since(0));
+    }
     at.plain_string()?;
     at.literal(r#","message":{"role":"assistant","content":"#)?;
     let content = at.string()?;
@@ -371,7 +387,7 @@ fn token_line(data: &str) -> Option<TokenLine<'_>> {
         None => None,
     };
     let calls = match at.literal(r#","tool_calls":["#) {
-        Some(()) => tool_calls(&mut at)?,
+        Some(()) => tool_calls(&mut at, depth)?,
         None => Vec::new(),
     };
     let mut line = TokenLine {
@@ -436,9 +452,12 @@ mod tests {
 
     #[test]
     fn token_lines() {
-        let read = |line: &str| token_line(line).map(|t| (t.content.into_owned(), t.thinking.map(Cow::into_owned)));
+        let read = |line: &str| {
+            token_line(line, FAST_DEPTH, &mut String::new())
+                .map(|t| (t.content.into_owned(), t.thinking.map(Cow::into_owned)))
+        };
         let end = |line: &str| {
-            token_line(line).map(|t| {
+            token_line(line, FAST_DEPTH, &mut String::new()).map(|t| {
                 let usage: Vec<(&str, &str)> = t.usage.iter().map(|(k, v)| (*k, v.get())).collect();
                 (t.done, t.done_reason.map(Cow::into_owned), format!("{usage:?}"))
             })
@@ -492,10 +511,35 @@ mod tests {
     }
 
     #[test]
+    fn the_head_of_the_last_line_is_remembered() {
+        let mut head = String::new();
+        let line = |model: &str, at: &str| {
+            format!(
+                r#"{{"model":"{model}","created_at":"{at}","message":{{"role":"assistant","content":"x"}},"done":false}}"#
+            )
+        };
+        let mut read = |line: &str| token_line(line, FAST_DEPTH, &mut head).map(|t| t.content.into_owned());
+        assert_eq!(read(&line("m", "t1")).as_deref(), Some("x"));
+        assert_eq!(read(&line("m", "t2")).as_deref(), Some("x"));
+        // Another model replaces the head; an escape in the model, or in the time after a
+        // remembered head, goes to the general path.
+        assert_eq!(read(&line("m2", "t3")).as_deref(), Some("x"));
+        assert_eq!(read(&line(r#"m\""#, "t4")), None);
+        assert_eq!(read(&line("m2", r"t\n")), None);
+        assert_eq!(read(&line("m2", "t5")).as_deref(), Some("x"));
+        assert_eq!(head, r#"{"model":"m2","created_at":"#);
+    }
+
+    #[test]
     fn call_lines() {
         let head = r#"{"model":"m","created_at":"t","message":{"role":"assistant","content":"","tool_calls":["#;
         let calls = |rest: &str| {
-            token_line(&format!("{head}{rest}}},\"done\":false}}")).map(|t| {
+            token_line(
+                &format!("{head}{rest}}},\"done\":false}}"),
+                FAST_DEPTH,
+                &mut String::new(),
+            )
+            .map(|t| {
                 t.calls
                     .into_iter()
                     .map(|c| format!("{}|{:?}|{:?}|{:?}", c.raw, c.id, c.name, c.arguments.as_deref()))

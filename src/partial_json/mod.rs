@@ -112,6 +112,18 @@ impl PartialJson {
         self.scan.advance(&self.text, self.text.len())
     }
 
+    /// Feeds a first fragment that the caller has already checked is one complete JSON value
+    /// nested at most `depth` deep (a whole object Ollama or Gemini sends), without scanning
+    /// it again; any other fragment, or a parser that cannot take it so, is fed as usual.
+    pub fn feed_checked(&mut self, fragment: &str, depth: usize) -> Result<(), JsonError> {
+        let fresh = self.text.is_empty() && self.utf8_tail.is_empty() && fragment.len() < u32::MAX as usize;
+        if fresh && self.scan.assume_complete(fragment.len(), depth) {
+            self.text.push_str(fragment);
+            return Ok(());
+        }
+        self.feed(fragment)
+    }
+
     /// Feeds bytes; a UTF-8 sequence split across feeds waits for its end.
     pub fn feed_bytes(&mut self, bytes: &[u8]) -> Result<(), JsonError> {
         if self.utf8_tail.is_empty() {

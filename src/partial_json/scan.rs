@@ -261,6 +261,23 @@ impl Scan {
         }
     }
 
+    /// Takes the first `len` bytes of the text as one complete value nested at most `depth`
+    /// deep, which the caller's own reader has already checked, instead of reading them again.
+    /// Only a validating scan that has read nothing can take them (a keeping scan needs the
+    /// structure, a started one its place in it); `false` when this one cannot, or when `depth`
+    /// is past its limit, and the caller then advances as usual.
+    pub(crate) fn assume_complete(&mut self, len: usize, depth: usize) -> bool {
+        let fresh = !self.keep && self.pos == 0 && self.lex == Lex::Value && self.error.is_none();
+        if !fresh || depth > self.max_depth || len == 0 {
+            return false;
+        }
+        self.pos = len;
+        self.lex = Lex::End;
+        // A validating scan's root is only ever asked whether it is there.
+        self.root = Some(Node::Null);
+        true
+    }
+
     #[cold]
     pub(super) fn fail(&mut self, kind: ParseKind, position: usize, message: &'static str) -> JsonError {
         let err = JsonError {

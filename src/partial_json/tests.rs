@@ -399,3 +399,27 @@ fn a_lagging_scan_reads_the_same_text_in_steps() {
         assert_eq!(lag.root(), fresh.scan().root(), "at {to}");
     }
 }
+
+#[test]
+fn a_checked_value_is_taken_without_a_second_scan_only_where_it_can_be() {
+    let text = r#"{"a":[1,{"b":"x"}]}"#;
+    // A fresh validating parser takes it as it is: complete, and what follows is malformed.
+    let mut taken = PartialJson::validating().with_max_depth(3);
+    taken.feed_checked(text, 3).unwrap();
+    assert!(taken.is_complete());
+    assert_eq!(taken.end(), Ok(()));
+    assert_eq!(taken.text(), text);
+    assert_eq!(taken.value(), PartialJson::from_text(text).value());
+    assert!(taken.feed("1").is_err());
+    // Anywhere else the fragment is read as usual: a keeping parser (it needs the structure),
+    // one that has read something, a depth past the limit.
+    let mut keep = PartialJson::new();
+    keep.feed_checked(text, 3).unwrap();
+    assert_eq!(keep.scan().root(), PartialJson::from_text(text).scan().root());
+    let mut started = PartialJson::validating();
+    started.feed(" ").unwrap();
+    assert!(started.feed_checked("{]", 1).is_err());
+    let mut shallow = PartialJson::validating().with_max_depth(2);
+    let err = shallow.feed_checked(text, 3).unwrap_err();
+    assert_eq!(err.kind, ParseKind::TooDeep);
+}

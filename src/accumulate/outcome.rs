@@ -131,8 +131,9 @@ pub fn token_usage(raw: &str, keys: UsageKeys) -> Option<TokenUsage> {
 }
 
 /// The JSON text of an object with these entries, in order, each value's tokens as sent.
-pub(crate) fn object_text<'a>(entries: impl IntoIterator<Item = (&'a str, &'a RawValue)>) -> Option<String> {
-    let mut out = String::from("{");
+pub(crate) fn object_text<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    let mut out = String::with_capacity(128);
+    out.push('{');
     for (i, (key, value)) in entries.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -145,7 +146,7 @@ pub(crate) fn object_text<'a>(entries: impl IntoIterator<Item = (&'a str, &'a Ra
             out.push('"');
         }
         out.push(':');
-        out.push_str(value.get());
+        out.push_str(value);
     }
     out.push('}');
     Some(out)

@@ -577,7 +577,7 @@ fn merge_objects(base: &str, update: &str) -> Option<String> {
             None => entries.push((key, value)),
         }
     }
-    object_text(entries.iter().map(|(k, v)| (k.as_ref(), *v)))
+    object_text(entries.iter().map(|(k, v)| (k.as_ref(), v.get())))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::chat::provider_error_event;
-use super::lexer::Cursor;
+use super::lexer::{Cursor, COMPACT_DEPTH};
 use super::native::{object as json_object, string, value_of};
 use super::{event_object, minify, trim_data, LenientStr, Obj, WithRaw};
 use crate::accumulate::outcome::{object_text, Entries, ReasonClass, UsageKeys};
@@ -302,9 +302,9 @@ struct CallParts<'a> {
     checked_depth: Option<usize>,
 }
 
-/// How deep the fast path reads arguments (at most `max_depth`); deeper ones go to the general
-/// path (whose parser allows 128 levels for the whole line).
-const FAST_DEPTH: usize = 64;
+/// How deep the fast path reads arguments (at most `max_depth` too); deeper ones go to the
+/// general path (whose parser allows 128 levels for the whole line).
+const FAST_DEPTH: usize = COMPACT_DEPTH;
 
 /// The calls of `"tool_calls":[` (read) as Ollama's encoder writes them:
 /// `{["id":…,]"function":{["index":N,]"name":…,"arguments":{…}}}`, comma-separated, to `]`.
@@ -357,8 +357,8 @@ struct TokenLine<'a> {
     calls: Vec<CallParts<'a>>,
     done: bool,
     done_reason: Option<Cow<'a, str>>,
-    /// The usage fields as sent, in line order.
-    usage: Vec<(&'a str, &'a RawValue)>,
+    /// The usage fields as sent (numbers' text), in line order.
+    usage: Vec<(&'a str, &'a str)>,
 }
 
 /// Reads `{"model":…,"created_at":…,"message":{"role":"assistant","content":…[,"thinking":…]},`
@@ -417,7 +417,7 @@ fn token_line<'a>(data: &'a str, depth: usize, head: &mut String) -> Option<Toke
             }
             "done_reason" if line.done_reason.is_none() => line.done_reason = Some(at.string()?),
             _ if USAGE_FIELDS.contains(&key) && line.usage.iter().all(|(k, _)| *k != key) => {
-                line.usage.push((key, at.number()?));
+                line.usage.push((key, at.number_text()?));
             }
             _ => return None,
         }
@@ -435,7 +435,7 @@ pub(crate) fn invalid_utf8(at: u64) -> CoreError {
 fn usage_of(data: &str) -> Option<String> {
     let Entries(entries) = serde_json::from_str::<Entries<'_>>(data).ok()?;
     let counts = entries.iter().filter(|(k, _)| USAGE_FIELDS.contains(&k.as_ref()));
-    object_text(counts.map(|(k, v)| (k.as_ref(), *v))).filter(|text| text.len() > 2)
+    object_text(counts.map(|(k, v)| (k.as_ref(), v.get()))).filter(|text| text.len() > 2)
 }
 
 #[cfg(test)]
@@ -458,7 +458,7 @@ mod tests {
         };
         let end = |line: &str| {
             token_line(line, FAST_DEPTH, &mut String::new()).map(|t| {
-                let usage: Vec<(&str, &str)> = t.usage.iter().map(|(k, v)| (*k, v.get())).collect();
+                let usage: Vec<(&str, &str)> = t.usage.clone();
                 (t.done, t.done_reason.map(Cow::into_owned), format!("{usage:?}"))
             })
         };

@@ -5,15 +5,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
-use super::{event_object, minify, LenientIndex, LenientStr, Obj};
+use super::{event_object, minify, LenientIndex, LenientStr, Obj, Raw};
 use crate::accumulate::outcome::{ReasonClass, UsageKeys};
 use crate::accumulate::{Call, EventSink, MessageState, ProviderError, TextField};
 use crate::error::ErrorSlot;
 use crate::sse::SseEvent;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 
 /// One `chat.completion.chunk`, or an error object sent in its place.
 #[derive(Debug, Deserialize)]
@@ -21,12 +19,12 @@ pub struct Chunk<'a> {
     #[serde(borrow, default)]
     pub choices: Option<Vec<Obj<Choice<'a>>>>,
     #[serde(borrow, default)]
-    pub usage: Option<&'a RawValue>,
+    pub usage: Option<Raw<'a>>,
     /// Groq's extension object: older Groq streams report usage only in `x_groq.usage`.
     #[serde(borrow, default)]
-    pub x_groq: Option<&'a RawValue>,
+    pub x_groq: Option<Raw<'a>>,
     #[serde(borrow, default)]
-    pub error: Option<&'a RawValue>,
+    pub error: Option<Raw<'a>>,
     #[serde(borrow, default)]
     pub object: LenientStr<'a>,
     #[serde(borrow, default)]
@@ -34,7 +32,7 @@ pub struct Chunk<'a> {
     #[serde(borrow, default, rename = "type")]
     pub kind: LenientStr<'a>,
     #[serde(borrow, default)]
-    pub code: Option<&'a RawValue>,
+    pub code: Option<Raw<'a>>,
 }
 
 /// One choice of a chunk.
@@ -87,7 +85,7 @@ pub struct FunctionDelta<'a> {
     pub name: LenientStr<'a>,
     /// A string fragment, `null`, or (some servers) the whole arguments as a JSON value.
     #[serde(borrow, default)]
-    pub arguments: Option<&'a RawValue>,
+    pub arguments: Option<Raw<'a>>,
 }
 
 /// A delta's `content`: a string, or (Mistral's thinking models) a list of typed parts,
@@ -277,7 +275,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Thinking<'a> {
 /// `locate` (semantics.md section 3), `[DONE]` is its end marker, and error objects come in
 /// several shapes.
 #[derive(Debug, Default)]
-pub struct ChatAdapter;
+pub struct ChatAdapter {
+    head: super::chat_reader::ChunkHead,
+}
 
 /// Where chat usage keeps its counts.
 pub const USAGE_KEYS: UsageKeys = UsageKeys {
@@ -326,8 +326,13 @@ impl ChatAdapter {
             state.finish_all_calls(sink);
             return;
         }
-        let Some(chunk) = event_object::<Chunk<'_>>(data, ev.data_offset, state.at_eof, errors) else {
-            return;
+        // Nearly every chunk is read by the fast reader; the rest as before.
+        let chunk = match super::chat_reader::read_chunk(data, &mut self.head) {
+            Some(chunk) => chunk,
+            None => match event_object::<Chunk<'_>>(data, ev.data_offset, state.at_eof, errors) {
+                Some(chunk) => chunk,
+                None => return,
+            },
         };
         if chunk.error.is_some() || chunk.object.0.as_deref() == Some("error") {
             provider_error_chunk(&chunk, data, state, sink);
@@ -337,9 +342,10 @@ impl ChatAdapter {
             #[derive(Deserialize)]
             struct XGroq<'a> {
                 #[serde(borrow, default)]
-                usage: Option<&'a RawValue>,
+                usage: Option<Raw<'a>>,
             }
-            chunk.x_groq.and_then(super::object::<XGroq<'_>>).and_then(|x| x.usage)
+            let x_groq = chunk.x_groq?;
+            serde_json::from_str::<Obj<XGroq<'_>>>(x_groq.get()).ok()?.0.usage
         });
         if let Some(usage) = usage {
             state.usage_object(usage.get(), ev.data_offset, errors, sink);
@@ -390,7 +396,7 @@ fn provider_error_chunk<S: EventSink>(chunk: &Chunk<'_>, data: &str, state: &mut
         #[serde(borrow, default, rename = "type")]
         kind: LenientStr<'a>,
         #[serde(borrow, default)]
-        code: Option<&'a RawValue>,
+        code: Option<Raw<'a>>,
     }
     let (message, kind, code) = match chunk.error {
         Some(raw) => match serde_json::from_str::<Obj<Inner<'_>>>(raw.get()) {

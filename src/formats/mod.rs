@@ -7,6 +7,7 @@
 
 pub mod anthropic;
 pub mod chat;
+mod chat_reader;
 pub mod detect;
 pub mod gemini;
 mod lexer;
@@ -56,7 +57,7 @@ impl Adapter {
     /// The Chat Completions adapter.
     #[must_use]
     pub fn chat() -> Self {
-        Self::Chat(chat::ChatAdapter)
+        Self::Chat(chat::ChatAdapter::default())
     }
 
     /// The Anthropic Messages adapter.
@@ -350,6 +351,25 @@ impl<'de: 'a, 'a> Deserialize<'de> for LenientStr<'a> {
             }
         }
         deserializer.deserialize_any(V)
+    }
+}
+
+/// A JSON value's text as sent (serde_json's `RawValue`, borrowed). A fast reader makes one
+/// from text it has checked itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raw<'a>(pub &'a str);
+
+impl<'a> Raw<'a> {
+    /// The value's JSON text.
+    #[must_use]
+    pub fn get(self) -> &'a str {
+        self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&'de serde_json::value::RawValue>::deserialize(deserializer).map(|raw| Raw(raw.get()))
     }
 }
 

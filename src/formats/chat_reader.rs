@@ -1,0 +1,473 @@
+//! Chat chunks read without the general parser, as OpenAI and most compatible servers write
+//! them: compact JSON, keys in any order, the fields the adapter reads parsed and every other
+//! value skipped (checked, not built).
+//!
+//! Anything else returns `None` and the adapter reads that chunk with serde as before:
+//! whitespace between tokens, an escape in a key, a field the adapter reads given twice (serde
+//! rejects the chunk), a field of a type the lenient serde shapes must judge (a non-integer
+//! index, a non-string content), values nested deeper than `COMPACT_DEPTH`, and the rare
+//! fields (error objects, Groq's `x_groq`, the legacy `function_call`). Whatever this accepts,
+//! serde reads to the same `Chunk` (the tests below hold the two to that, and every chat test
+//! runs through both).
+
+use std::borrow::Cow;
+
+use super::chat::{Choice, Chunk, Content, Delta, FunctionDelta, ToolCallDelta};
+use super::lexer::{Cursor, COMPACT_DEPTH};
+use super::{LenientIndex, LenientStr, Obj, Raw};
+
+/// The start of the last chunk read, up to its first field the adapter reads: every chunk of
+/// a stream repeats it byte for byte (`id`, `object`, `created`, `model`,
+/// `system_fingerprint`), so a chunk that starts the same is read from there.
+#[derive(Debug, Default)]
+pub(crate) struct ChunkHead {
+    text: String,
+    /// Where the text of `object` is in `text` (a string without escapes), if it is there.
+    object: Option<(usize, usize)>,
+}
+
+/// The chunk in `data` (trimmed event data), or `None` for the general path.
+pub(crate) fn read_chunk<'a>(data: &'a str, head: &mut ChunkHead) -> Option<Chunk<'a>> {
+    let mut at = Cursor::new(data);
+    let mut chunk = Chunk {
+        choices: None,
+        usage: None,
+        x_groq: None,
+        error: None,
+        object: LenientStr(None),
+        message: LenientStr(None),
+        kind: LenientStr(None),
+        code: None,
+    };
+    let mut seen = Seen::default();
+    let remembered = !head.text.is_empty() && at.literal(&head.text).is_some();
+    if remembered {
+        if let Some((start, end)) = head.object {
+            chunk.object = LenientStr(Some(Cow::Borrowed(&data[start..end])));
+            seen.first(OBJECT);
+        }
+    } else {
+        at.literal("{")?;
+        if at.literal("}").is_some() {
+            return at.at_end().then_some(chunk);
+        }
+    }
+    // Where the first field read starts, and whether what comes before it can be remembered.
+    let mut head_end = None;
+    let mut object_at = None;
+    let mut plain_head = true;
+    loop {
+        let key_at = at.pos();
+        at.literal("\"")?;
+        let key = at.key()?;
+        match key {
+            "choices" => {
+                head_end.get_or_insert(key_at);
+                seen.first(CHOICES)?;
+                chunk.choices = nullable(&mut at, |at| {
+                    let mut choices = Vec::new();
+                    array(at, |at| {
+                        choices.push(Obj(choice(at)?));
+                        Some(())
+                    })?;
+                    Some(choices)
+                })?;
+            }
+            "usage" => {
+                head_end.get_or_insert(key_at);
+                seen.first(USAGE)?;
+                chunk.usage = nullable(&mut at, raw)?;
+            }
+            "object" => {
+                seen.first(OBJECT)?;
+                let start = at.pos();
+                chunk.object = lenient_str(&mut at)?;
+                match &chunk.object.0 {
+                    Some(Cow::Borrowed(_)) => object_at = Some((start + 1, at.pos() - 1)),
+                    Some(Cow::Owned(_)) => plain_head = false,
+                    None => {}
+                }
+            }
+            "x_groq" | "error" | "message" | "type" | "code" => return None,
+            _ => skip(&mut at)?,
+        }
+        if at.literal("}").is_some() {
+            break;
+        }
+        at.literal(",")?;
+    }
+    if !at.at_end() {
+        return None;
+    }
+    match head_end {
+        Some(end) if !remembered && plain_head && end > 1 => {
+            head.text.clear();
+            head.text.push_str(&data[..end]);
+            head.object = object_at.filter(|&(_, object_end)| object_end < end);
+        }
+        _ => {}
+    }
+    Some(chunk)
+}
+
+/// The top-level fields `Seen` tracks.
+const CHOICES: u8 = 0;
+const USAGE: u8 = 1;
+const OBJECT: u8 = 2;
+
+fn choice<'a>(at: &mut Cursor<'a>) -> Option<Choice<'a>> {
+    let mut choice = Choice {
+        index: LenientIndex(None),
+        delta: None,
+        finish_reason: LenientStr(None),
+    };
+    let mut seen = Seen::default();
+    object(at, |at, key| {
+        match key {
+            "index" => {
+                seen.first(0)?;
+                choice.index = index(at)?;
+            }
+            "delta" => {
+                seen.first(1)?;
+                choice.delta = nullable(at, |at| delta(at).map(Obj))?;
+            }
+            "finish_reason" => {
+                seen.first(2)?;
+                choice.finish_reason = lenient_str(at)?;
+            }
+            _ => skip(at)?,
+        }
+        Some(())
+    })?;
+    Some(choice)
+}
+
+fn delta<'a>(at: &mut Cursor<'a>) -> Option<Delta<'a>> {
+    let mut delta = Delta::default();
+    let mut seen = Seen::default();
+    object(at, |at, key| {
+        match key {
+            "content" => {
+                seen.first(0)?;
+                delta.content = if at.peek()? == b'"' {
+                    Content::Text(at.string()?)
+                } else {
+                    at.literal("null")?;
+                    Content::Absent
+                };
+            }
+            "reasoning_content" => {
+                seen.first(1)?;
+                delta.reasoning_content = lenient_str(at)?;
+            }
+            "reasoning" => {
+                seen.first(2)?;
+                delta.reasoning = lenient_str(at)?;
+            }
+            "refusal" => {
+                seen.first(3)?;
+                delta.refusal = lenient_str(at)?;
+            }
+            "tool_calls" => {
+                seen.first(4)?;
+                delta.tool_calls = nullable(at, |at| {
+                    let mut calls = Vec::new();
+                    array(at, |at| {
+                        calls.push(Obj(tool_call(at)?));
+                        Some(())
+                    })?;
+                    Some(calls)
+                })?;
+            }
+            "function_call" => return None,
+            _ => skip(at)?,
+        }
+        Some(())
+    })?;
+    Some(delta)
+}
+
+fn tool_call<'a>(at: &mut Cursor<'a>) -> Option<ToolCallDelta<'a>> {
+    let mut call = ToolCallDelta {
+        index: LenientIndex(None),
+        id: LenientStr(None),
+        kind: LenientStr(None),
+        function: None,
+    };
+    let mut seen = Seen::default();
+    object(at, |at, key| {
+        match key {
+            "index" => {
+                seen.first(0)?;
+                call.index = index(at)?;
+            }
+            "id" => {
+                seen.first(1)?;
+                call.id = lenient_str(at)?;
+            }
+            "type" => {
+                seen.first(2)?;
+                call.kind = lenient_str(at)?;
+            }
+            "function" => {
+                seen.first(3)?;
+                call.function = nullable(at, |at| function(at).map(Obj))?;
+            }
+            _ => skip(at)?,
+        }
+        Some(())
+    })?;
+    Some(call)
+}
+
+fn function<'a>(at: &mut Cursor<'a>) -> Option<FunctionDelta<'a>> {
+    let mut function = FunctionDelta::default();
+    let mut seen = Seen::default();
+    object(at, |at, key| {
+        match key {
+            "name" => {
+                seen.first(0)?;
+                function.name = lenient_str(at)?;
+            }
+            "arguments" => {
+                seen.first(1)?;
+                function.arguments = nullable(at, raw)?;
+            }
+            _ => skip(at)?,
+        }
+        Some(())
+    })?;
+    Some(function)
+}
+
+/// The fields of one object already read: serde rejects an object that gives one twice.
+#[derive(Default)]
+struct Seen(u8);
+
+impl Seen {
+    fn first(&mut self, field: u8) -> Option<()> {
+        let bit = 1 << field;
+        let first = self.0 & bit == 0;
+        self.0 |= bit;
+        first.then_some(())
+    }
+}
+
+/// `{`, then each `"key":` and its value (read by `entry`, which must move past it), to `}`.
+#[inline]
+fn object<'a>(at: &mut Cursor<'a>, mut entry: impl FnMut(&mut Cursor<'a>, &'a str) -> Option<()>) -> Option<()> {
+    at.literal("{")?;
+    if at.literal("}").is_some() {
+        return Some(());
+    }
+    loop {
+        at.literal("\"")?;
+        let key = at.key()?;
+        entry(at, key)?;
+        if at.literal("}").is_some() {
+            return Some(());
+        }
+        at.literal(",")?;
+    }
+}
+
+/// `[`, then each element (read by `item`), to `]`.
+#[inline]
+fn array<'a>(at: &mut Cursor<'a>, mut item: impl FnMut(&mut Cursor<'a>) -> Option<()>) -> Option<()> {
+    at.literal("[")?;
+    if at.literal("]").is_some() {
+        return Some(());
+    }
+    loop {
+        item(at)?;
+        if at.literal("]").is_some() {
+            return Some(());
+        }
+        at.literal(",")?;
+    }
+}
+
+/// `null` as `None`, else the value `read` reads (the outer `None`: not this reader's).
+#[allow(clippy::option_option)]
+#[inline]
+fn nullable<'a, T>(at: &mut Cursor<'a>, read: impl FnOnce(&mut Cursor<'a>) -> Option<T>) -> Option<Option<T>> {
+    if at.literal("null").is_some() {
+        return Some(None);
+    }
+    read(at).map(Some)
+}
+
+/// A string, or any other value as absent (`LenientStr`).
+#[inline]
+fn lenient_str<'a>(at: &mut Cursor<'a>) -> Option<LenientStr<'a>> {
+    if at.peek()? == b'"' {
+        return Some(LenientStr(Some(at.string()?)));
+    }
+    skip(at)?;
+    Some(LenientStr(None))
+}
+
+/// An index: a plain integer in `0..2^32`, or `null`; any other value is the general path's
+/// to judge (`LenientIndex`).
+#[inline]
+fn index(at: &mut Cursor<'_>) -> Option<LenientIndex> {
+    if at.literal("null").is_some() {
+        return Some(LenientIndex(None));
+    }
+    let text = at.number_text()?;
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u32>().ok().map(|i| LenientIndex(Some(i)))
+}
+
+/// Any value, checked, as its text.
+#[inline]
+fn raw<'a>(at: &mut Cursor<'a>) -> Option<Raw<'a>> {
+    at.compact_value(COMPACT_DEPTH).map(Raw)
+}
+
+/// Any value, checked and passed over.
+#[inline]
+fn skip(at: &mut Cursor<'_>) -> Option<()> {
+    at.compact_value(COMPACT_DEPTH).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What serde reads, in the same words (`Chunk` has no `PartialEq`: its `Debug` says all).
+    fn serde(data: &str) -> Option<String> {
+        serde_json::from_str::<Obj<Chunk<'_>>>(data)
+            .ok()
+            .map(|Obj(c)| format!("{c:?}"))
+    }
+
+    fn fast(data: &str) -> Option<String> {
+        read_chunk(data, &mut ChunkHead::default()).map(|c| format!("{c:?}"))
+    }
+
+    const HEAD: &str = r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":"fp","choices":["#;
+
+    #[test]
+    fn chunks_as_openai_writes_them() {
+        for choices in [
+            r#"{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}"#,
+            r#"{"index":0,"delta":{"content":"Hi \"there\"\n\u00e9"},"logprobs":null,"finish_reason":null}"#,
+            r#"{"index":0,"delta":{"content":null,"reasoning_content":"hm"},"finish_reason":null}"#,
+            r#"{"index":0,"delta":{"reasoning":"hm","reasoning_content":null}}"#,
+            r#"{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]}}"#,
+            r#"{"index":1,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\":"}},{"index":1,"function":{"arguments":{"b":[1]}}}]}}"#,
+            r#"{"index":0,"delta":{},"logprobs":{"content":[{"token":"x","logprob":-0.1}]},"finish_reason":"stop"}"#,
+            r#"{"index":0,"delta":null,"finish_reason":"length"}"#,
+            r#"{"index":0,"delta":{"content":"a","annotations":[]},"native_finish_reason":"STOP"}"#,
+        ] {
+            let data = format!(r#"{HEAD}{choices}],"usage":null}}"#);
+            assert!(fast(&data).is_some(), "{data}");
+            assert_eq!(fast(&data), serde(&data), "{data}");
+        }
+        for data in [
+            r#"{"id":"x","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3,"prompt_tokens_details":{"cached_tokens":0}}}"#,
+            r#"{"object":"chat.completion.chunk","choices":null}"#,
+            r#"{"usage":{"total_tokens":1},"choices":[{"delta":{"content":"x"},"index":0}],"id":"y"}"#,
+            "{}",
+        ] {
+            assert!(fast(data).is_some(), "{data}");
+            assert_eq!(fast(data), serde(data), "{data}");
+        }
+    }
+
+    #[test]
+    fn a_stream_s_repeated_head_is_read_once() {
+        let mut head = ChunkHead::default();
+        let mut read = |data: &str| read_chunk(data, &mut head).map(|c| format!("{c:?}"));
+        let delta = |text: &str| format!(r#"{HEAD}{{"index":0,"delta":{{"content":"{text}"}}}}],"usage":null}}"#);
+        for data in [delta("a"), delta("b"), delta("c")] {
+            assert!(read(&data).is_some_and(|got| Some(got) == serde(&data)), "{data}");
+        }
+        // The same head, then `object` again (serde rejects it); another head; `object` after
+        // the first field read (not part of the head); an escaped `object` (not remembered).
+        let twice = format!(r#"{HEAD}{{"index":0}}],"object":"x"}}"#);
+        assert_eq!(read(&twice), None);
+        let other = delta("d").replace("chatcmpl-1", "chatcmpl-2");
+        let late = r#"{"id":"z","choices":[],"object":"late"}"#;
+        let escaped = r#"{"id":"z","object":"esc","choices":[]}"#;
+        for data in [other.as_str(), &delta("e"), late, late, escaped, escaped, &delta("f")] {
+            assert_eq!(read(data), serde(data), "{data}");
+        }
+        assert_eq!(head.text, HEAD.trim_end_matches(r#""choices":["#));
+        assert_eq!(
+            &head.text[head.object.unwrap().0..head.object.unwrap().1],
+            "chat.completion.chunk"
+        );
+    }
+
+    #[test]
+    fn the_rest_is_left_to_serde() {
+        for data in [
+            // spacing, an escaped key, a field given twice, the rare fields
+            r#"{"choices": []}"#,
+            r#"{"choi\u0063es":[]}"#,
+            r#"{"choices":[],"choices":[]}"#,
+            r#"{"choices":[{"index":0,"index":1}]}"#,
+            r#"{"choices":[{"delta":{"content":"a","content":"b"}}]}"#,
+            r#"{"error":{"message":"x"}}"#,
+            r#"{"x_groq":{"usage":{}},"choices":[]}"#,
+            r#"{"choices":[{"delta":{"function_call":{"name":"f"}}}]}"#,
+            // what the lenient shapes judge: content parts, odd indexes, a non-object choice
+            r#"{"choices":[{"delta":{"content":[{"type":"text","text":"a"}]}}]}"#,
+            r#"{"choices":[{"index":1.5}]}"#,
+            r#"{"choices":[{"index":-1}]}"#,
+            r#"{"choices":[{"index":4294967296}]}"#,
+            r#"{"choices":[{"index":"0"}]}"#,
+            r#"{"choices":[1]}"#,
+            r#"{"choices":[{"delta":[]}]}"#,
+            // invalid JSON
+            r#"{"choices":[{"delta":{"content":"a\q"}}]}"#,
+            r#"{"choices":[{"delta":{"content":"a"}}],}"#,
+            r#"{"choices":[{"delta":{"content":"a"}}]}x"#,
+            r#"{"choices":[{"delta":{"content":"a"}}]"#,
+        ] {
+            assert_eq!(fast(data), None, "{data}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Chunks built from parts, then with one character replaced, inserted or removed: the
+        /// fast reader either leaves a chunk to serde or reads what serde reads.
+        #[test]
+        fn never_reads_otherwise_than_serde(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                r#""index":0"#, r#""index":null"#, r#""finish_reason":"stop""#, r#""finish_reason":null"#,
+                r#""delta":{"content":"a\"b"}"#, r#""delta":{"reasoning_content":"r","content":null}"#,
+                r#""delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{\"x"}}]}"#,
+                r#""delta":{"tool_calls":[{"function":{"arguments":{"k":[true,null]}}}]}"#,
+                r#""logprobs":null"#, r#""delta":null"#, r#""extra":{"a":[1,"é"]}"#,
+            ]), 0..5),
+            usage in proptest::sample::select(vec!["", r#","usage":null"#, r#","usage":{"total_tokens":3}"#]),
+            edit in 0usize..4,
+            at in 0usize..400,
+            with in proptest::sample::select(vec!['{', '}', '[', ']', ',', ':', '"', '1', ' ', '\\', 'n', 'é']),
+        ) {
+            let value = format!(r#"{{"id":"x","choices":[{{{}}}]{usage}}}"#, parts.join(","));
+            let mut chars: Vec<char> = value.chars().collect();
+            let at = at % (chars.len() + 1);
+            match edit {
+                1 if at < chars.len() => chars[at] = with,
+                2 => chars.insert(at, with),
+                3 if at < chars.len() => {
+                    chars.remove(at);
+                }
+                _ => {}
+            }
+            let data: String = chars.into_iter().collect();
+            if let Some(read) = fast(&data) {
+                proptest::prop_assert_eq!(Some(read), serde(&data), "{}", data);
+            }
+        }
+    }
+}

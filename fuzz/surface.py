@@ -1042,8 +1042,10 @@ def shrink(runner: Runner, case: Case, signature: str, budget: float) -> Case:
                 best, changed = candidate, True
         for i in range(len(best.ops) - 1):
             a, b = best.ops[i], best.ops[i + 1]
-            same_kind = type(a[1]) is type(b[1]) and isinstance(a[1], (bytes, str))
-            if a[0] == b[0] == "feed" and same_kind:
+            # Only two feeds of data are merged (a "value" or "finish" op has no data).
+            if a[0] != "feed" or b[0] != "feed" or len(a) < 3 or len(b) < 3:
+                continue
+            if type(a[1]) is type(b[1]) and isinstance(a[1], (bytes, str)):
                 merged = (a[0], a[1] + b[1], a[2])
                 candidate = replace(best, ops=[*best.ops[:i], merged, *best.ops[i + 2 :]])
                 if same(candidate):

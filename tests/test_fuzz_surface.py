@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 DRIVER = Path(__file__).parent.parent / "fuzz" / "surface.py"
 
@@ -57,3 +58,30 @@ def test_one_case_replays_in_process() -> None:
     assert done.returncode == 0, done.stdout[-3000:]
     assert done.stdout.startswith("case 3 of seed 1: ")
     assert "import toolwire" in done.stdout
+
+
+def test_shrinking_passes_over_operations_without_data() -> None:
+    # A failure whose case had a feed next to a "value" made the shrinker itself raise
+    # IndexError, and the worker die ("crash: worker exit code 1") instead of reporting it.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fuzz_surface", DRIVER)
+    assert spec is not None and spec.loader is not None
+    surface = importlib.util.module_from_spec(spec)
+    sys.modules["fuzz_surface"] = surface
+    spec.loader.exec_module(surface)
+
+    class Failing:
+        """Fails while a case has two operations or more (so a feed and a "value" stay)."""
+
+        def run(self, case: Any) -> None:
+            if len(case.ops) >= 2:
+                raise surface.Found("acc.feed()", 0, ValueError("boom"))
+
+    case = surface.Case(
+        "acc",
+        {},
+        [("feed", b"ab", False), ("value",), ("feed", b"cd", False), ("feed", b"ef", False)],
+    )
+    small = surface.shrink(Failing(), case, "acc.feed(): ValueError: boom", 0.5)
+    assert [op[0] for op in small.ops] == ["feed", "value"]

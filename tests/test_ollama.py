@@ -460,5 +460,29 @@ def test_compact_token_lines_agree(
     at = min(data.draw(st.integers(0, len(line_) - 1) | near), len(line_) - 1)
     for byte in (bytes([b]) for b in b' \\"\t{}:,a0.e-\x01\x7f'):
         for edited in (line_[:at] + byte + line_[at:], line_[:at] + byte + line_[at + 1 :]):
-            same([stream(edited, which)])
-    same([stream(line_[:at] + line_[at + 1 :], which)])
+            if _as_dumped(edited):
+                same([stream(edited, which)])
+    if _as_dumped(line_[:at] + line_[at + 1 :]):
+        same([stream(line_[:at] + line_[at + 1 :], which)])
+
+
+def _as_dumped(line: bytes) -> bool:
+    """Whether every tool call's arguments in ``line`` are written as ``json.dumps`` writes them
+    (compact, ``ensure_ascii=False``). An edit can make them otherwise (``-0``, an escaped
+    ``\\ua001``): the reference re-serialises arguments, where the core keeps the tokens as
+    sent (its documented difference), so such a line says nothing about the core."""
+    try:
+        calls = json.loads(line)["message"]["tool_calls"]
+    except (ValueError, KeyError, TypeError):
+        return True
+    for call in calls if isinstance(calls, list) else ():
+        try:
+            arguments = call["function"]["arguments"]
+        except (KeyError, TypeError):
+            continue
+        if isinstance(arguments, str):
+            continue
+        dumped = json.dumps(arguments, separators=(",", ":"), ensure_ascii=False).encode()
+        if dumped not in line:
+            return False
+    return True

@@ -15,6 +15,12 @@ impl<'a> Cursor<'a> {
         Self { text, pos: 0 }
     }
 
+    /// A cursor at `pos` of `text` (a character boundary).
+    pub(crate) fn at(text: &'a str, pos: usize) -> Self {
+        debug_assert!(text.is_char_boundary(pos));
+        Self { text, pos }
+    }
+
     pub(crate) fn at_end(&self) -> bool {
         self.pos == self.text.len()
     }

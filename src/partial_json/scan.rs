@@ -256,7 +256,9 @@ impl Scan {
     /// A top-level number token being read: (start, end, complete so far).
     fn top_number(&self) -> Option<(u32, u32, bool)> {
         match self.lex {
-            Lex::Number { start, state } if self.stack.is_empty() => Some((start, at(self.pos), state.complete())),
+            Lex::Number { start, state } if self.stack.is_empty() && start <= at(self.pos) => {
+                Some((start, at(self.pos), state.complete()))
+            }
             _ => None,
         }
     }
@@ -434,6 +436,9 @@ impl Scan {
                     } else if state.complete() {
                         self.push_value(Node::Num { start, end: at(i) });
                     } else {
+                        // The state the fault was found in: the number is not complete, so it
+                        // shows in no value (`pos` is not moved on an error).
+                        self.lex = Lex::Number { start, state };
                         return Err(self.fail(ParseKind::Malformed, i, "invalid number"));
                     }
                     continue;

@@ -423,3 +423,14 @@ fn a_checked_value_is_taken_without_a_second_scan_only_where_it_can_be() {
     let err = shallow.feed_checked(text, 3).unwrap_err();
     assert_eq!(err.kind, ParseKind::TooDeep);
 }
+
+#[test]
+fn a_number_that_fails_shows_in_no_value() {
+    // Found by fuzz/surface.py: the value of this text panicked slicing the number's span.
+    for text in ["\t0.\"arguments\"", "-x", " 1e+x", "[1, 2.]", "0.]"] {
+        let parsed = PartialJson::from_text(text);
+        assert!(parsed.error().is_some(), "{text}");
+        assert_eq!(parsed.leaf(), Leaf::None, "{text}");
+        let _ = parsed.value();
+    }
+}

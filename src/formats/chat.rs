@@ -350,12 +350,13 @@ impl ChatAdapter {
         if let Some(usage) = usage {
             state.usage_object(usage.get(), ev.data_offset, errors, sink);
         }
-        for Obj(choice) in chunk.choices.into_iter().flatten() {
+        // By reference: a choice is a few hundred bytes, moving it out cost more than reading it.
+        for Obj(choice) in chunk.choices.iter().flatten() {
             let index = choice.index.0.unwrap_or(0);
             let Some(slot) = state.choice_slot(index, ev.data_offset, errors) else {
                 continue;
             };
-            if let Some(Obj(delta)) = choice.delta {
+            if let Some(Obj(delta)) = &choice.delta {
                 merge(state, slot, delta, ev.data_offset, errors, sink);
             }
             if let Some(reason) = choice.finish_reason.non_empty() {
@@ -436,7 +437,7 @@ fn provider_error_chunk<S: EventSink>(chunk: &Chunk<'_>, data: &str, state: &mut
 fn merge<S: EventSink>(
     state: &mut MessageState,
     slot: usize,
-    delta: Delta<'_>,
+    delta: &Delta<'_>,
     at: u64,
     errors: &mut ErrorSlot,
     sink: &mut S,
@@ -475,13 +476,14 @@ fn merge<S: EventSink>(
     if let Some(text) = delta.refusal.non_empty() {
         state.text(slot, TextField::Refusal, text, at, errors, sink);
     }
-    if let Some(Obj(function)) = delta.function_call {
+    if let Some(Obj(function)) = &delta.function_call {
         let existing = state.calls(slot).iter().position(|c| c.legacy);
         fragment(
-            state, slot, existing, None, None, None, &function, true, at, errors, sink,
+            state, slot, existing, None, None, None, function, true, at, errors, sink,
         );
     }
-    for Obj(frag) in delta.tool_calls.into_iter().flatten() {
+    let none = FunctionDelta::default();
+    for Obj(frag) in delta.tool_calls.iter().flatten() {
         let ToolCallDelta {
             index,
             id,
@@ -489,7 +491,7 @@ fn merge<S: EventSink>(
             function,
         } = frag;
         let existing = locate(state.calls(slot), index.0, id.non_empty());
-        let function = function.map(|Obj(f)| f).unwrap_or_default();
+        let function = function.as_ref().map_or(&none, |Obj(f)| f);
         fragment(
             state,
             slot,
@@ -497,7 +499,7 @@ fn merge<S: EventSink>(
             index.0,
             id.non_empty(),
             kind.non_empty(),
-            &function,
+            function,
             false,
             at,
             errors,
@@ -540,9 +542,13 @@ fn fragment<S: EventSink>(
     // A string is a fragment; any other JSON value (some servers send the whole arguments as an
     // object) counts only as the call's first text, in its compact form.
     let text: Cow<'_, str> = if raw.starts_with('"') {
-        match serde_json::from_str::<LenientStr<'_>>(raw) {
-            Ok(LenientStr(Some(text))) => text,
-            _ => return,
+        // serde_json only for what the byte reader leaves (a lone surrogate escape).
+        match super::lexer::whole_string(raw) {
+            Some(text) => text,
+            None => match serde_json::from_str::<LenientStr<'_>>(raw) {
+                Ok(LenientStr(Some(text))) => text,
+                _ => return,
+            },
         }
     } else if state.calls(slot)[call].arguments().is_empty() {
         Cow::Owned(minify(raw))

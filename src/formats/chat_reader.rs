@@ -415,6 +415,7 @@ fn skip(at: &mut Cursor<'_>) -> Option<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::lexer::one_edit;
     use super::*;
 
     /// What serde reads, in the same words (`Chunk` has no `PartialEq`: its `Debug` says all).
@@ -520,18 +521,7 @@ mod tests {
             r#"{{"id":"x","object":"o","choices":[{{{}}}]{usage}}}"#,
             parts.join(",")
         );
-        let mut chars: Vec<char> = value.chars().collect();
-        let (kind, at, with) = edit;
-        let at = at % (chars.len() + 1);
-        match kind {
-            1 if at < chars.len() => chars[at] = with,
-            2 => chars.insert(at, with),
-            3 if at < chars.len() => {
-                chars.remove(at);
-            }
-            _ => {}
-        }
-        chars.into_iter().collect()
+        one_edit(&value, edit)
     }
 
     fn parts() -> impl proptest::strategy::Strategy<Value = Vec<&'static str>> {

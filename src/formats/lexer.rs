@@ -303,6 +303,23 @@ fn literal_end(bytes: &[u8], i: usize, word: &[u8]) -> Option<usize> {
     bytes.get(i..)?.starts_with(word).then_some(i + word.len())
 }
 
+/// `text` with one character replaced (`kind` 1), inserted (2) or removed (3) at `at` (taken
+/// modulo the length); any other `kind` keeps it. The property tests' one edit.
+#[cfg(test)]
+pub(crate) fn one_edit(text: &str, (kind, at, with): (usize, usize, char)) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    let at = at % (chars.len() + 1);
+    match kind {
+        1 if at < chars.len() => chars[at] = with,
+        2 => chars.insert(at, with),
+        3 if at < chars.len() => {
+            chars.remove(at);
+        }
+        _ => {}
+    }
+    chars.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::value::RawValue;
@@ -422,17 +439,7 @@ mod tests {
             with in proptest::sample::select(vec!['{', '}', '[', ']', ',', ':', '"', '1', '.', 'e', ' ', '\\', '\n']),
             depth in 1usize..5,
         ) {
-            let mut chars: Vec<char> = value.chars().collect();
-            let at = at % (chars.len() + 1);
-            match edit {
-                1 if at < chars.len() => chars[at] = with,
-                2 => chars.insert(at, with),
-                3 if at < chars.len() => {
-                    chars.remove(at);
-                }
-                _ => {}
-            }
-            let text: String = chars.into_iter().collect();
+            let text = one_edit(&value, (edit, at, with));
             let mut cursor = Cursor::new(&text);
             let whole = cursor.compact_value(depth).is_some() && cursor.at_end();
             let (nesting, spaced) = shape(&text);

@@ -46,36 +46,38 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     #    Targets the core does not meet yet: printed (WARN), not judged. "The json consumer" is
     #    read as the standard library's json.loads (the .json rows); the orjson rows carry the
     #    same 15x, the stricter reading. Anthropic and Responses have only the 3x in the issue;
-    #    their other rows carry the general bars. Two runs of --only consumers on the 2-core
-    #    development machine, other jobs beside it (load ~2: noisy). On Gemini (228 chunks in
-    #    40 turns) both consumers are faster than toolwire: 7-11 us a chunk with events off
-    #    (turn set-up included), msgspec 4.4-7 us.
-    "pipeline.msgspec/toolwire.noev": {"op": ">=", "value": 4, "gate": False},  # 1.20-1.32x
-    "pipeline.msgspec/toolwire": {"op": ">=", "value": 2.5, "gate": False},  # 1.22-1.37x
-    "pipeline.orjson/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 1.56-1.86x
-    "pipeline.json/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 4.37-4.98x
-    "fmt.chat.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 1.33-1.42x
-    "fmt.chat.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.17-1.18x
-    "fmt.chat.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 2.14-2.33x
-    "fmt.chat.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 5.92-6.48x
-    "fmt.anthropic.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 1.26-1.33x
-    "fmt.anthropic.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 0.96-1.05x
-    "fmt.anthropic.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 1.65-1.94x
-    "fmt.anthropic.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 5.71-6.40x
-    "fmt.responses.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 1.44-1.56x
-    "fmt.responses.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.19-1.33x
-    "fmt.responses.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 2.26-2.55x
-    "fmt.responses.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 6.95-7.66x
-    "fmt.gemini.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 0.62-0.64x
-    "fmt.gemini.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 0.43-0.46x
-    "fmt.gemini.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 0.74-0.77x
-    "fmt.gemini.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 2.17-2.39x
-    "fmt.ollama.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 2.32-2.44x
-    "fmt.ollama.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.82-1.86x
-    "fmt.ollama.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 4.35-4.67x
-    "fmt.ollama.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 15.96-16.15x
+    #    their other rows carry the general bars. Beside each: two runs of --only consumers at
+    #    stop 10 (development machine, load ~2) -> the clean-clone CI gate of stop 11 (the chat
+    #    and Ollama byte readers). On Gemini (228 chunks in 40 turns) both consumers are still
+    #    faster than toolwire.
+    "pipeline.msgspec/toolwire.noev": {"op": ">=", "value": 4, "gate": False},  # 1.20-1.32x->2.48x
+    "pipeline.msgspec/toolwire": {"op": ">=", "value": 2.5, "gate": False},  # 1.22-1.37x->2.00x
+    "pipeline.orjson/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 1.56-1.86x->3.89x
+    "pipeline.json/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 4.37-4.98x->9.83x
+    "fmt.chat.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 1.33-1.42x->3.65x
+    "fmt.chat.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.17-1.18x->2.59x
+    "fmt.chat.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 2.14-2.33x->6.07x
+    "fmt.chat.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 5.92-6.48x->15.70x
+    "fmt.anthropic.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 1.26-1.33x->1.57x
+    "fmt.anthropic.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 0.96-1.05x->1.18x
+    "fmt.anthropic.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 1.65-1.94x->2.23x
+    "fmt.anthropic.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 5.71-6.40x->6.32x
+    "fmt.responses.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 1.44-1.56x->1.59x
+    "fmt.responses.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.19-1.33x->1.25x
+    "fmt.responses.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 2.26-2.55x->2.46x
+    "fmt.responses.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 6.95-7.66x->7.43x
+    "fmt.gemini.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 0.62-0.64x->0.87x
+    "fmt.gemini.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 0.43-0.46x->0.65x
+    "fmt.gemini.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 0.74-0.77x->1.05x
+    "fmt.gemini.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 2.17-2.39x->2.85x
+    "fmt.ollama.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 2.32-2.44x->3.58x
+    "fmt.ollama.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.82-1.86x->2.55x
+    "fmt.ollama.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 4.35-4.67x->6.28x
+    "fmt.ollama.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 15.96-16.15x->21.26x
     # -- two threads feeding their own streams (events off) over one thread doing both: the
     #    issue's bar is 1.6x on two cores; printed, not judged, until it holds on CI machines.
+    # Stop 11 CI: 0.79x (per-stream work is now small; the GIL hand-offs of 1-4 KB reads cost
+    # more than the parallel scan saves).
     "threads.2/1": {"op": ">=", "value": 1.6, "gate": False},  # 1.4-1.9x (noisy machine)
     # -- partial arguments: one call 2 KB -> 20 KB -> 200 KB, ~8-char fragments, value after
     #    each fragment. "drop": the value is dropped before the next read (O(fragment + depth)

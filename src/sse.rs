@@ -170,6 +170,42 @@ impl SseDecoder {
         // with a bad byte is checked line by line instead, so only that line is refused.
         let whole = input;
         let checked = self.checked_lines(whole);
+        if self.ndjson && self.line.is_empty() && !self.skipping_line {
+            if let Some((0, text)) = checked {
+                // NDJSON: a line is an event of its own, so the read's whole lines, checked at
+                // once above, go out one after another without the general loop's bookkeeping.
+                for line in text.split('\n') {
+                    if line.len() > self.max_line_bytes {
+                        errors.note(CoreError::limit("max_line_bytes", self.max_line_bytes, self.offset));
+                    } else if !blank(line.as_bytes()) {
+                        let ev = SseEvent {
+                            event: "message",
+                            data: line,
+                            id: None,
+                            data_offset: self.offset,
+                        };
+                        on_event(ev, errors);
+                    }
+                    self.offset += line.len() as u64 + 1;
+                }
+                self.scan_rest(&input[text.len() + 1..], whole, None, errors, on_event);
+                return;
+            }
+        }
+        self.scan_rest(input, whole, checked, errors, on_event);
+    }
+
+    /// The general loop of `scan`: `input` is what is left of `whole`, `checked` as in `scan`.
+    fn scan_rest<F>(
+        &mut self,
+        mut input: &[u8],
+        whole: &[u8],
+        checked: Option<(usize, &str)>,
+        errors: &mut ErrorSlot,
+        on_event: &mut F,
+    ) where
+        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+    {
         // The one `data:` line of the current event while it is still in `input`, and its
         // offset: not copied unless the event goes on past it or past this read.
         let mut held: Option<(&str, u64)> = None;

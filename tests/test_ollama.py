@@ -12,6 +12,7 @@ the same either way).
 
 from __future__ import annotations
 
+import collections
 import json
 import random
 from typing import Any
@@ -475,14 +476,13 @@ def _as_dumped(line: bytes) -> bool:
         calls = json.loads(line)["message"]["tool_calls"]
     except (ValueError, KeyError, TypeError):
         return True
+    # Counted: two calls with the same arguments must both be found as dumped.
+    wanted: collections.Counter[bytes] = collections.Counter()
     for call in calls if isinstance(calls, list) else ():
         try:
             arguments = call["function"]["arguments"]
         except (KeyError, TypeError):
             continue
-        if isinstance(arguments, str):
-            continue
-        dumped = json.dumps(arguments, separators=(",", ":"), ensure_ascii=False).encode()
-        if dumped not in line:
-            return False
-    return True
+        if not isinstance(arguments, str):
+            wanted[json.dumps(arguments, separators=(",", ":"), ensure_ascii=False).encode()] += 1
+    return all(line.count(dumped) >= n for dumped, n in wanted.items())

@@ -10,10 +10,13 @@
 //! merges cumulative usage and carries the stop reason; `message_stop` is the end marker.
 //! Not read yet: the native message (thinking signatures, citations, server tool blocks).
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::chat::provider_error_event;
+use super::lexer::Cursor;
 use super::native::{arguments_value, joined, object, partial_value, record, string, value_of, Pieces};
 use super::{event_object, minify, object as read_object, LenientIndex, LenientStr};
 use crate::accumulate::outcome::{object_text, Entries, ReasonClass, UsageKeys};
@@ -37,6 +40,36 @@ struct AnthropicEvent<'a> {
     message: Option<&'a RawValue>,
     #[serde(borrow, default)]
     usage: Option<&'a RawValue>,
+}
+
+/// A `content_block_delta` as the API writes it, byte for byte:
+/// `{"type":"content_block_delta","index":N,"delta":{"type":"…","<field>":"…"}}` with one of
+/// `text`, `thinking`, `partial_json` or `signature`; its index and delta. `None` for anything
+/// else (other spacing or keys, a citation, an escape in the type, an index that is not a plain
+/// integer below 2^32, a lone surrogate), which serde then reads to the same result.
+fn block_delta(data: &str) -> Option<(u32, Delta<'_>)> {
+    let mut at = Cursor::new(data);
+    at.literal(r#"{"type":"content_block_delta","index":"#)?;
+    let index = at.number_text()?;
+    if !index.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let index = index.parse::<u32>().ok()?;
+    at.literal(r#","delta":{"type":"#)?;
+    let mut delta = Delta {
+        kind: LenientStr(Some(Cow::Borrowed(at.plain_text()?))),
+        ..Delta::default()
+    };
+    at.literal(",\"")?;
+    let field = match at.key()? {
+        "text" => &mut delta.text,
+        "thinking" => &mut delta.thinking,
+        "partial_json" => &mut delta.partial_json,
+        "signature" => &mut delta.signature,
+        _ => return None,
+    };
+    *field = LenientStr(Some(at.string()?));
+    at.rest_is("}}").then_some((index, delta))
 }
 
 /// A content block as `content_block_start` (or `message_start`'s content) carries it.
@@ -178,6 +211,13 @@ impl AnthropicAdapter {
         let at = ev.data_offset;
         if ev.event == "error" && !data.starts_with('{') {
             provider_error_event(data, state, sink);
+            return;
+        }
+        if let Some((index, delta)) = block_delta(data) {
+            // Nearly every event: read without serde, and without reading its delta twice.
+            if !state.choices().is_empty() || state.choice_slot(0, at, errors).is_some() {
+                self.delta(index, &delta, state, at, errors, sink);
+            }
             return;
         }
         let Some(event) = event_object::<AnthropicEvent<'_>>(data, at, state.at_eof, errors) else {
@@ -582,7 +622,72 @@ fn merge_objects(base: &str, update: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::lexer::one_edit;
     use super::*;
+
+    /// What the serde path makes of an event, when it is a block delta with an index.
+    fn by_serde(data: &str) -> Option<String> {
+        let event = serde_json::from_str::<super::super::Obj<AnthropicEvent<'_>>>(data)
+            .ok()?
+            .0;
+        if event.kind.0.as_deref() != Some("content_block_delta") {
+            return None;
+        }
+        let Some(LenientIndex(Some(index))) = event.index else {
+            return None;
+        };
+        let delta = event.delta.and_then(read_object::<Delta<'_>>)?;
+        Some(format!("{index} {delta:?}"))
+    }
+
+    fn fast(data: &str) -> Option<String> {
+        block_delta(data).map(|(index, delta)| format!("{index} {delta:?}"))
+    }
+
+    const DELTAS: [&str; 6] = [
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi \"x\"\n\u00e9"}}"#,
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"thinking_delta","thinking":"hm"}}"#,
+        r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}}"#,
+        r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Par"}}"#,
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"signature_delta","signature":"EqQB"}}"#,
+        r#"{"type":"content_block_delta","index":4294967295,"delta":{"type":"text_delta","text":""}}"#,
+    ];
+
+    #[test]
+    fn block_deltas_as_serde_reads_them() {
+        for data in DELTAS {
+            assert!(fast(data).is_some(), "{data}");
+            assert_eq!(fast(data), by_serde(data), "{data}");
+        }
+        for data in [
+            r#"{"type": "content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"citations_delta","citation":{}}}"#,
+            r#"{"type":"content_block_delta","index":4294967296,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":1.0,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a","text":"b"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\ud800"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}x"#,
+        ] {
+            assert_eq!(fast(data), None, "{data}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Block deltas with one character replaced, inserted or removed: read as serde reads
+        /// them, or left to it.
+        #[test]
+        fn block_deltas_never_read_otherwise(
+            which in 0usize..DELTAS.len(),
+            edit in (0usize..4, 0usize..120, proptest::sample::select(vec!['{', '}', ',', ':', '"', '1', ' ', '\\', 'n', 'é', 'x'])),
+        ) {
+            let data = one_edit(DELTAS[which], edit);
+            if let Some(read) = fast(&data) {
+                proptest::prop_assert_eq!(Some(read), by_serde(&data), "{}", data);
+            }
+        }
+    }
 
     #[test]
     fn usage_merge_keeps_order_and_tokens() {

@@ -50,11 +50,7 @@ struct AnthropicEvent<'a> {
 fn block_delta(data: &str) -> Option<(u32, Delta<'_>)> {
     let mut at = Cursor::new(data);
     at.literal(r#"{"type":"content_block_delta","index":"#)?;
-    let index = at.number_text()?;
-    if !index.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let index = index.parse::<u32>().ok()?;
+    let index = at.index()?;
     at.literal(r#","delta":{"type":"#)?;
     let mut delta = Delta {
         kind: LenientStr(Some(Cow::Borrowed(at.plain_text()?))),

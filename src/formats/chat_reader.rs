@@ -394,11 +394,7 @@ fn index(at: &mut Cursor<'_>) -> Option<LenientIndex> {
     if at.literal("null").is_some() {
         return Some(LenientIndex(None));
     }
-    let text = at.number_text()?;
-    if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse::<u32>().ok().map(|i| LenientIndex(Some(i)))
+    at.index().map(|i| LenientIndex(Some(i)))
 }
 
 /// Any value, checked, as its text.

@@ -77,6 +77,16 @@ impl<'a> Cursor<'a> {
         Some(&self.text[start..self.pos])
     }
 
+    /// An index written as a plain integer in `0..2^32`; `None` for any other number (a sign,
+    /// a fraction, an exponent, too large), which the lenient serde shapes judge.
+    pub(crate) fn index(&mut self) -> Option<u32> {
+        let text = self.number_text()?;
+        if !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse().ok()
+    }
+
     /// A JSON value written without whitespace, as Go's encoder (Ollama) writes one, nested at
     /// most `depth` deep (at most `COMPACT_DEPTH`); its text. `None` for anything else
     /// (whitespace, deeper nesting, an invalid value): the caller's general path reads those.

@@ -161,6 +161,12 @@ impl MessageState {
         self.error.as_ref()
     }
 
+    /// Whether the one choice of a format that has no choices (index 0, slot 0) is there,
+    /// made on first use; `false` when `max_choices` drops it.
+    pub fn single_choice(&mut self, at: u64, errors: &mut ErrorSlot) -> bool {
+        !self.choices.is_empty() || self.choice_slot(0, at, errors).is_some()
+    }
+
     /// The slot of the choice with the provider's `index`, made on first sight (`max_choices`).
     pub fn choice_slot(&mut self, index: u32, at: u64, errors: &mut ErrorSlot) -> Option<usize> {
         if let Some(slot) = self.choices.iter().position(|c| c.index == index) {

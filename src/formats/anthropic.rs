@@ -211,7 +211,7 @@ impl AnthropicAdapter {
         }
         if let Some((index, delta)) = block_delta(data) {
             // Nearly every event: read without serde, and without reading its delta twice.
-            if !state.choices().is_empty() || state.choice_slot(0, at, errors).is_some() {
+            if state.single_choice(at, errors) {
                 self.delta(index, &delta, state, at, errors, sink);
             }
             return;
@@ -219,7 +219,7 @@ impl AnthropicAdapter {
         let Some(event) = event_object::<AnthropicEvent<'_>>(data, at, state.at_eof, errors) else {
             return;
         };
-        if state.choices().is_empty() && state.choice_slot(0, at, errors).is_none() {
+        if !state.single_choice(at, errors) {
             return;
         }
         let kind = event.kind.0.as_deref().unwrap_or(ev.event);

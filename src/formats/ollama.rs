@@ -145,7 +145,7 @@ impl OllamaAdapter {
         }
         let at = ev.data_offset;
         if let Some(token) = token_line(data, FAST_DEPTH.min(state.limits().max_depth), &mut self.head) {
-            if state.choices().is_empty() && state.choice_slot(0, at, errors).is_none() {
+            if !state.single_choice(at, errors) {
                 return;
             }
             if let Some(text) = token.thinking.as_deref().filter(|t| !t.is_empty()) {
@@ -170,7 +170,7 @@ impl OllamaAdapter {
             provider_error_event(data, state, sink);
             return;
         }
-        if state.choices().is_empty() && state.choice_slot(0, at, errors).is_none() {
+        if !state.single_choice(at, errors) {
             return;
         }
         if let Some(Obj(message)) = line.message {

@@ -419,7 +419,7 @@ impl ResponsesAdapter {
         let Some(event) = read_event(ev.event, data, at, state, errors, sink) else {
             return;
         };
-        if state.choices().is_empty() && state.choice_slot(0, at, errors).is_none() {
+        if !state.single_choice(at, errors) {
             return;
         }
         let kind = match event.kind.0.as_deref() {

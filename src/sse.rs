@@ -177,14 +177,8 @@ impl SseDecoder {
                 for line in text.split('\n') {
                     if line.len() > self.max_line_bytes {
                         errors.note(CoreError::limit("max_line_bytes", self.max_line_bytes, self.offset));
-                    } else if !blank(line.as_bytes()) {
-                        let ev = SseEvent {
-                            event: "message",
-                            data: line,
-                            id: None,
-                            data_offset: self.offset,
-                        };
-                        on_event(ev, errors);
+                    } else {
+                        self.handle_text(line, self.offset, errors, on_event);
                     }
                     self.offset += line.len() as u64 + 1;
                 }

@@ -12,7 +12,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString};
 use super::errors::{call_error_instance, core_error, parse_error};
 use super::events::{
     Finish, LazyArgs, LazyJson, ProviderError, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, ToolCallFinished,
-    ToolCallReady, ToolCallStarted, Usage, LAZY_JSON_BYTES,
+    ToolCallReady, ToolCallStarted, Usage,
 };
 use super::value::{build_json, build_prefix_value, build_value, ValueCache};
 use crate::accumulate::{Accumulator, Call, CallView, Event, NoEvents, Outcome};
@@ -137,7 +137,8 @@ fn thread_token() -> usize {
 /// Reads of at least this many bytes are scanned with the GIL released. Handing the GIL to a
 /// waiting thread and getting it back costs more, on a shared 2-core VM, than scanning a few
 /// KiB: two threads feeding their own streams in 1-4 KiB reads ran at 0.79-0.86x one thread
-/// when reads from 512 bytes released it, 0.95x from 8 KiB (the gate's `threads.2/1`).
+/// when reads from 512 bytes released it, 0.94-0.95x from 8 or 16 KiB (the gate's
+/// `threads.2/1`).
 const DETACH_BYTES: usize = 16 * 1024;
 
 impl PyStreamAccumulator {
@@ -240,36 +241,25 @@ impl Inner {
         }
         self.usage_seen = count;
         let raw = self.core.usage()?;
-        let max_depth = self.core.limits().max_depth;
-        if raw.len() < LAZY_JSON_BYTES {
-            self.usage = Some(LazyJson::pending(raw, max_depth));
-            return None;
-        }
-        let at = self.core.usage_offset().unwrap_or(0);
-        match build_json(py, raw, max_depth) {
-            Ok(Some(value)) => {
-                self.usage = Some(LazyJson::built(py, value.unbind()));
+        match LazyJson::of(py, raw, self.core.limits().max_depth) {
+            Ok(Some(usage)) => {
+                self.usage = Some(usage);
                 None
             }
             Ok(None) => None,
             Err(err) => Some(parse_error(
                 py,
                 ParseKind::InvalidChunk,
-                at,
+                self.core.usage_offset().unwrap_or(0),
                 &format!("usage: {}", err.value(py)),
             )),
         }
     }
 
-    /// The value of a `Usage` event: built when asked for if short (see `sync_usage`), else
-    /// now; `None` for one that cannot be built (`sync_usage` reported it).
+    /// The value of a `Usage` event (see `sync_usage`); `None` for one that cannot be built
+    /// (`sync_usage` reported it).
     fn usage_value(&self, py: Python<'_>, raw: &str) -> Option<LazyJson> {
-        let max_depth = self.core.limits().max_depth;
-        if raw.len() < LAZY_JSON_BYTES {
-            return Some(LazyJson::pending(raw, max_depth));
-        }
-        let value = build_json(py, raw, max_depth).ok().flatten()?;
-        Some(LazyJson::built(py, value.unbind()))
+        LazyJson::of(py, raw, self.core.limits().max_depth).ok().flatten()
     }
 
     fn provider_error(&self, py: Python<'_>, err: &crate::accumulate::ProviderError) -> ProviderError {

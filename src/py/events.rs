@@ -66,7 +66,7 @@ impl LazyArgs {
 
 /// JSON text under this many bytes always builds: no integer in it can reach the fewest
 /// digits `sys.set_int_max_str_digits` may forbid (640), and the core checked its nesting.
-pub const LAZY_JSON_BYTES: usize = 640;
+const LAZY_JSON_BYTES: usize = 640;
 
 /// A JSON value (a usage object) built on first access from its text, then kept; or built at
 /// once, when building could fail and the failure must be reported by the read.
@@ -77,26 +77,27 @@ pub struct LazyJson {
 }
 
 impl LazyJson {
-    /// A value that will be built when asked for: `raw` must be a valid JSON text of under
-    /// `LAZY_JSON_BYTES` bytes, nested at most `max_depth` deep.
-    pub fn pending(raw: &str, max_depth: usize) -> Self {
-        debug_assert!(raw.len() < LAZY_JSON_BYTES);
-        Self {
-            raw: raw.into(),
-            max_depth,
-            value: PyOnceLock::new(),
+    /// The value of `raw` (a valid JSON text nested at most `max_depth` deep): built when asked
+    /// for if under `LAZY_JSON_BYTES`, else built now. `Ok(None)` when it is not one value, the
+    /// error when Python cannot hold a number of it.
+    pub fn of(py: Python<'_>, raw: &str, max_depth: usize) -> PyResult<Option<Self>> {
+        if raw.len() < LAZY_JSON_BYTES {
+            return Ok(Some(Self {
+                raw: raw.into(),
+                max_depth,
+                value: PyOnceLock::new(),
+            }));
         }
-    }
-
-    /// A value built already.
-    pub fn built(py: Python<'_>, value: Py<PyAny>) -> Self {
+        let Some(value) = build_json(py, raw, max_depth)? else {
+            return Ok(None);
+        };
         let cell = PyOnceLock::new();
-        let _ = cell.set(py, value);
-        Self {
+        let _ = cell.set(py, value.unbind());
+        Ok(Some(Self {
             raw: Box::default(),
             max_depth: 0,
             value: cell,
-        }
+        }))
     }
 
     pub fn get(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {

@@ -5,13 +5,14 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
 use super::{event_object, minify, LenientIndex, LenientStr, Obj, Raw};
 use crate::accumulate::outcome::{ReasonClass, UsageKeys};
 use crate::accumulate::{Call, EventSink, MessageState, ProviderError, TextField};
 use crate::error::ErrorSlot;
 use crate::sse::SseEvent;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
 
 /// One `chat.completion.chunk`, or an error object sent in its place.
 #[derive(Debug, Deserialize)]

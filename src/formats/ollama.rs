@@ -144,7 +144,9 @@ impl OllamaAdapter {
             return;
         }
         let at = ev.data_offset;
-        if let Some(token) = token_line(data, FAST_DEPTH.min(state.limits().max_depth), &mut self.head) {
+        // Arguments nested deeper than the fast path reads (or than `max_depth`) go to the
+        // general path, whose parser allows 128 levels for the whole line.
+        if let Some(token) = token_line(data, COMPACT_DEPTH.min(state.limits().max_depth), &mut self.head) {
             if !state.single_choice(at, errors) {
                 return;
             }
@@ -302,10 +304,6 @@ struct CallParts<'a> {
     checked_depth: Option<usize>,
 }
 
-/// How deep the fast path reads arguments (at most `max_depth` too); deeper ones go to the
-/// general path (whose parser allows 128 levels for the whole line).
-const FAST_DEPTH: usize = COMPACT_DEPTH;
-
 /// The calls of `"tool_calls":[` (read) as Ollama's encoder writes them:
 /// `{["id":…,]"function":{["index":N,]"name":…,"arguments":{…}}}`, comma-separated, to `]`.
 fn tool_calls<'a>(at: &mut Cursor<'a>, depth: usize) -> Option<Vec<CallParts<'a>>> {
@@ -453,11 +451,11 @@ mod tests {
     #[test]
     fn token_lines() {
         let read = |line: &str| {
-            token_line(line, FAST_DEPTH, &mut String::new())
+            token_line(line, COMPACT_DEPTH, &mut String::new())
                 .map(|t| (t.content.into_owned(), t.thinking.map(Cow::into_owned)))
         };
         let end = |line: &str| {
-            token_line(line, FAST_DEPTH, &mut String::new()).map(|t| {
+            token_line(line, COMPACT_DEPTH, &mut String::new()).map(|t| {
                 let usage: Vec<(&str, &str)> = t.usage.clone();
                 (t.done, t.done_reason.map(Cow::into_owned), format!("{usage:?}"))
             })
@@ -518,7 +516,7 @@ mod tests {
                 r#"{{"model":"{model}","created_at":"{at}","message":{{"role":"assistant","content":"x"}},"done":false}}"#
             )
         };
-        let mut read = |line: &str| token_line(line, FAST_DEPTH, &mut head).map(|t| t.content.into_owned());
+        let mut read = |line: &str| token_line(line, COMPACT_DEPTH, &mut head).map(|t| t.content.into_owned());
         assert_eq!(read(&line("m", "t1")).as_deref(), Some("x"));
         assert_eq!(read(&line("m", "t2")).as_deref(), Some("x"));
         // Another model replaces the head; an escape in the model, or in the time after a
@@ -536,7 +534,7 @@ mod tests {
         let calls = |rest: &str| {
             token_line(
                 &format!("{head}{rest}}},\"done\":false}}"),
-                FAST_DEPTH,
+                COMPACT_DEPTH,
                 &mut String::new(),
             )
             .map(|t| {

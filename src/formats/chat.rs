@@ -8,7 +8,7 @@ use std::fmt;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::{event_object, minify, LenientIndex, LenientStr, Obj, Raw};
+use super::{event_object, minify, LenientIndex, LenientStr, List, Obj, Raw};
 use crate::accumulate::outcome::{ReasonClass, UsageKeys};
 use crate::accumulate::{Call, EventSink, MessageState, ProviderError, TextField};
 use crate::error::ErrorSlot;
@@ -18,7 +18,7 @@ use crate::sse::SseEvent;
 #[derive(Debug, Deserialize)]
 pub struct Chunk<'a> {
     #[serde(borrow, default)]
-    pub choices: Option<Vec<Obj<Choice<'a>>>>,
+    pub choices: Option<List<Obj<Choice<'a>>>>,
     #[serde(borrow, default)]
     pub usage: Option<Raw<'a>>,
     /// Groq's extension object: older Groq streams report usage only in `x_groq.usage`.
@@ -60,7 +60,7 @@ pub struct Delta<'a> {
     #[serde(borrow, default)]
     pub refusal: LenientStr<'a>,
     #[serde(borrow, default)]
-    pub tool_calls: Option<Vec<Obj<ToolCallDelta<'a>>>>,
+    pub tool_calls: Option<List<Obj<ToolCallDelta<'a>>>>,
     /// The pre-tools API.
     #[serde(borrow, default)]
     pub function_call: Option<Obj<FunctionDelta<'a>>>,
@@ -327,7 +327,21 @@ impl ChatAdapter {
             state.finish_all_calls(sink);
             return;
         }
-        // Nearly every chunk is read by the fast reader; the rest as before.
+        // Most chunks are the last one around another delta; nearly all the rest are read by
+        // the fast reader; the others as before.
+        let mut delta = Delta::default();
+        if let Some((index, present)) = self.head.replay(data, &mut delta) {
+            choice(
+                state,
+                index,
+                present.then_some(&delta),
+                None,
+                ev.data_offset,
+                errors,
+                sink,
+            );
+            return;
+        }
         let chunk = match super::chat_reader::read_chunk(data, &mut self.head) {
             Some(chunk) => chunk,
             None => match event_object::<Chunk<'_>>(data, ev.data_offset, state.at_eof, errors) {
@@ -352,17 +366,17 @@ impl ChatAdapter {
             state.usage_object(usage.get(), ev.data_offset, errors, sink);
         }
         // By reference: a choice is a few hundred bytes, moving it out cost more than reading it.
-        for Obj(choice) in chunk.choices.iter().flatten() {
-            let index = choice.index.0.unwrap_or(0);
-            let Some(slot) = state.choice_slot(index, ev.data_offset, errors) else {
-                continue;
-            };
-            if let Some(Obj(delta)) = &choice.delta {
-                merge(state, slot, delta, ev.data_offset, errors, sink);
-            }
-            if let Some(reason) = choice.finish_reason.non_empty() {
-                state.finish_reason(slot, reason, sink);
-            }
+        for Obj(c) in chunk.choices.iter().flat_map(List::iter) {
+            let delta = c.delta.as_ref().map(|Obj(d)| d);
+            choice(
+                state,
+                c.index,
+                delta,
+                c.finish_reason.non_empty(),
+                ev.data_offset,
+                errors,
+                sink,
+            );
         }
     }
 
@@ -433,6 +447,27 @@ fn provider_error_chunk<S: EventSink>(chunk: &Chunk<'_>, data: &str, state: &mut
     );
 }
 
+/// One choice of a chunk: its delta, then its finish reason.
+fn choice<S: EventSink>(
+    state: &mut MessageState,
+    index: LenientIndex,
+    delta: Option<&Delta<'_>>,
+    finish_reason: Option<&str>,
+    at: u64,
+    errors: &mut ErrorSlot,
+    sink: &mut S,
+) {
+    let Some(slot) = state.choice_slot(index.0.unwrap_or(0), at, errors) else {
+        return;
+    };
+    if let Some(delta) = delta {
+        merge(state, slot, delta, at, errors, sink);
+    }
+    if let Some(reason) = finish_reason {
+        state.finish_reason(slot, reason, sink);
+    }
+}
+
 /// Merges one choice's delta: reasoning, content (a string or typed parts), refusal, the legacy
 /// `function_call`, then `tool_calls` in list order.
 fn merge<S: EventSink>(
@@ -484,7 +519,7 @@ fn merge<S: EventSink>(
         );
     }
     let none = FunctionDelta::default();
-    for Obj(frag) in delta.tool_calls.iter().flatten() {
+    for Obj(frag) in delta.tool_calls.iter().flat_map(List::iter) {
         let ToolCallDelta {
             index,
             id,

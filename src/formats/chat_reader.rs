@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use super::chat::{Choice, Chunk, Content, Delta, FunctionDelta, ToolCallDelta};
 use super::lexer::{Cursor, COMPACT_DEPTH};
-use super::{LenientIndex, LenientStr, Obj, Raw};
+use super::{LenientIndex, LenientStr, List, Obj, Raw};
 
 /// What the last chunks read had in common, to read the next one faster.
 ///
@@ -38,29 +38,30 @@ struct Template {
     prefix: String,
     suffix: String,
     index: LenientIndex,
-    /// Where the text of `object` is in `prefix`, if it is there.
-    object: Option<(usize, usize)>,
 }
 
 impl Template {
-    fn replay<'a>(&self, data: &'a str) -> Option<Chunk<'a>> {
+    /// The choice index of a chunk that is this template around a delta, and whether the delta
+    /// is there (not `null`), read into `delta`.
+    #[inline]
+    fn replay<'a>(&self, data: &'a str, delta: &mut Delta<'a>) -> Option<(LenientIndex, bool)> {
         let end = data.len().checked_sub(self.suffix.len())?;
         if end < self.prefix.len() || !data.ends_with(&self.suffix) || !data.starts_with(&self.prefix) {
             return None;
         }
         let mut at = Cursor::at(&data[..end], self.prefix.len());
-        let delta = nullable(&mut at, |at| delta(at).map(Obj))?;
-        if !at.at_end() {
-            return None;
-        }
-        let mut chunk = empty_chunk();
-        chunk.object = LenientStr(self.object.map(|(start, end)| Cow::Borrowed(&data[start..end])));
-        chunk.choices = Some(vec![Obj(Choice {
-            index: self.index,
-            delta,
-            finish_reason: LenientStr(None),
-        })]);
-        Some(chunk)
+        let present = nullable(&mut at, |at| delta_into(at, delta))?.is_some();
+        at.at_end().then_some((self.index, present))
+    }
+}
+
+impl ChunkHead {
+    /// The choice index of a chunk that is the last chunk read around another delta (one
+    /// choice, no finish reason, no usage, no error; `read_chunk` reads any other), and whether
+    /// its delta is there, read into `delta` (a default one; left as is on `None`).
+    #[inline]
+    pub(crate) fn replay<'a>(&self, data: &'a str, delta: &mut Delta<'a>) -> Option<(LenientIndex, bool)> {
+        self.template.as_ref()?.replay(data, delta)
     }
 }
 
@@ -77,11 +78,9 @@ fn empty_chunk<'a>() -> Chunk<'a> {
     }
 }
 
-/// The chunk in `data` (trimmed event data), or `None` for the general path.
+/// The chunk in `data` (trimmed event data), or `None` for the general path. A chunk that
+/// `ChunkHead::replay` reads need not come here.
 pub(crate) fn read_chunk<'a>(data: &'a str, head: &mut ChunkHead) -> Option<Chunk<'a>> {
-    if let Some(chunk) = head.template.as_ref().and_then(|t| t.replay(data)) {
-        return Some(chunk);
-    }
     let mut at = Cursor::new(data);
     let mut chunk = empty_chunk();
     let mut seen = Seen::default();
@@ -113,7 +112,7 @@ pub(crate) fn read_chunk<'a>(data: &'a str, head: &mut ChunkHead) -> Option<Chun
                 head_end.get_or_insert(key_at);
                 seen.first(CHOICES)?;
                 chunk.choices = nullable(&mut at, |at| {
-                    let mut choices = Vec::new();
+                    let mut choices = List::default();
                     array(at, |at| {
                         choices.push(Obj(choice(at, &mut delta_at)?));
                         Some(())
@@ -155,34 +154,24 @@ pub(crate) fn read_chunk<'a>(data: &'a str, head: &mut ChunkHead) -> Option<Chun
         }
         _ => {}
     }
-    head.template = plain_head
-        .then(|| template(data, &chunk, delta_at?, object_at))
-        .flatten();
+    head.template = plain_head.then(|| template(data, &chunk, delta_at?)).flatten();
     Some(chunk)
 }
 
 /// The template of a chunk just read, if it is one with a single choice, no finish reason, no
-/// usage and `object` (if any) before the delta.
-fn template(
-    data: &str,
-    chunk: &Chunk<'_>,
-    (start, end): (usize, usize),
-    object: Option<(usize, usize)>,
-) -> Option<Template> {
-    let [Obj(choice)] = chunk.choices.as_deref()? else {
+/// usage and no `"object":"error"`.
+fn template(data: &str, chunk: &Chunk<'_>, (start, end): (usize, usize)) -> Option<Template> {
+    let Obj(choice) = chunk.choices.as_ref()?.only()?;
+    // A replayed chunk is only its delta: its `object` is the template's, which must not say
+    // "error" (the adapter reads such a chunk as an error).
+    if chunk.object.0.as_deref() == Some("error") {
         return None;
-    };
-    let object = match (&chunk.object.0, object) {
-        (None, _) => None,
-        (Some(_), Some(span)) if span.1 < start => Some(span),
-        (Some(_), _) => return None,
-    };
+    }
     let plain = chunk.usage.is_none() && choice.finish_reason.0.is_none();
     plain.then(|| Template {
         prefix: data[..start].to_owned(),
         suffix: data[end..].to_owned(),
         index: choice.index,
-        object,
     })
 }
 
@@ -224,6 +213,13 @@ fn choice<'a>(at: &mut Cursor<'a>, delta_at: &mut Option<(usize, usize)>) -> Opt
 
 fn delta<'a>(at: &mut Cursor<'a>) -> Option<Delta<'a>> {
     let mut delta = Delta::default();
+    delta_into(at, &mut delta)?;
+    Some(delta)
+}
+
+/// A delta object read into `delta` (a default one): in place, as the replay reads most
+/// chunks' deltas, since returning one (some 260 bytes) cost a copy per chunk.
+fn delta_into<'a>(at: &mut Cursor<'a>, delta: &mut Delta<'a>) -> Option<()> {
     let mut seen = Seen::default();
     object(at, |at, key| {
         match key {
@@ -251,7 +247,7 @@ fn delta<'a>(at: &mut Cursor<'a>) -> Option<Delta<'a>> {
             "tool_calls" => {
                 seen.first(4)?;
                 delta.tool_calls = nullable(at, |at| {
-                    let mut calls = Vec::new();
+                    let mut calls = List::default();
                     array(at, |at| {
                         calls.push(Obj(tool_call(at)?));
                         Some(())
@@ -264,7 +260,7 @@ fn delta<'a>(at: &mut Cursor<'a>) -> Option<Delta<'a>> {
         }
         Some(())
     })?;
-    Some(delta)
+    Some(())
 }
 
 fn tool_call<'a>(at: &mut Cursor<'a>) -> Option<ToolCallDelta<'a>> {
@@ -425,6 +421,32 @@ mod tests {
         read_chunk(data, &mut ChunkHead::default()).map(|c| format!("{c:?}"))
     }
 
+    /// What the adapter reads of `data` through `head`, and what serde reads of it, in the same
+    /// words: a replayed delta as the one choice it stands for (and serde's chunk must be only
+    /// that choice: no usage, no error), else `read_chunk`'s chunk; `None` when neither reads it.
+    fn through(head: &mut ChunkHead, data: &str) -> Option<(String, Option<String>)> {
+        let mut delta = Delta::default();
+        if let Some((index, present)) = head.replay(data, &mut delta) {
+            let choice = Choice {
+                index,
+                delta: present.then_some(Obj(delta)),
+                finish_reason: LenientStr(None),
+            };
+            let ours = format!("{:?}", Some(List::one(Obj(choice))));
+            let theirs = serde_json::from_str::<Obj<Chunk<'_>>>(data)
+                .ok()
+                .filter(|Obj(c)| {
+                    c.usage.is_none()
+                        && c.x_groq.is_none()
+                        && c.error.is_none()
+                        && c.object.0.as_deref() != Some("error")
+                })
+                .map(|Obj(c)| format!("{:?}", c.choices));
+            return Some((ours, theirs));
+        }
+        read_chunk(data, head).map(|c| (format!("{c:?}"), serde(data)))
+    }
+
     const HEAD: &str = r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":"fp","choices":["#;
 
     #[test]
@@ -458,26 +480,39 @@ mod tests {
     #[test]
     fn a_stream_s_repeated_head_is_read_once() {
         let mut head = ChunkHead::default();
-        let mut read = |data: &str| read_chunk(data, &mut head).map(|c| format!("{c:?}"));
         let delta = |text: &str| format!(r#"{HEAD}{{"index":0,"delta":{{"content":"{text}"}}}}],"usage":null}}"#);
         for data in [delta("a"), delta("b"), delta("c")] {
-            assert!(read(&data).is_some_and(|got| Some(got) == serde(&data)), "{data}");
+            let (ours, theirs) = through(&mut head, &data).expect("read");
+            assert_eq!(Some(ours), theirs, "{data}");
         }
+        assert!(head.replay(&delta("x"), &mut Delta::default()).is_some());
         // The same head, then `object` again (serde rejects it); another head; `object` after
         // the first field read (not part of the head); an escaped `object` (not remembered).
         let twice = format!(r#"{HEAD}{{"index":0}}],"object":"x"}}"#);
-        assert_eq!(read(&twice), None);
+        assert_eq!(through(&mut head, &twice), None);
         let other = delta("d").replace("chatcmpl-1", "chatcmpl-2");
         let late = r#"{"id":"z","choices":[],"object":"late"}"#;
         let escaped = r#"{"id":"z","object":"esc","choices":[]}"#;
         for data in [other.as_str(), &delta("e"), late, late, escaped, escaped, &delta("f")] {
-            assert_eq!(read(data), serde(data), "{data}");
+            let (ours, theirs) = through(&mut head, data).expect("read");
+            assert_eq!(Some(ours), theirs, "{data}");
         }
         assert_eq!(head.text, HEAD.trim_end_matches(r#""choices":["#));
         assert_eq!(
             &head.text[head.object.unwrap().0..head.object.unwrap().1],
             "chat.completion.chunk"
         );
+    }
+
+    #[test]
+    fn no_template_from_an_error_object() {
+        let mut head = ChunkHead::default();
+        let data = r#"{"object":"error","choices":[{"index":0,"delta":{"content":"a"}}]}"#;
+        assert!(read_chunk(data, &mut head).is_some());
+        assert!(head.replay(data, &mut Delta::default()).is_none());
+        let data = data.replace("error", "chat.completion.chunk");
+        assert!(read_chunk(&data, &mut head).is_some());
+        assert!(head.replay(&data, &mut Delta::default()).is_some());
     }
 
     #[test]
@@ -572,8 +607,8 @@ mod tests {
                     own
                 };
                 let data = edited(&parts, usage, edit);
-                if let Some(read) = read_chunk(&data, &mut head).map(|c| format!("{c:?}")) {
-                    proptest::prop_assert_eq!(Some(read), serde(&data), "{}", data);
+                if let Some((ours, theirs)) = through(&mut head, &data) {
+                    proptest::prop_assert_eq!(Some(ours), theirs, "{}", data);
                 }
             }
         }

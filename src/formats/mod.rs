@@ -373,6 +373,74 @@ impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
     }
 }
 
+/// A JSON array whose first element is kept inline: a chunk nearly always carries one choice
+/// and at most one tool-call fragment, so reading one allocates nothing.
+#[derive(Debug)]
+pub struct List<T> {
+    first: Option<T>,
+    rest: Vec<T>,
+}
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        Self {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl<T> List<T> {
+    /// A list of one element.
+    pub fn one(item: T) -> Self {
+        Self {
+            first: Some(item),
+            rest: Vec::new(),
+        }
+    }
+
+    /// Appends an element.
+    pub fn push(&mut self, item: T) {
+        if self.first.is_none() {
+            self.first = Some(item);
+        } else {
+            self.rest.push(item);
+        }
+    }
+
+    /// The elements in order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.first.iter().chain(&self.rest)
+    }
+
+    /// The element of a list of exactly one.
+    pub fn only(&self) -> Option<&T> {
+        self.rest.is_empty().then_some(self.first.as_ref()).flatten()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = List<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut list = List::default();
+                while let Some(item) = seq.next_element()? {
+                    list.push(item);
+                }
+                Ok(list)
+            }
+        }
+        deserializer.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
 /// A JSON object read as `T`. serde's derived structs also accept an array (fields by position);
 /// a chunk field that must be an object rejects that instead.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

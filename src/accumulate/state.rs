@@ -117,6 +117,17 @@ fn set_once(field: &mut String, value: Option<&str>) {
     }
 }
 
+/// A fragment of a call's arguments as an adapter hands it over.
+#[derive(Clone, Copy)]
+enum Piece<'a> {
+    /// Text to append as is.
+    Text(&'a str),
+    /// A whole value the reader checked, nested at most this deep.
+    Checked(&'a str, usize),
+    /// The text between a JSON string's quotes, escapes not yet decoded.
+    Escaped(&'a str),
+}
+
 impl MessageState {
     #[must_use]
     pub fn new(limits: Limits) -> Self {
@@ -299,7 +310,7 @@ impl MessageState {
         errors: &mut ErrorSlot,
         sink: &mut S,
     ) {
-        self.append_arguments(slot, call, fragment, None, at, errors, sink);
+        self.append_arguments(slot, call, Piece::Text(fragment), at, errors, sink);
     }
 
     /// `call_arguments` for a whole value the adapter's reader has already checked is valid
@@ -316,40 +327,70 @@ impl MessageState {
         errors: &mut ErrorSlot,
         sink: &mut S,
     ) {
-        self.append_arguments(slot, call, value, Some(depth), at, errors, sink);
+        self.append_arguments(slot, call, Piece::Checked(value, depth), at, errors, sink);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// `call_arguments` for a fragment sent as a JSON string: `escaped` is the valid string
+    /// text between its quotes, decoded straight into the call's arguments. `false` (nothing
+    /// done) when it holds a lone surrogate escape, which is no text: the adapter decides.
+    pub fn call_escaped_arguments<S: EventSink>(
+        &mut self,
+        slot: usize,
+        call: usize,
+        escaped: &str,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) -> bool {
+        self.append_arguments(slot, call, Piece::Escaped(escaped), at, errors, sink)
+    }
+
+    /// Whether the fragment was taken (`false`: a lone surrogate in an escaped one).
     fn append_arguments<S: EventSink>(
         &mut self,
         slot: usize,
         call: usize,
-        fragment: &str,
-        checked_depth: Option<usize>,
+        piece: Piece<'_>,
         at: u64,
         errors: &mut ErrorSlot,
         sink: &mut S,
-    ) {
+    ) -> bool {
         let max_args = self.limits.max_arguments_bytes;
         let max_depth = self.limits.max_depth;
         let choice = &mut self.choices[slot];
         let index = choice.index;
         let call_state = &mut choice.calls[call];
-        if fragment.is_empty() || call_state.over_limit || call_state.finished {
-            return;
+        // An escaped text decodes to at most its own length (the limit is checked on that).
+        let (Piece::Text(text) | Piece::Checked(text, _) | Piece::Escaped(text)) = piece;
+        if text.is_empty() || call_state.over_limit || call_state.finished {
+            return true;
         }
-        if call_state.args.text().len() + fragment.len() > max_args {
+        if call_state.args.text().len() + text.len() > max_args {
+            if let Piece::Escaped(escaped) = piece {
+                // Only its decoded length can say whether it fits.
+                let mut bytes = Vec::new();
+                if crate::partial_json::decode_into(escaped.as_bytes(), &mut bytes) {
+                    return false;
+                }
+                // SAFETY: without a lone surrogate the decoded text is UTF-8.
+                let text = unsafe { std::str::from_utf8_unchecked(&bytes) };
+                return self.append_arguments(slot, call, Piece::Text(text), at, errors, sink);
+            }
             call_state.over_limit = true;
             errors.note(CoreError::limit("max_arguments_bytes", max_args, at));
-            return;
+            return true;
         }
         let start = call_state.args.text().len();
         let was_valid = call_state.args.error().is_none();
         // A malformed text is not an error of the stream: the call finishes with it attached.
         // Nesting past max_depth is a limit, reported once, and the call finishes with it too.
-        let fed = match checked_depth {
-            Some(depth) => call_state.args.feed_checked(fragment, depth),
-            None => call_state.args.feed(fragment),
+        let fed = match piece {
+            Piece::Text(text) => call_state.args.feed(text),
+            Piece::Checked(value, depth) => call_state.args.feed_checked(value, depth),
+            Piece::Escaped(escaped) => match call_state.args.feed_escaped(escaped) {
+                Some(fed) => fed,
+                None => return false,
+            },
         };
         if let Err(err) = fed {
             if was_valid && err.kind == ParseKind::TooDeep {
@@ -369,6 +410,7 @@ impl MessageState {
                 len: call_state.args.text().len(),
             });
         }
+        true
     }
 
     /// Stops a call's arguments for a reason of the format's own (Gemini pieces out of order):

@@ -665,3 +665,28 @@ fn mistral_content_parts_are_text_and_reasoning() {
     );
     assert_eq!(kinds(&events), vec!["reasoning", "text", "finish"]);
 }
+
+#[test]
+fn the_arguments_limit_counts_decoded_text() {
+    // `{\"a\":` is 7 bytes as sent and 5 decoded: it fits a limit of 6, and `1` after it too.
+    let limits = Limits {
+        max_arguments_bytes: 6,
+        ..Limits::default()
+    };
+    let stream = sse(&[
+        delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("{\"a\":"))]})),
+        delta(json!({"tool_calls": [tc(Some(0), None, None, json!("1"))]})),
+        delta(json!({"tool_calls": [tc(Some(0), None, None, json!("}"))]})),
+    ]);
+    let mut acc = Accumulator::new(limits);
+    let mut events = Vec::new();
+    let err = acc.feed(stream.as_bytes(), &mut events).unwrap_err();
+    assert!(matches!(
+        err,
+        CoreError::Limit {
+            limit: "max_arguments_bytes",
+            ..
+        }
+    ));
+    assert_eq!(acc.choice(0).unwrap().calls[0].arguments(), "{\"a\":1");
+}

@@ -577,21 +577,17 @@ fn fragment<S: EventSink>(
     let raw = raw.get();
     // A string is a fragment; any other JSON value (some servers send the whole arguments as an
     // object) counts only as the call's first text, in its compact form.
-    let text: Cow<'_, str> = if raw.starts_with('"') {
-        // serde_json only for what the byte reader leaves (a lone surrogate escape).
-        match super::lexer::whole_string(raw) {
-            Some(text) => text,
-            None => match serde_json::from_str::<LenientStr<'_>>(raw) {
-                Ok(LenientStr(Some(text))) => text,
-                _ => return,
-            },
+    if let Some(escaped) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        // The text is valid JSON (checked by the reader), so this is a string's inside.
+        if !state.call_escaped_arguments(slot, call, escaped, at, errors, sink) {
+            // A lone surrogate escape: serde_json's reading decides.
+            if let Ok(LenientStr(Some(text))) = serde_json::from_str::<LenientStr<'_>>(raw) {
+                state.call_arguments(slot, call, &text, at, errors, sink);
+            }
         }
     } else if state.calls(slot)[call].arguments().is_empty() {
-        Cow::Owned(minify(raw))
-    } else {
-        return;
-    };
-    state.call_arguments(slot, call, &text, at, errors, sink);
+        state.call_arguments(slot, call, &minify(raw), at, errors, sink);
+    }
 }
 
 /// Which existing call a fragment continues (`docs/semantics.md` §3), or `None` for a new one.

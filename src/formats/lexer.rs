@@ -199,6 +199,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// The value of `text` when it is one JSON string and nothing else (see `Cursor::string`).
+#[cfg(test)]
 pub(crate) fn whole_string(text: &str) -> Option<Cow<'_, str>> {
     let mut at = Cursor::new(text);
     let value = at.string()?;

@@ -22,6 +22,15 @@ pub fn decode_str(text: &str, span: StrSpan) -> (Cow<'_, [u8]>, bool) {
         return (Cow::Borrowed(raw), false);
     }
     let mut out = Vec::with_capacity(raw.len());
+    let lone = decode_into(raw, &mut out);
+    (Cow::Owned(out), lone)
+}
+
+/// Appends the decoded contents of a JSON string (`raw`, between its quotes) to `out`; whether
+/// a lone surrogate was written (WTF-8, as `decode_str`).
+pub fn decode_into(raw: &[u8], out: &mut Vec<u8>) -> bool {
+    // The decoded text is never longer than the escaped one.
+    out.reserve(raw.len());
     let mut lone = false;
     let mut i = 0;
     while i < raw.len() {
@@ -59,9 +68,9 @@ pub fn decode_str(text: &str, span: StrSpan) -> (Cow<'_, [u8]>, bool) {
                 }
             }
         }
-        push_wtf8(&mut out, code, &mut lone);
+        push_wtf8(out, code, &mut lone);
     }
-    (Cow::Owned(out), lone)
+    lone
 }
 
 fn read_hex4(raw: &[u8], i: usize) -> Option<u16> {

@@ -434,3 +434,30 @@ fn a_number_that_fails_shows_in_no_value() {
         let _ = parsed.value();
     }
 }
+
+proptest! {
+    /// A JSON string fragment fed escaped is the same as its decoded text fed, whatever came
+    /// before (a few fragments of one arguments text); a lone surrogate feeds nothing.
+    #[test]
+    fn escaped_fragments_feed_as_their_text(
+        fragments in proptest::collection::vec(proptest::collection::vec(proptest::sample::select(vec![
+            "a", "é", "東", "🚀", "\\n", "\\\"", "\\\\", "\\/", "\\b", "\\u00e9", "\\u0000",
+            "\\ud83d\\ude80", "\\ud83d", "\\ude80", "{", "}", "[1,", "\\\"k\\\":", " ", "2]",
+        ]), 0..6), 1..5),
+    ) {
+        let mut ours = PartialJson::new();
+        let mut theirs = PartialJson::new();
+        for pieces in fragments {
+            let escaped = pieces.concat();
+            let decoded = serde_json::from_str::<String>(&format!("\"{escaped}\"")).ok();
+            let fed = ours.feed_escaped(&escaped);
+            prop_assert_eq!(fed.is_some(), decoded.is_some(), "{}", escaped);
+            if let (Some(fed), Some(text)) = (fed, decoded) {
+                prop_assert_eq!(fed, theirs.feed(&text));
+            }
+            prop_assert_eq!(ours.text(), theirs.text());
+            prop_assert_eq!(ours.is_complete(), theirs.is_complete());
+            prop_assert_eq!(ours.error(), theirs.error());
+        }
+    }
+}

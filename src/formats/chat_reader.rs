@@ -13,8 +13,8 @@
 use std::borrow::Cow;
 
 use super::chat::{Choice, Chunk, Content, Delta, FunctionDelta, ToolCallDelta};
-use super::lexer::{Cursor, COMPACT_DEPTH};
-use super::{LenientIndex, LenientStr, List, Obj, Raw};
+use super::lexer::{lenient_str, nullable, object, raw, skip, Cursor};
+use super::{LenientIndex, LenientStr, List, Obj};
 
 /// What the last chunks read had in common, to read the next one faster.
 ///
@@ -329,24 +329,6 @@ impl Seen {
     }
 }
 
-/// `{`, then each `"key":` and its value (read by `entry`, which must move past it), to `}`.
-#[inline]
-fn object<'a>(at: &mut Cursor<'a>, mut entry: impl FnMut(&mut Cursor<'a>, &'a str) -> Option<()>) -> Option<()> {
-    at.literal("{")?;
-    if at.literal("}").is_some() {
-        return Some(());
-    }
-    loop {
-        at.literal("\"")?;
-        let key = at.key()?;
-        entry(at, key)?;
-        if at.literal("}").is_some() {
-            return Some(());
-        }
-        at.literal(",")?;
-    }
-}
-
 /// `[`, then each element (read by `item`), to `]`.
 #[inline]
 fn array<'a>(at: &mut Cursor<'a>, mut item: impl FnMut(&mut Cursor<'a>) -> Option<()>) -> Option<()> {
@@ -363,26 +345,6 @@ fn array<'a>(at: &mut Cursor<'a>, mut item: impl FnMut(&mut Cursor<'a>) -> Optio
     }
 }
 
-/// `null` as `None`, else the value `read` reads (the outer `None`: not this reader's).
-#[allow(clippy::option_option)]
-#[inline]
-fn nullable<'a, T>(at: &mut Cursor<'a>, read: impl FnOnce(&mut Cursor<'a>) -> Option<T>) -> Option<Option<T>> {
-    if at.literal("null").is_some() {
-        return Some(None);
-    }
-    read(at).map(Some)
-}
-
-/// A string, or any other value as absent (`LenientStr`).
-#[inline]
-fn lenient_str<'a>(at: &mut Cursor<'a>) -> Option<LenientStr<'a>> {
-    if at.peek()? == b'"' {
-        return Some(LenientStr(Some(at.string()?)));
-    }
-    skip(at)?;
-    Some(LenientStr(None))
-}
-
 /// An index: a plain integer in `0..2^32`, or `null`; any other value is the general path's
 /// to judge (`LenientIndex`).
 #[inline]
@@ -391,18 +353,6 @@ fn index(at: &mut Cursor<'_>) -> Option<LenientIndex> {
         return Some(LenientIndex(None));
     }
     at.index().map(|i| LenientIndex(Some(i)))
-}
-
-/// Any value, checked, as its text.
-#[inline]
-fn raw<'a>(at: &mut Cursor<'a>) -> Option<Raw<'a>> {
-    at.compact_value(COMPACT_DEPTH).map(Raw)
-}
-
-/// Any value, checked and passed over.
-#[inline]
-fn skip(at: &mut Cursor<'_>) -> Option<()> {
-    at.compact_value(COMPACT_DEPTH).map(|_| ())
 }
 
 #[cfg(test)]

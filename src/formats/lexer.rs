@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use super::{LenientStr, Raw};
 use crate::partial_json::{decode_str, StrSpan};
 use crate::plain::next_special;
 
@@ -204,6 +205,62 @@ pub(crate) fn whole_string(text: &str) -> Option<Cow<'_, str>> {
     let mut at = Cursor::new(text);
     let value = at.string()?;
     at.at_end().then_some(value)
+}
+
+/// `{`, then each `"key":` and its value (read by `entry`, which must move past it), to `}`.
+#[inline]
+pub(crate) fn object<'a>(
+    at: &mut Cursor<'a>,
+    mut entry: impl FnMut(&mut Cursor<'a>, &'a str) -> Option<()>,
+) -> Option<()> {
+    at.literal("{")?;
+    if at.literal("}").is_some() {
+        return Some(());
+    }
+    loop {
+        at.literal("\"")?;
+        let key = at.key()?;
+        entry(at, key)?;
+        if at.literal("}").is_some() {
+            return Some(());
+        }
+        at.literal(",")?;
+    }
+}
+
+/// `null` as `None`, else the value `read` reads (the outer `None`: not this reader's).
+#[allow(clippy::option_option)]
+#[inline]
+pub(crate) fn nullable<'a, T>(
+    at: &mut Cursor<'a>,
+    read: impl FnOnce(&mut Cursor<'a>) -> Option<T>,
+) -> Option<Option<T>> {
+    if at.literal("null").is_some() {
+        return Some(None);
+    }
+    read(at).map(Some)
+}
+
+/// A string, or any other value as absent (`LenientStr`).
+#[inline]
+pub(crate) fn lenient_str<'a>(at: &mut Cursor<'a>) -> Option<LenientStr<'a>> {
+    if at.peek()? == b'"' {
+        return Some(LenientStr(Some(at.string()?)));
+    }
+    skip(at)?;
+    Some(LenientStr(None))
+}
+
+/// Any value, checked, as its text.
+#[inline]
+pub(crate) fn raw<'a>(at: &mut Cursor<'a>) -> Option<Raw<'a>> {
+    at.compact_value(COMPACT_DEPTH).map(Raw)
+}
+
+/// Any value, checked and passed over.
+#[inline]
+pub(crate) fn skip(at: &mut Cursor<'_>) -> Option<()> {
+    at.compact_value(COMPACT_DEPTH).map(|_| ())
 }
 
 /// How deep `Cursor::compact_value` reads at most (one bit per open container).

@@ -365,6 +365,11 @@ impl<'a> Raw<'a> {
     pub fn get(self) -> &'a str {
         self.0
     }
+
+    /// The value read as `T` if it is an object; anything else is `None`.
+    pub(crate) fn object<T: Deserialize<'a>>(self) -> Option<T> {
+        serde_json::from_str::<Obj<T>>(self.0).ok().map(|Obj(t)| t)
+    }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {

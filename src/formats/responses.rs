@@ -19,8 +19,9 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::lexer::{self, Cursor};
 use super::native::{joined, object as json_object, record, string, value_of, Pieces};
-use super::{event_object, object, trim_data, LenientStr};
+use super::{event_object, object, trim_data, LenientStr, Raw};
 use crate::accumulate::outcome::{ReasonClass, UsageKeys};
 use crate::accumulate::{ChoiceState, EventSink, MessageState, ProviderError, TextField};
 use crate::error::{CoreError, ErrorSlot, ParseKind};
@@ -92,18 +93,18 @@ last_wins! {
     struct ResponsesEvent<'a> {
         kind: LenientStr<'a> = "type",
         /// Index fields stay raw: their range is checked only in output events (R2).
-        output_index: Option<&'a RawValue> = "output_index",
-        content_index: Option<&'a RawValue> = "content_index",
-        summary_index: Option<&'a RawValue> = "summary_index",
+        output_index: Option<Raw<'a>> = "output_index",
+        content_index: Option<Raw<'a>> = "content_index",
+        summary_index: Option<Raw<'a>> = "summary_index",
         item_id: LenientStr<'a> = "item_id",
         delta: LenientStr<'a> = "delta",
         arguments: LenientStr<'a> = "arguments",
-        item: Option<&'a RawValue> = "item",
-        part: Option<&'a RawValue> = "part",
-        response: Option<&'a RawValue> = "response",
-        error: Option<&'a RawValue> = "error",
+        item: Option<Raw<'a>> = "item",
+        part: Option<Raw<'a>> = "part",
+        response: Option<Raw<'a>> = "response",
+        error: Option<Raw<'a>> = "error",
         message: LenientStr<'a> = "message",
-        code: Option<&'a RawValue> = "code",
+        code: Option<Raw<'a>> = "code",
     }
 }
 
@@ -115,8 +116,8 @@ last_wins! {
         call_id: LenientStr<'a> = "call_id",
         name: LenientStr<'a> = "name",
         arguments: LenientStr<'a> = "arguments",
-        content: Option<&'a RawValue> = "content",
-        summary: Option<&'a RawValue> = "summary",
+        content: Option<Raw<'a>> = "content",
+        summary: Option<Raw<'a>> = "summary",
     }
 }
 
@@ -132,10 +133,10 @@ last_wins! {
 last_wins! {
     /// The response object of the terminal events.
     struct Response<'a> {
-        output: Option<&'a RawValue> = "output",
-        usage: Option<&'a RawValue> = "usage",
-        incomplete_details: Option<&'a RawValue> = "incomplete_details",
-        error: Option<&'a RawValue> = "error",
+        output: Option<Raw<'a>> = "output",
+        usage: Option<Raw<'a>> = "usage",
+        incomplete_details: Option<Raw<'a>> = "incomplete_details",
+        error: Option<Raw<'a>> = "error",
     }
 }
 
@@ -150,7 +151,7 @@ last_wins! {
     struct ErrorFields<'a> {
         message: LenientStr<'a> = "message",
         kind: LenientStr<'a> = "type",
-        code: Option<&'a RawValue> = "code",
+        code: Option<Raw<'a>> = "code",
     }
 }
 
@@ -168,8 +169,8 @@ enum Index {
 impl Index {
     /// Reads the number as `json.loads` types it: an integer token is an int (`-0` is 0), any
     /// other number a float, whose range alone matters.
-    fn of(raw: Option<&RawValue>) -> Self {
-        let Some(text) = raw.map(RawValue::get) else {
+    fn of(raw: Option<Raw<'_>>) -> Self {
+        let Some(text) = raw.map(Raw::get) else {
             return Self::Missing;
         };
         if !text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
@@ -394,6 +395,10 @@ pub struct ResponsesAdapter {
     positions: HashMap<u32, usize>,
     /// Item id -> position in `items` (the first item with that id).
     ids: HashMap<String, usize>,
+    /// The last id `find` looked up in `ids` and its position (entries never change): the
+    /// events of one item come one after another, and hashing each one's id cost more than
+    /// the rest of reading a delta.
+    last_id: Option<(String, usize)>,
     /// An output event was read: the terminal `response.output` completes items, not makes them.
     output_read: bool,
 }
@@ -535,9 +540,20 @@ impl ResponsesAdapter {
     }
 
     /// The item an event names (R5): by item id when that is an item's, else by output index.
-    fn find(&self, item_id: Option<&str>, output_index: Option<u32>) -> Option<usize> {
-        if let Some(&pos) = item_id.and_then(|id| self.ids.get(id)) {
-            return Some(pos);
+    fn find(&mut self, item_id: Option<&str>, output_index: Option<u32>) -> Option<usize> {
+        if let Some(id) = item_id {
+            if let Some((last, pos)) = &self.last_id {
+                if last == id {
+                    return Some(*pos);
+                }
+            }
+            if let Some(&pos) = self.ids.get(id) {
+                let last = self.last_id.get_or_insert_with(|| (String::new(), pos));
+                last.0.clear();
+                last.0.push_str(id);
+                last.1 = pos;
+                return Some(pos);
+            }
         }
         self.positions.get(&output_index?).copied()
     }
@@ -759,7 +775,7 @@ impl ResponsesAdapter {
         errors: &mut ErrorSlot,
         sink: &mut S,
     ) {
-        let response = event.response.and_then(object::<Response<'_>>).unwrap_or_default();
+        let response = event.response.and_then(Raw::object::<Response<'_>>).unwrap_or_default();
         // The output repeats the whole turn: it is read only when some item needs it.
         let needed = !self.output_read || self.items.iter().any(|item| item.done.is_none());
         let entries: Vec<&RawValue> = response
@@ -800,7 +816,7 @@ impl ResponsesAdapter {
                 let error = response
                     .error
                     .filter(|raw| raw.get().starts_with('{'))
-                    .and_then(object::<ErrorFields<'_>>)
+                    .and_then(Raw::object::<ErrorFields<'_>>)
                     .unwrap_or_default();
                 state.provider_error(
                     ProviderError {
@@ -815,7 +831,7 @@ impl ResponsesAdapter {
             }
             _ => response
                 .incomplete_details
-                .and_then(object::<Incomplete<'_>>)
+                .and_then(Raw::object::<Incomplete<'_>>)
                 .and_then(|details| details.reason.0.filter(|reason| !reason.is_empty()))
                 .unwrap_or(Cow::Borrowed("incomplete")),
         };
@@ -877,6 +893,9 @@ fn read_event<'a, S: EventSink>(
     sink: &mut S,
 ) -> Option<ResponsesEvent<'a>> {
     if name != "error" {
+        if let Some(event) = fast_event(data) {
+            return Some(event);
+        }
         return event_object::<ResponsesEvent<'_>>(data, at, state.at_eof, errors);
     }
     let event = serde_json::from_str::<ResponsesEvent<'_>>(data).ok();
@@ -895,10 +914,46 @@ fn read_event<'a, S: EventSink>(
     event
 }
 
+/// An event read without serde, as OpenAI writes one: compact JSON, keys in any order, each
+/// field read as serde reads it (the last of a key given twice wins) and any other value
+/// checked and passed over. `None` (serde reads it, or says what is wrong) for anything else:
+/// whitespace, an escaped key, a lone surrogate, values nested deeper than `COMPACT_DEPTH`.
+fn fast_event(data: &str) -> Option<ResponsesEvent<'_>> {
+    let mut at = Cursor::new(data);
+    let mut event = ResponsesEvent::default();
+    lexer::object(&mut at, |at, key| {
+        let text_field = match key {
+            "type" => &mut event.kind,
+            "item_id" => &mut event.item_id,
+            "delta" => &mut event.delta,
+            "arguments" => &mut event.arguments,
+            "message" => &mut event.message,
+            _ => {
+                let raw_field = match key {
+                    "output_index" => &mut event.output_index,
+                    "content_index" => &mut event.content_index,
+                    "summary_index" => &mut event.summary_index,
+                    "item" => &mut event.item,
+                    "part" => &mut event.part,
+                    "response" => &mut event.response,
+                    "error" => &mut event.error,
+                    "code" => &mut event.code,
+                    _ => return lexer::skip(at),
+                };
+                *raw_field = lexer::nullable(at, lexer::raw)?;
+                return Some(());
+            }
+        };
+        *text_field = lexer::lenient_str(at)?;
+        Some(())
+    })?;
+    at.at_end().then_some(event)
+}
+
 /// An event's `item` and its raw text; anything but an object counts as `{}`.
-fn item_of(raw: Option<&RawValue>) -> (Item<'_>, &str) {
+fn item_of(raw: Option<Raw<'_>>) -> (Item<'_>, &str) {
     match raw.filter(|raw| raw.get().starts_with('{')) {
-        Some(raw) => (object::<Item<'_>>(raw).unwrap_or_default(), raw.get()),
+        Some(raw) => (raw.object::<Item<'_>>().unwrap_or_default(), raw.get()),
         None => (Item::default(), "{}"),
     }
 }
@@ -912,7 +967,7 @@ fn whole_texts<S: EventSink>(
     errors: &mut ErrorSlot,
     sink: &mut S,
 ) {
-    fn list(raw: Option<&RawValue>) -> Vec<PartFields<'_>> {
+    fn list(raw: Option<Raw<'_>>) -> Vec<PartFields<'_>> {
         raw.and_then(|raw| serde_json::from_str::<Vec<&RawValue>>(raw.get()).ok())
             .unwrap_or_default()
             .into_iter()
@@ -944,7 +999,7 @@ fn whole_texts<S: EventSink>(
 fn provider_error<S: EventSink>(event: &ResponsesEvent<'_>, data: &str, state: &mut MessageState, sink: &mut S) {
     let (message, kind, code) = match event.error {
         Some(raw) if raw.get().starts_with('{') => {
-            let inner = object::<ErrorFields<'_>>(raw).unwrap_or_default();
+            let inner = raw.object::<ErrorFields<'_>>().unwrap_or_default();
             (
                 inner.message.0.or_else(|| event.message.0.clone()).map(Into::into),
                 inner.kind.0.map(Into::into),
@@ -976,11 +1031,68 @@ fn provider_error<S: EventSink>(event: &ResponsesEvent<'_>, data: &str, state: &
 
 #[cfg(test)]
 mod tests {
+    use super::super::lexer::one_edit;
     use super::*;
+
+    fn by_serde(data: &str) -> Option<String> {
+        serde_json::from_str::<ResponsesEvent<'_>>(data)
+            .ok()
+            .map(|e| format!("{e:?}"))
+    }
+
+    fn fast(data: &str) -> Option<String> {
+        fast_event(data).map(|e| format!("{e:?}"))
+    }
+
+    const EVENTS: [&str; 6] = [
+        r#"{"type":"response.output_text.delta","sequence_number":22,"content_index":0,"delta":"wh\"en\u00e9","item_id":"msg_1","logprobs":[],"obfuscation":"4uuF","output_index":1}"#,
+        r#"{"type":"response.function_call_arguments.delta","sequence_number":69,"delta":"{\"quer","item_id":"fc_1","obfuscation":"Ss","output_index":2}"#,
+        r#"{"type":"response.output_item.added","sequence_number":3,"output_index":0,"item":{"id":"fc_1","type":"function_call","status":"in_progress","arguments":"","call_id":"call_1","name":"f"}}"#,
+        r#"{"type":"response.completed","response":{"id":"r","output":[{"type":"message","content":[{"type":"output_text","text":"a","annotations":[]}]}],"usage":{"input_tokens":1,"output_tokens":2,"total_tokens":3},"incomplete_details":null,"error":null}}"#,
+        r#"{"type":"error","code":"rate_limit","message":"slow down","param":null,"error":null,"part":null}"#,
+        r#"{"type":5,"delta":null,"item_id":{"a":1},"arguments":"x","arguments":7,"output_index":-1.5e3,"summary_index":"2"}"#,
+    ];
+
+    #[test]
+    fn events_as_serde_reads_them() {
+        for data in EVENTS {
+            assert!(fast(data).is_some(), "{data}");
+            assert_eq!(fast(data), by_serde(data), "{data}");
+        }
+        for data in [
+            r#"{"type": "response.output_text.delta"}"#,
+            r#"{"ty\u0070e":"response.output_text.delta"}"#,
+            r#"{"delta":"\ud800"}"#,
+            r#"{"delta":"a"}x"#,
+            r#"{"delta":"a","}"#,
+            "[]",
+        ] {
+            assert_eq!(fast(data), None, "{data}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Events with one character replaced, inserted or removed: left to serde, or read as
+        /// serde reads them.
+        #[test]
+        fn never_reads_otherwise_than_serde(
+            event in 0..EVENTS.len(),
+            edit in (0usize..4, 0usize..400, proptest::sample::select(vec![
+                '{', '}', '[', ']', ',', ':', '"', '1', ' ', '\\', 'n', 'u', 'é', '-', '.', 'e',
+            ])),
+        ) {
+            let data = one_edit(EVENTS[event], edit);
+            if let Some(read) = fast(&data) {
+                proptest::prop_assert_eq!(Some(read), by_serde(&data), "{}", data);
+            }
+        }
+    }
 
     #[test]
     fn index_fields_read_as_python_types_them() {
-        let of = |text: &str| Index::of(Some(&*RawValue::from_string(text.to_owned()).unwrap()));
+        let of = |text: &str| Index::of(Some(Raw(text)));
         assert_eq!(of("7"), Index::At(7));
         assert_eq!(of("-0"), Index::At(0));
         assert_eq!(of("4294967295"), Index::At(u32::MAX));

@@ -854,7 +854,7 @@ def check_threads(impl: Impl, budget: Budget, streams: int = 500) -> list[Row]:
     if wrong:
         return [error_row(key, label, *funcs, "; ".join(wrong.values()))]
     t = measure(funcs, min_rounds=budget.min_rounds, budget=budget.seconds(6), warmup=0)
-    note = "throughput of two threads over one (reads of 512 bytes or more release the GIL)"
+    note = "throughput of two threads over one (reads of 16 KiB or more release the GIL)"
     return [ratio_row(key, label, t["1 thread, 2 batches"], t["2 threads, 1 batch each"], note)]
 
 

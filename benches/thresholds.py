@@ -118,8 +118,12 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     "partial.acc-drop.20k/2k": {"op": "<=", "value": 20, "gate": True},  # 10.0x
     "partial.acc-drop.200k/20k": {"op": "<=", "value": 12, "gate": True},  # 10.2x
     # -- read sizes: toolwire on the 1,000 small streams, 64-byte reads / whole-body reads ---
-    "reads.64/whole": {"op": "<=", "value": 3, "gate": True},  # 1.5-1.7x
-    "reads.64/whole.noev": {"op": "<=", "value": 3, "gate": True},  # 1.35-1.65x
+    # The ratio grows as whole-body reading gets faster: a 64-byte read's fixed cost (the Python
+    # call, the lock, the empty list) stays. Stop 12 (the chat replay) took the whole-body
+    # noev row from 2.3x to 3.19x; the line search and the per-read bookkeeping cuts brought
+    # it back: 2.85-2.97x (events 2.91-2.98x) on the development machine.
+    "reads.64/whole": {"op": "<=", "value": 3, "gate": True},  # 2.91-2.98x
+    "reads.64/whole.noev": {"op": "<=", "value": 3, "gate": True},  # 2.85-2.97x
     # -- 1-byte reads: time per byte, SSE lines 10x longer / normal lines -------------------
     "onebyte.per-byte.long/short": {"op": "<=", "value": 1.5, "gate": True},  # 0.99-1.05x
     # -- O(n^2) guard: one argument of 4n vs n bytes, 1-byte fragments, values not read ------

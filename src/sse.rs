@@ -70,6 +70,53 @@ fn ends_inside_utf8_char(line: &[u8]) -> bool {
     matches!(std::str::from_utf8(line), Err(e) if e.error_len().is_none())
 }
 
+/// The first CR or LF of `input`. Its first 64 bytes are looked at 16 at a time: a short read
+/// (or a line's end a few dozen bytes away) is found before memchr2, which takes the rest,
+/// has set up its wider search.
+#[inline]
+fn cr_or_lf(input: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut from = 0;
+        while from + 16 <= input.len().min(64) {
+            let marks = sse2::cr_or_lf(&input[from..from + 16]);
+            if marks != 0 {
+                return Some(from + marks.trailing_zeros() as usize);
+            }
+            from += 16;
+        }
+        if input.len() < 64 {
+            return input[from..]
+                .iter()
+                .position(|&b| b == b'\n' || b == b'\r')
+                .map(|n| from + n);
+        }
+        memchr2(b'\n', b'\r', &input[from..]).map(|n| from + n)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    memchr2(b'\n', b'\r', input)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
+
+    /// A bit per byte of `chunk` (16 bytes) that is CR or LF.
+    #[inline]
+    #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+    pub(super) fn cr_or_lf(chunk: &[u8]) -> u32 {
+        assert!(chunk.len() >= 16);
+        // SAFETY: SSE2 is part of x86-64; the load reads 16 bytes of `chunk`, which holds at
+        // least that many (checked above), and `_mm_loadu_si128` takes any alignment.
+        unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast());
+            let lf = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
+            let cr = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8));
+            _mm_movemask_epi8(_mm_or_si128(lf, cr)) as u32
+        }
+    }
+}
+
 impl SseDecoder {
     /// A decoder with the given line and event size limits.
     #[must_use]
@@ -164,6 +211,12 @@ impl SseDecoder {
                 input = &input[1..];
                 self.offset += 1;
             }
+        }
+        // A read inside a line (most short reads are) is only kept: one search instead of the
+        // three below.
+        if !input.is_empty() && self.line_end(input).is_none() {
+            self.buffer_partial_line(input, errors);
+            return;
         }
         // The read's whole lines are validated as UTF-8 at once (a line of its own costs more to
         // start than to check): `checked` is that text and where it starts in `input`. A read
@@ -334,7 +387,7 @@ impl SseDecoder {
         if self.ndjson {
             memchr(b'\n', input)
         } else {
-            memchr2(b'\n', b'\r', input)
+            cr_or_lf(input)
         }
     }
 
@@ -374,7 +427,7 @@ impl SseDecoder {
     where
         F: FnMut(SseEvent<'_>, &mut ErrorSlot),
     {
-        match std::str::from_utf8(line) {
+        match simdutf8::compat::from_utf8(line) {
             Ok(text) => self.handle_text(text, line_offset, errors, on_event),
             Err(err) => {
                 let at = line_offset + err.valid_up_to() as u64;
@@ -484,6 +537,28 @@ impl SseDecoder {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cr_or_lf_finds_what_memchr2_finds() {
+        for len in 0..200 {
+            let plain: Vec<u8> = (0..len).map(|i| b"data: {\"a\":\"\xc3\xa9\"}"[i % 16]).collect();
+            assert_eq!(super::cr_or_lf(&plain), None, "{len}");
+            for at in 0..len {
+                for (end, other) in [(b'\n', b'\r'), (b'\r', b'\n')] {
+                    let mut bytes = plain.clone();
+                    bytes[at] = end;
+                    if at + 1 < len {
+                        bytes[len - 1] = other;
+                    }
+                    assert_eq!(
+                        super::cr_or_lf(&bytes),
+                        memchr::memchr2(b'\n', b'\r', &bytes),
+                        "{len} {at}"
+                    );
+                }
+            }
+        }
+    }
+
     use super::*;
 
     #[derive(Debug, PartialEq)]

@@ -422,7 +422,6 @@ impl Inner {
         events: Option<bool>,
     ) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
-        let handle = slf.clone().unbind();
         let this = self;
         let want_events = events.unwrap_or(this.events);
         let mut scratch = std::mem::take(&mut this.scratch);
@@ -444,7 +443,12 @@ impl Inner {
         };
         let usage_error = this.sync_usage(py);
         let out = PyList::empty(py);
-        let converted = this.convert(&handle, py, &scratch, &out);
+        // Most short reads make no event: the events' handle on the accumulator only then.
+        let converted = if scratch.is_empty() {
+            Ok(())
+        } else {
+            this.convert(&slf.clone().unbind(), py, &scratch, &out)
+        };
         scratch.clear();
         this.scratch = scratch;
         converted?;

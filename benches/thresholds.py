@@ -119,7 +119,7 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     "partial.acc-drop.200k/20k": {"op": "<=", "value": 12, "gate": True},  # 10.2x
     # -- read sizes: toolwire on the 1,000 small streams, 64-byte reads / whole-body reads ---
     # The ratio grows as whole-body reading gets faster: a 64-byte read's fixed cost (the Python
-    # call, the lock, the empty list) stays. Stop 12 (the chat replay) took the whole-body
+    # call, the lock, the empty list) stays. The chat replay (stop 18) took the whole-body
     # noev row from 2.3x to 3.19x; the line search and the per-read bookkeeping cuts brought
     # it back: 2.85-2.97x (events 2.91-2.98x) on the development machine.
     "reads.64/whole": {"op": "<=", "value": 3, "gate": True},  # 2.91-2.98x

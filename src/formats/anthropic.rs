@@ -60,7 +60,17 @@ fn block_delta(data: &str) -> Option<(u32, Delta<'_>)> {
     let field = match at.key()? {
         "text" => &mut delta.text,
         "thinking" => &mut delta.thinking,
-        "partial_json" => &mut delta.partial_json,
+        "partial_json" => {
+            // Decoded only where it goes: into the call's arguments (see `Delta`).
+            let start = at.pos();
+            let escaped = at.escaped_string()?;
+            if !escaped.contains("\\u") {
+                delta.partial_json_escaped = Some(escaped);
+                return at.rest_is("}}").then_some((index, delta));
+            }
+            at = Cursor::at(data, start);
+            &mut delta.partial_json
+        }
         "signature" => &mut delta.signature,
         _ => return None,
     };
@@ -98,6 +108,10 @@ struct Delta<'a> {
     thinking: LenientStr<'a>,
     #[serde(borrow, default)]
     partial_json: LenientStr<'a>,
+    /// `partial_json` as sent between its quotes, when the fast reader left it to be decoded
+    /// straight into the call's arguments (it holds no `\u` escape, so it is text).
+    #[serde(skip)]
+    partial_json_escaped: Option<&'a str>,
     #[serde(borrow, default)]
     signature: LenientStr<'a>,
     #[serde(borrow, default)]
@@ -108,6 +122,21 @@ struct Delta<'a> {
     encrypted_content: Option<&'a RawValue>,
     #[serde(borrow, default)]
     stop_reason: LenientStr<'a>,
+}
+
+impl<'a> Delta<'a> {
+    /// The text of `partial_json`, decoded.
+    fn partial_json(&self) -> Option<Cow<'a, str>> {
+        match self.partial_json_escaped {
+            Some(escaped) => {
+                let mut bytes = Vec::new();
+                crate::partial_json::decode_into(escaped.as_bytes(), &mut bytes);
+                // Without a `\u` escape the decoded text is UTF-8.
+                Some(Cow::Owned(String::from_utf8(bytes).ok()?))
+            }
+            None => self.partial_json.0.clone(),
+        }
+    }
 }
 
 /// `message_start`'s message.
@@ -455,13 +484,18 @@ impl AnthropicAdapter {
                 }
             }
             (Some("input_json_delta"), BlockKind::ToolUse(Some(call))) => {
-                if let Some(fragment) = delta.partial_json.non_empty() {
+                if let Some(escaped) = delta.partial_json_escaped.filter(|e| !e.is_empty()) {
+                    block.fragmented = true;
+                    // No `\u` escape, so no lone surrogate: always taken.
+                    state.call_escaped_arguments(SLOT, call, escaped, at, errors, sink);
+                } else if let Some(fragment) = delta.partial_json.non_empty() {
                     block.fragmented = true;
                     state.call_arguments(SLOT, call, fragment, at, errors, sink);
                 }
             }
             (Some("input_json_delta"), BlockKind::ServerTool) => {
-                if let Some(fragment) = delta.partial_json.non_empty() {
+                let fragment = delta.partial_json();
+                if let Some(fragment) = fragment.as_deref().filter(|f| !f.is_empty()) {
                     block.fragmented = true;
                     let max = state.limits().max_arguments_bytes;
                     if block.server_over_limit {
@@ -636,8 +670,13 @@ mod tests {
         Some(format!("{index} {delta:?}"))
     }
 
+    /// The fast reader's delta, its `partial_json` decoded as serde decodes it.
     fn fast(data: &str) -> Option<String> {
-        block_delta(data).map(|(index, delta)| format!("{index} {delta:?}"))
+        block_delta(data).map(|(index, mut delta)| {
+            delta.partial_json = LenientStr(delta.partial_json());
+            delta.partial_json_escaped = None;
+            format!("{index} {delta:?}")
+        })
     }
 
     const DELTAS: [&str; 6] = [

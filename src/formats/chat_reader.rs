@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use super::chat::{Choice, Chunk, Content, Delta, FunctionDelta, ToolCallDelta};
 use super::lexer::{lenient_str, nullable, object, raw, skip, Cursor};
-use super::{LenientIndex, LenientStr, List, Obj};
+use super::{LenientIndex, LenientStr, List, Obj, Raw};
 
 /// What the last chunks read had in common, to read the next one faster.
 ///
@@ -38,20 +38,147 @@ struct Template {
     prefix: String,
     suffix: String,
     index: LenientIndex,
+    /// The last delta's shape, when it was one string and nothing else the adapter reads.
+    leaf: Option<LeafShape>,
+}
+
+/// A delta that is one string the adapter reads (a token of content or reasoning, a fragment
+/// of one call's arguments) and nothing else it reads: the bytes around that string. A delta
+/// with the same bytes around another string is the same delta with that string: most deltas
+/// of a stream are read as one string scan and two comparisons.
+#[derive(Debug)]
+struct LeafShape {
+    /// The delta's bytes up to the string's opening quote (included).
+    before: String,
+    /// Its bytes from the string's closing quote (included).
+    after: String,
+    field: Leaf,
+}
+
+/// Which field of the delta the string is.
+#[derive(Debug, Clone, Copy)]
+enum Leaf {
+    Content,
+    ReasoningContent,
+    Reasoning,
+    /// The `arguments` of the one tool call, which has this index and no id, type or name.
+    Arguments(LenientIndex),
+}
+
+impl LeafShape {
+    /// The shape of `delta`, read from `text` (the delta's JSON), if it is one string.
+    fn of(text: &str, delta: &Delta<'_>) -> Option<Self> {
+        fn borrowed<'s>(s: &LenientStr<'s>) -> Option<&'s str> {
+            match &s.0 {
+                Some(Cow::Borrowed(inner)) => Some(inner),
+                _ => None,
+            }
+        }
+        let span = |inner: &str| -> Option<(usize, usize)> {
+            // The string's contents as sent (borrowed, so without escapes): where in `text`.
+            let start = (inner.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+            (start > 0 && start + inner.len() < text.len()).then(|| (start - 1, start + inner.len()))
+        };
+        let plain = delta.refusal.0.is_none() && delta.function_call.is_none();
+        let no_text = matches!(delta.content, Content::Absent);
+        let (field, (open, close)) = match (&delta.content, &delta.tool_calls) {
+            _ if !plain => return None,
+            (Content::Text(Cow::Borrowed(inner)), None)
+                if delta.reasoning_content.0.is_none() && delta.reasoning.0.is_none() =>
+            {
+                (Leaf::Content, span(inner)?)
+            }
+            (_, None) if no_text && delta.reasoning.0.is_none() => {
+                (Leaf::ReasoningContent, span(borrowed(&delta.reasoning_content)?)?)
+            }
+            (_, None) if no_text && delta.reasoning_content.0.is_none() => {
+                (Leaf::Reasoning, span(borrowed(&delta.reasoning)?)?)
+            }
+            (_, Some(calls)) if no_text && delta.reasoning_content.0.is_none() && delta.reasoning.0.is_none() => {
+                let Obj(call) = calls.only()?;
+                let Obj(function) = call.function.as_ref()?;
+                let quoted = function.arguments?.get();
+                let only_arguments = call.id.0.is_none() && call.kind.0.is_none() && function.name.0.is_none();
+                if !only_arguments || !quoted.starts_with('"') {
+                    return None;
+                }
+                let (open, close) = span(&quoted[1..quoted.len() - 1])?;
+                (Leaf::Arguments(call.index), (open, close))
+            }
+            _ => return None,
+        };
+        Some(Self {
+            before: text[..=open].to_owned(),
+            after: text[close..].to_owned(),
+            field,
+        })
+    }
+
+    /// Reads `delta` from `text` (a delta's JSON) if it has this shape around another string.
+    #[inline]
+    fn replay<'a>(&self, text: &'a str, delta: &mut Delta<'a>) -> Option<()> {
+        let close = text.len().checked_sub(self.after.len())?;
+        if close < self.before.len() || !text.ends_with(&self.after) || !text.starts_with(&self.before) {
+            return None;
+        }
+        let open = self.before.len() - 1;
+        let mut at = Cursor::at(text, open);
+        match self.field {
+            Leaf::Arguments(index) => {
+                let quoted = at.compact_value(1)?;
+                if at.pos() != close + 1 || !quoted.starts_with('"') {
+                    return None;
+                }
+                let function = FunctionDelta {
+                    arguments: Some(Raw(quoted)),
+                    ..FunctionDelta::default()
+                };
+                delta.tool_calls = Some(List::one(Obj(ToolCallDelta {
+                    index,
+                    id: LenientStr(None),
+                    kind: LenientStr(None),
+                    function: Some(Obj(function)),
+                })));
+            }
+            field => {
+                let value = at.string()?;
+                if at.pos() != close + 1 {
+                    return None;
+                }
+                match field {
+                    Leaf::Content => delta.content = Content::Text(value),
+                    Leaf::ReasoningContent => delta.reasoning_content = LenientStr(Some(value)),
+                    _ => delta.reasoning = LenientStr(Some(value)),
+                }
+            }
+        }
+        Some(())
+    }
 }
 
 impl Template {
     /// The choice index of a chunk that is this template around a delta, and whether the delta
-    /// is there (not `null`), read into `delta`.
+    /// is there (not `null`), read into `delta`; the delta's shape is remembered for the next.
     #[inline]
-    fn replay<'a>(&self, data: &'a str, delta: &mut Delta<'a>) -> Option<(LenientIndex, bool)> {
+    fn replay<'a>(&mut self, data: &'a str, delta: &mut Delta<'a>) -> Option<(LenientIndex, bool)> {
         let end = data.len().checked_sub(self.suffix.len())?;
         if end < self.prefix.len() || !data.ends_with(&self.suffix) || !data.starts_with(&self.prefix) {
             return None;
         }
-        let mut at = Cursor::at(&data[..end], self.prefix.len());
+        let text = &data[self.prefix.len()..end];
+        if let Some(leaf) = &self.leaf {
+            // It writes `delta` only when it reads it.
+            if leaf.replay(text, delta).is_some() {
+                return Some((self.index, true));
+            }
+        }
+        let mut at = Cursor::new(text);
         let present = nullable(&mut at, |at| delta_into(at, delta))?.is_some();
-        at.at_end().then_some((self.index, present))
+        if !at.at_end() {
+            return None;
+        }
+        self.leaf = if present { LeafShape::of(text, delta) } else { None };
+        Some((self.index, present))
     }
 }
 
@@ -60,8 +187,8 @@ impl ChunkHead {
     /// choice, no finish reason, no usage, no error; `read_chunk` reads any other), and whether
     /// its delta is there, read into `delta` (a default one; left as is on `None`).
     #[inline]
-    pub(crate) fn replay<'a>(&self, data: &'a str, delta: &mut Delta<'a>) -> Option<(LenientIndex, bool)> {
-        self.template.as_ref()?.replay(data, delta)
+    pub(crate) fn replay<'a>(&mut self, data: &'a str, delta: &mut Delta<'a>) -> Option<(LenientIndex, bool)> {
+        self.template.as_mut()?.replay(data, delta)
     }
 }
 
@@ -172,6 +299,7 @@ fn template(data: &str, chunk: &Chunk<'_>, (start, end): (usize, usize)) -> Opti
         prefix: data[..start].to_owned(),
         suffix: data[end..].to_owned(),
         index: choice.index,
+        leaf: None,
     })
 }
 
@@ -528,14 +656,57 @@ mod tests {
         )
     }
 
-    const DELTAS: [&str; 6] = [
+    const DELTAS: [&str; 11] = [
         r#""delta":{"content":"a\"b"}"#,
         r#""delta":{"content":"c"}"#,
         r#""delta":{"reasoning_content":"r","content":null}"#,
         r#""delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{\"x"}}]}"#,
         r#""delta":{"tool_calls":[{"function":{"arguments":{"k":[true,null]}}}]}"#,
         r#""delta":null"#,
+        r#""delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"x"}}]}"#,
+        r#""delta":{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]}"#,
+        r#""delta":{"reasoning":"th"}"#,
+        r#""delta":{"role":"assistant","content":"d"}"#,
+        r#""delta":{"content":"e","refusal":null}"#,
     ];
+
+    #[test]
+    fn a_delta_of_one_string_is_read_by_its_shape() {
+        let mut head = ChunkHead::default();
+        let chunk = |delta: &str| format!(r#"{HEAD}{{"index":0,"delta":{delta}}}],"usage":null}}"#);
+        for delta in [
+            r#"{"content":"a"}"#,
+            r#"{"content":"b"}"#,
+            r#"{"content":"c\"\u00e9"}"#,
+            r#"{"content":"d","x":1}"#,
+            r#"{"content":"e","x":1}"#,
+            r#"{"content":"f"}"#,
+            r#"{"tool_calls":[{"index":1,"function":{"arguments":"{\"a"}}]}"#,
+            r#"{"tool_calls":[{"index":1,"function":{"arguments":"\":1}"}}]}"#,
+            r#"{"tool_calls":[{"index":1,"function":{"arguments":"x"}}]}"#,
+            r#"{"tool_calls":[{"index":1,"function":{"arguments":"x","name":"f"}}]}"#,
+            r#"{"reasoning_content":"r"}"#,
+            r#"{"reasoning_content":"s"}"#,
+            r#"{"reasoning_content":"t","content":"u"}"#,
+        ] {
+            let data = chunk(delta);
+            let (ours, theirs) = through(&mut head, &data).expect("read");
+            assert_eq!(Some(ours), theirs, "{data}");
+        }
+        let leaf = head.template.as_ref().and_then(|t| t.leaf.as_ref());
+        assert!(leaf.is_none(), "two strings are no one-string shape");
+        for delta in [r#"{"content":"v"}"#, r#"{"content":"w"}"#] {
+            through(&mut head, &chunk(delta));
+        }
+        let leaf = head.template.as_ref().and_then(|t| t.leaf.as_ref()).expect("a shape");
+        assert_eq!(
+            (leaf.before.as_str(), leaf.after.as_str()),
+            (r#"{"content":""#, r#""}"#)
+        );
+        // A string that ends before the shape's closing quote is not that shape.
+        let data = chunk(r#"{"content":"a","b"}"#);
+        assert_eq!(through(&mut head, &data), None);
+    }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1500))]

@@ -175,6 +175,14 @@ impl<'a> Cursor<'a> {
         Some(&self.text[start + 1..self.pos - 1])
     }
 
+    /// A string's text between its quotes as sent: escapes checked, not decoded.
+    pub(crate) fn escaped_string(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        let (end, _) = checked_string_scan(self.text.as_bytes(), start)?;
+        self.pos = end;
+        Some(&self.text[start + 1..end - 1])
+    }
+
     /// A string's value, its escapes checked and decoded; `None` for a lone surrogate escape
     /// (serde_json refuses one, and the general path says so).
     pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {

@@ -24,9 +24,19 @@ enum Tail {
     /// The last list item is the open child.
     Item,
     /// The entry `key` is the open child; `prev` is the closed value it shadows (duplicate key).
+    /// `start` is where the key's text starts: the same key of the same object.
     Key {
+        start: u32,
         key: Py<PyAny>,
         prev: Option<Py<PyAny>>,
+    },
+    /// Between `prepare` and the end of a read: the entry `key` (no duplicate) still holds the
+    /// last read's open child. The read sets it again in place (the same key is still open, or
+    /// its value closed) or removes it: a dict entry replaced keeps its place, so the open
+    /// child need not be deleted and inserted again on every read, nor its key rebuilt.
+    Held {
+        start: u32,
+        key: Py<PyAny>,
     },
 }
 
@@ -117,8 +127,8 @@ fn new_container(py: Python<'_>, kind: Kind) -> Py<PyAny> {
 ///
 /// A reference besides the cache's means someone kept a value holding this object: it is
 /// copied, and the copy becomes the live object.
-fn prepare(py: Python<'_>, live: &mut Live) -> PyResult<()> {
-    if !only_ours(&live.obj) {
+fn prepare(py: Python<'_>, live: &mut Live, in_parent: bool) -> PyResult<()> {
+    if !only_ours(&live.obj, in_parent) {
         let obj = live.obj.bind(py);
         let copy = match obj.cast::<PyList>() {
             Ok(list) => list.get_slice(0, list.len()).into_any(),
@@ -133,35 +143,49 @@ fn prepare(py: Python<'_>, live: &mut Live) -> PyResult<()> {
             let list = obj.cast::<PyList>()?;
             list.del_item(list.len() - 1)?;
         }
-        Tail::Key { key, prev } => {
-            let dict = obj.cast::<PyDict>()?;
-            match prev {
-                Some(prev) => dict.set_item(key, prev)?,
-                None => dict.del_item(key)?,
-            }
+        // Free-threaded builds cannot tell the parent's reference from a caller's (see
+        // `only_ours`): there the entry goes now, as the child's reference.
+        Tail::Key { key, prev: None, .. } if cfg!(Py_GIL_DISABLED) => obj.cast::<PyDict>()?.del_item(key)?,
+        Tail::Key { start, key, prev: None } => live.tail = Tail::Held { start, key },
+        Tail::Key {
+            key, prev: Some(prev), ..
+        } => obj.cast::<PyDict>()?.set_item(key, prev)?,
+        Tail::Held { key, .. } => obj.cast::<PyDict>()?.del_item(key)?,
+    }
+    Ok(())
+}
+
+/// Removes an entry still `Held` (its open child shows no more); the tail is then none.
+fn drop_held(py: Python<'_>, live: &mut Live) -> PyResult<()> {
+    if matches!(live.tail, Tail::Held { .. }) {
+        if let Tail::Held { key, .. } = std::mem::replace(&mut live.tail, Tail::None) {
+            live.obj.bind(py).cast::<PyDict>()?.del_item(key)?;
         }
     }
     Ok(())
 }
 
-/// Whether the cache holds the only reference to `obj`, so that changing it in place cannot be
-/// seen by anyone. With the GIL a reference count of 1 proves it. Free-threaded builds count
-/// references per thread and merge them later, so there only CPython's own check is trusted
-/// (3.14+); on 3.13t the answer is always "no" and values are copied (correct, O(width)).
-fn only_ours(obj: &Py<PyAny>) -> bool {
+/// Whether the cache holds the only references to `obj` (its own, and with `in_parent` its
+/// parent's `Held` entry), so that changing it in place cannot be seen by anyone. With the GIL
+/// the reference count proves it. Free-threaded builds count references per thread and merge
+/// them later, so there only CPython's own check is trusted (3.14+; a parent never holds a
+/// child there, see `prepare`); on 3.13t the answer is always "no" and values are copied
+/// (correct, O(width)).
+fn only_ours(obj: &Py<PyAny>, in_parent: bool) -> bool {
     #[cfg(not(Py_GIL_DISABLED))]
     {
         // SAFETY: reading the reference count of a live object we hold a reference to.
-        unsafe { ffi::Py_REFCNT(obj.as_ptr()) == 1 }
+        unsafe { ffi::Py_REFCNT(obj.as_ptr()) <= 1 + ffi::Py_ssize_t::from(in_parent) }
     }
     #[cfg(all(Py_GIL_DISABLED, Py_3_14))]
     {
+        let _ = in_parent;
         // SAFETY: a live object we hold a reference to.
         unsafe { ffi::PyUnstable_Object_IsUniquelyReferenced(obj.as_ptr()) == 1 }
     }
     #[cfg(all(Py_GIL_DISABLED, not(Py_3_14)))]
     {
-        let _ = obj;
+        let _ = (obj, in_parent);
         false
     }
 }
@@ -262,10 +286,11 @@ fn sync_tree<'py>(
                 tail: Tail::None,
             });
         }
-        // The parent's tail was removed just before, so only the cache refers to this object
-        // unless a value the caller kept does.
+        // Only the cache refers to this object (its parent's entry still holds it when that is
+        // `Held`: the last read set it there) unless a value the caller kept does.
+        let in_parent = depth > 0 && matches!(tree[depth - 1].tail, Tail::Held { .. });
         let live = &mut tree[depth];
-        prepare(py, live)?;
+        prepare(py, live, in_parent)?;
         let sh = &shared[depth];
         let obj = live.obj.bind(py);
         match frame.kind {
@@ -277,7 +302,15 @@ fn sync_tree<'py>(
             }
             Kind::Object => {
                 let dict = obj.cast::<PyDict>()?;
-                for (key, value) in sh.keys[live.built..].iter().zip(&sh.values[live.built..]) {
+                for ((key, value), (span, _)) in sh.keys[live.built..]
+                    .iter()
+                    .zip(&sh.values[live.built..])
+                    .zip(&frame.entries[live.built..])
+                {
+                    // The held entry's value closed: it is set again in its place.
+                    if matches!(live.tail, Tail::Held { start, .. } if start == span.start) {
+                        live.tail = Tail::None;
+                    }
                     dict.set_item(key.bind(py), value.bind(py))?;
                 }
             }
@@ -287,7 +320,7 @@ fn sync_tree<'py>(
     let mut child = leaf;
     for (depth, frame) in open.iter().enumerate().rev() {
         let live = &mut tree[depth];
-        let obj = live.obj.bind(py);
+        let obj = live.obj.bind(py).clone();
         if let Some(value) = child {
             match frame.kind {
                 Kind::Array => {
@@ -295,20 +328,34 @@ fn sync_tree<'py>(
                     live.tail = Tail::Item;
                 }
                 Kind::Object => {
-                    if let Some(key) = frame.key {
+                    if let Some(span) = frame.key {
                         let dict = obj.cast::<PyDict>()?;
-                        let key = py_str(py, text, key)?;
-                        let prev = dict.get_item(&key)?.map(Bound::unbind);
-                        dict.set_item(&key, value)?;
-                        live.tail = Tail::Key {
-                            key: key.unbind(),
-                            prev,
-                        };
+                        match std::mem::replace(&mut live.tail, Tail::None) {
+                            // The same key still open: its entry is replaced where it is.
+                            Tail::Held { start, key } if start == span.start => {
+                                dict.set_item(key.bind(py), value)?;
+                                live.tail = Tail::Key { start, key, prev: None };
+                            }
+                            held => {
+                                if let Tail::Held { key, .. } = held {
+                                    dict.del_item(key)?;
+                                }
+                                let key = py_str(py, text, span)?;
+                                let prev = dict.get_item(&key)?.map(Bound::unbind);
+                                dict.set_item(&key, value)?;
+                                live.tail = Tail::Key {
+                                    start: span.start,
+                                    key: key.unbind(),
+                                    prev,
+                                };
+                            }
+                        }
                     }
                 }
             }
         }
-        child = Some(obj.clone());
+        drop_held(py, live)?;
+        child = Some(obj);
     }
     Ok(child)
 }
@@ -342,7 +389,7 @@ pub fn build_value<'py>(
     };
     // The tree whose root nobody else holds is updated in place; if the caller keeps both,
     // `prepare` copies what it must.
-    let free = |tree: &Vec<Live>| tree.first().is_none_or(|live| only_ours(&live.obj));
+    let free = |tree: &Vec<Live>| tree.first().is_none_or(|live| only_ours(&live.obj, false));
     let pick = if free(&cache.trees[cache.last]) || !free(&cache.trees[1 - cache.last]) {
         cache.last
     } else {

@@ -38,6 +38,8 @@ enum Tail {
         start: u32,
         key: Py<PyAny>,
     },
+    /// As `Held`, for a list: its last item is still the last read's open child.
+    HeldItem,
 }
 
 /// The closed children of one open container, built once and shared by both live trees.
@@ -139,7 +141,12 @@ fn prepare(py: Python<'_>, live: &mut Live, in_parent: bool) -> PyResult<()> {
     let obj = live.obj.bind(py);
     match std::mem::replace(&mut live.tail, Tail::None) {
         Tail::None => {}
-        Tail::Item => {
+        Tail::Item | Tail::HeldItem if cfg!(Py_GIL_DISABLED) => {
+            let list = obj.cast::<PyList>()?;
+            list.del_item(list.len() - 1)?;
+        }
+        Tail::Item => live.tail = Tail::HeldItem,
+        Tail::HeldItem => {
             let list = obj.cast::<PyList>()?;
             list.del_item(list.len() - 1)?;
         }
@@ -157,11 +164,15 @@ fn prepare(py: Python<'_>, live: &mut Live, in_parent: bool) -> PyResult<()> {
 
 /// Removes an entry still `Held` (its open child shows no more); the tail is then none.
 fn drop_held(py: Python<'_>, live: &mut Live) -> PyResult<()> {
-    if matches!(live.tail, Tail::Held { .. }) {
-        if let Tail::Held { key, .. } = std::mem::replace(&mut live.tail, Tail::None) {
-            live.obj.bind(py).cast::<PyDict>()?.del_item(key)?;
+    match &live.tail {
+        Tail::Held { key, .. } => live.obj.bind(py).cast::<PyDict>()?.del_item(key)?,
+        Tail::HeldItem => {
+            let list = live.obj.bind(py).cast::<PyList>()?;
+            list.del_item(list.len() - 1)?;
         }
+        _ => return Ok(()),
     }
+    live.tail = Tail::None;
     Ok(())
 }
 
@@ -288,7 +299,7 @@ fn sync_tree<'py>(
         }
         // Only the cache refers to this object (its parent's entry still holds it when that is
         // `Held`: the last read set it there) unless a value the caller kept does.
-        let in_parent = depth > 0 && matches!(tree[depth - 1].tail, Tail::Held { .. });
+        let in_parent = depth > 0 && matches!(tree[depth - 1].tail, Tail::Held { .. } | Tail::HeldItem);
         let live = &mut tree[depth];
         prepare(py, live, in_parent)?;
         let sh = &shared[depth];
@@ -297,7 +308,13 @@ fn sync_tree<'py>(
             Kind::Array => {
                 let list = obj.cast::<PyList>()?;
                 for value in &sh.values[live.built..] {
-                    list.append(value.bind(py))?;
+                    // The held item closed: the first new item takes its place.
+                    if matches!(live.tail, Tail::HeldItem) {
+                        live.tail = Tail::None;
+                        list.set_item(list.len() - 1, value.bind(py))?;
+                    } else {
+                        list.append(value.bind(py))?;
+                    }
                 }
             }
             Kind::Object => {
@@ -324,7 +341,12 @@ fn sync_tree<'py>(
         if let Some(value) = child {
             match frame.kind {
                 Kind::Array => {
-                    obj.cast::<PyList>()?.append(value)?;
+                    let list = obj.cast::<PyList>()?;
+                    if matches!(live.tail, Tail::HeldItem) {
+                        list.set_item(list.len() - 1, value)?;
+                    } else {
+                        list.append(value)?;
+                    }
                     live.tail = Tail::Item;
                 }
                 Kind::Object => {

@@ -175,6 +175,23 @@ impl SseDecoder {
         self.scan(input, errors, on_event);
     }
 
+    /// Keeps a read that lies inside a line (no line end in it) when nothing else waits on it
+    /// (no BOM to check, no CR just before, no line being dropped, room under
+    /// `max_line_bytes`): what `feed` would do with it, without its bookkeeping, which costs
+    /// more than the read when reads are a few dozen bytes. `false`: nothing done.
+    pub fn keep_inside_line(&mut self, input: &[u8]) -> bool {
+        let simple = self.bom_head.is_none()
+            && !self.trailing_cr
+            && !self.skipping_line
+            && !input.is_empty()
+            && self.line.len() + input.len() <= self.max_line_bytes;
+        if !simple || self.line_end(input).is_some() {
+            return false;
+        }
+        self.buffer_partial_line(input, &mut ErrorSlot::default());
+        true
+    }
+
     /// End of input: processes an unterminated last line and dispatches a pending event.
     pub fn finish<F>(&mut self, errors: &mut ErrorSlot, on_event: &mut F)
     where

@@ -174,6 +174,13 @@ impl Accumulator {
         errors.take().map_or(Ok(()), Err)
     }
 
+    /// Takes a read that lies inside a line when that is all there is to it (see
+    /// `SseDecoder::keep_inside_line`): it makes no event and no error. `false`: nothing done,
+    /// `feed` reads it.
+    pub fn keep_inside_line(&mut self, data: &[u8]) -> bool {
+        !self.finished && !self.unrecognised && self.sniffing.is_none() && self.sse.keep_inside_line(data)
+    }
+
     fn decode<S: EventSink>(&mut self, data: &[u8], errors: &mut ErrorSlot, sink: &mut S) {
         let Self {
             sse, adapter, state, ..

@@ -690,3 +690,35 @@ fn the_arguments_limit_counts_decoded_text() {
     ));
     assert_eq!(acc.choice(0).unwrap().calls[0].arguments(), "{\"a\":1");
 }
+
+#[test]
+fn reads_kept_inside_a_line_read_as_fed() {
+    let plain = sse(&[
+        delta(json!({"content": "héllo"})),
+        delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("{\"k\": \"v\"}"))]})),
+        finish("tool_calls"),
+    ]);
+    let crlf = format!("\u{feff}{}", plain.replace("\n", "\r\n"));
+    for stream in [plain, crlf] {
+        let bytes = stream.as_bytes();
+        for size in [1, 3, 7, 64] {
+            let mut fed = Accumulator::default();
+            let mut kept = Accumulator::default();
+            let (mut fed_events, mut kept_events) = (Vec::new(), Vec::new());
+            let mut taken = 0;
+            for read in bytes.chunks(size) {
+                fed.feed(read, &mut fed_events).unwrap();
+                if kept.keep_inside_line(read) {
+                    taken += 1;
+                } else {
+                    kept.feed(read, &mut kept_events).unwrap();
+                }
+            }
+            fed.finish(&mut fed_events).unwrap();
+            kept.finish(&mut kept_events).unwrap();
+            assert!(taken > 0, "{size}");
+            assert_eq!(message(&kept, 0), message(&fed, 0), "{size}");
+            assert_eq!(kept_events, fed_events, "{size}");
+        }
+    }
+}

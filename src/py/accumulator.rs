@@ -644,6 +644,10 @@ impl PyStreamAccumulator {
                 "feed() after finish(): make a new StreamAccumulator per stream",
             ));
         }
+        // Most short reads end inside a line: kept, with nothing to report.
+        if this.core.keep_inside_line(bytes) {
+            return Ok(PyList::empty(slf.py()));
+        }
         this.run(slf, Some(bytes), events)
     }
 

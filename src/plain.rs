@@ -47,6 +47,13 @@ pub(crate) fn next_special(bytes: &[u8], mut from: usize) -> Option<usize> {
         .map(|n| from + n)
 }
 
+/// A bit per byte of `chunk` (its first 16 bytes) that is `a` or `b` (SSE2, part of x86-64).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn either16(chunk: &[u8], a: u8, b: u8) -> u32 {
+    sse2::either(chunk, a, b)
+}
+
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
@@ -69,6 +76,20 @@ mod sse2 {
             let low = _mm_set1_epi8(0x1f);
             let control = _mm_cmpeq_epi8(_mm_max_epu8(v, low), low);
             _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+        }
+    }
+
+    /// A bit per byte of `chunk` (16 bytes) that is `a` or `b`.
+    #[inline]
+    #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+    pub(super) fn either(chunk: &[u8], a: u8, b: u8) -> u32 {
+        assert!(chunk.len() >= 16);
+        // SAFETY: as in `specials`.
+        unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast());
+            let a = _mm_cmpeq_epi8(v, _mm_set1_epi8(a as i8));
+            let b = _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+            _mm_movemask_epi8(_mm_or_si128(a, b)) as u32
         }
     }
 }

@@ -79,7 +79,7 @@ fn cr_or_lf(input: &[u8]) -> Option<usize> {
     {
         let mut from = 0;
         while from + 16 <= input.len().min(64) {
-            let marks = sse2::cr_or_lf(&input[from..from + 16]);
+            let marks = crate::plain::either16(&input[from..from + 16], b'\n', b'\r');
             if marks != 0 {
                 return Some(from + marks.trailing_zeros() as usize);
             }
@@ -95,26 +95,6 @@ fn cr_or_lf(input: &[u8]) -> Option<usize> {
     }
     #[cfg(not(target_arch = "x86_64"))]
     memchr2(b'\n', b'\r', input)
-}
-
-#[cfg(target_arch = "x86_64")]
-mod sse2 {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
-
-    /// A bit per byte of `chunk` (16 bytes) that is CR or LF.
-    #[inline]
-    #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
-    pub(super) fn cr_or_lf(chunk: &[u8]) -> u32 {
-        assert!(chunk.len() >= 16);
-        // SAFETY: SSE2 is part of x86-64; the load reads 16 bytes of `chunk`, which holds at
-        // least that many (checked above), and `_mm_loadu_si128` takes any alignment.
-        unsafe {
-            let v = _mm_loadu_si128(chunk.as_ptr().cast());
-            let lf = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
-            let cr = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8));
-            _mm_movemask_epi8(_mm_or_si128(lf, cr)) as u32
-        }
-    }
 }
 
 impl SseDecoder {

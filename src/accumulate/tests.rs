@@ -698,7 +698,7 @@ fn reads_kept_inside_a_line_read_as_fed() {
         delta(json!({"tool_calls": [tc(Some(0), Some("a"), Some("f"), json!("{\"k\": \"v\"}"))]})),
         finish("tool_calls"),
     ]);
-    let crlf = format!("\u{feff}{}", plain.replace("\n", "\r\n"));
+    let crlf = format!("\u{feff}{}", plain.replace('\n', "\r\n"));
     for stream in [plain, crlf] {
         let bytes = stream.as_bytes();
         for size in [1, 3, 7, 64] {

@@ -8,6 +8,7 @@ use std::fmt;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use super::chat_reader::{Leaf, LeafValue};
 use super::{event_object, minify, LenientIndex, LenientStr, List, Obj, Raw};
 use crate::accumulate::outcome::{ReasonClass, UsageKeys};
 use crate::accumulate::{Call, EventSink, MessageState, ProviderError, TextField};
@@ -329,6 +330,10 @@ impl ChatAdapter {
         }
         // Most chunks are the last one around another delta; nearly all the rest are read by
         // the fast reader; the others as before.
+        if let Some((index, leaf)) = self.head.replay_leaf(data) {
+            leaf_choice(state, index, leaf, ev.data_offset, errors, sink);
+            return;
+        }
         let mut delta = Delta::default();
         if let Some((index, present)) = self.head.replay(data, &mut delta) {
             choice(
@@ -445,6 +450,40 @@ fn provider_error_chunk<S: EventSink>(chunk: &Chunk<'_>, data: &str, state: &mut
         },
         sink,
     );
+}
+
+/// One choice of a chunk whose delta is one string of a remembered shape: what `merge` does
+/// with that delta, without building it.
+fn leaf_choice<S: EventSink>(
+    state: &mut MessageState,
+    index: LenientIndex,
+    leaf: LeafValue<'_>,
+    at: u64,
+    errors: &mut ErrorSlot,
+    sink: &mut S,
+) {
+    let Some(slot) = state.choice_slot(index.0.unwrap_or(0), at, errors) else {
+        return;
+    };
+    match leaf {
+        LeafValue::Text { field, text } => {
+            let field = match field {
+                Leaf::Content => TextField::Content,
+                _ => TextField::Reasoning,
+            };
+            state.text(slot, field, &text, at, errors, sink);
+        }
+        LeafValue::Arguments { index, quoted } => {
+            let existing = locate(state.calls(slot), index.0, None);
+            let function = FunctionDelta {
+                arguments: Some(Raw(quoted)),
+                ..FunctionDelta::default()
+            };
+            fragment(
+                state, slot, existing, index.0, None, None, &function, false, at, errors, sink,
+            );
+        }
+    }
 }
 
 /// One choice of a chunk: its delta, then its finish reason.

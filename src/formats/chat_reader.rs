@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use super::chat::{Choice, Chunk, Content, Delta, FunctionDelta, ToolCallDelta};
 use super::lexer::{lenient_str, nullable, object, raw, skip, Cursor};
-use super::{LenientIndex, LenientStr, List, Obj, Raw};
+use super::{LenientIndex, LenientStr, List, Obj};
 
 /// What the last chunks read had in common, to read the next one faster.
 ///
@@ -57,7 +57,7 @@ struct LeafShape {
 
 /// Which field of the delta the string is.
 #[derive(Debug, Clone, Copy)]
-enum Leaf {
+pub(crate) enum Leaf {
     Content,
     ReasoningContent,
     Reasoning,
@@ -114,23 +114,51 @@ impl LeafShape {
         })
     }
 
-    /// Reads `delta` from `text` (a delta's JSON) if it has this shape around another string.
+    /// The value of `text` (a delta's JSON) if it has this shape around another string.
     #[inline]
-    fn replay<'a>(&self, text: &'a str, delta: &mut Delta<'a>) -> Option<()> {
+    fn read<'a>(&self, text: &'a str) -> Option<LeafValue<'a>> {
         let close = text.len().checked_sub(self.after.len())?;
         if close < self.before.len() || !text.ends_with(&self.after) || !text.starts_with(&self.before) {
             return None;
         }
         let open = self.before.len() - 1;
         let mut at = Cursor::at(text, open);
-        match self.field {
+        let value = match self.field {
             Leaf::Arguments(index) => {
                 let quoted = at.compact_value(1)?;
-                if at.pos() != close + 1 || !quoted.starts_with('"') {
+                if !quoted.starts_with('"') {
                     return None;
                 }
+                LeafValue::Arguments { index, quoted }
+            }
+            field => LeafValue::Text {
+                field,
+                text: at.string()?,
+            },
+        };
+        (at.pos() == close + 1).then_some(value)
+    }
+}
+
+/// What a delta of a remembered shape carries (`ChunkHead::replay_leaf`).
+#[derive(Debug)]
+pub(crate) enum LeafValue<'a> {
+    /// Content or reasoning text (`field` says which; never `Arguments`).
+    Text { field: Leaf, text: Cow<'a, str> },
+    /// A fragment of the arguments of the delta's one tool call, which has this index and no
+    /// id, type or name: the JSON string as sent.
+    Arguments { index: LenientIndex, quoted: &'a str },
+}
+
+#[cfg(test)]
+impl<'a> LeafValue<'a> {
+    /// The delta it stands for (the tests hold it to what serde reads).
+    fn into_delta(self) -> Delta<'a> {
+        let mut delta = Delta::default();
+        match self {
+            LeafValue::Arguments { index, quoted } => {
                 let function = FunctionDelta {
-                    arguments: Some(Raw(quoted)),
+                    arguments: Some(super::Raw(quoted)),
                     ..FunctionDelta::default()
                 };
                 delta.tool_calls = Some(List::one(Obj(ToolCallDelta {
@@ -140,38 +168,36 @@ impl LeafShape {
                     function: Some(Obj(function)),
                 })));
             }
-            field => {
-                let value = at.string()?;
-                if at.pos() != close + 1 {
-                    return None;
-                }
-                match field {
-                    Leaf::Content => delta.content = Content::Text(value),
-                    Leaf::ReasoningContent => delta.reasoning_content = LenientStr(Some(value)),
-                    _ => delta.reasoning = LenientStr(Some(value)),
-                }
-            }
+            LeafValue::Text {
+                field: Leaf::Content,
+                text,
+            } => delta.content = Content::Text(text),
+            LeafValue::Text {
+                field: Leaf::ReasoningContent,
+                text,
+            } => delta.reasoning_content = LenientStr(Some(text)),
+            LeafValue::Text { text, .. } => delta.reasoning = LenientStr(Some(text)),
         }
-        Some(())
+        delta
     }
 }
 
 impl Template {
-    /// The choice index of a chunk that is this template around a delta, and whether the delta
-    /// is there (not `null`), read into `delta`; the delta's shape is remembered for the next.
+    /// The delta's text of a chunk that is this template around a delta.
     #[inline]
-    fn replay<'a>(&mut self, data: &'a str, delta: &mut Delta<'a>) -> Option<(LenientIndex, bool)> {
+    fn delta_text<'a>(&self, data: &'a str) -> Option<&'a str> {
         let end = data.len().checked_sub(self.suffix.len())?;
         if end < self.prefix.len() || !data.ends_with(&self.suffix) || !data.starts_with(&self.prefix) {
             return None;
         }
-        let text = &data[self.prefix.len()..end];
-        if let Some(leaf) = &self.leaf {
-            // It writes `delta` only when it reads it.
-            if leaf.replay(text, delta).is_some() {
-                return Some((self.index, true));
-            }
-        }
+        Some(&data[self.prefix.len()..end])
+    }
+
+    /// The choice index of a chunk that is this template around a delta, and whether the delta
+    /// is there (not `null`), read into `delta`; the delta's shape is remembered for the next.
+    #[inline]
+    fn replay<'a>(&mut self, data: &'a str, delta: &mut Delta<'a>) -> Option<(LenientIndex, bool)> {
+        let text = self.delta_text(data)?;
         let mut at = Cursor::new(text);
         let present = nullable(&mut at, |at| delta_into(at, delta))?.is_some();
         if !at.at_end() {
@@ -189,6 +215,15 @@ impl ChunkHead {
     #[inline]
     pub(crate) fn replay<'a>(&mut self, data: &'a str, delta: &mut Delta<'a>) -> Option<(LenientIndex, bool)> {
         self.template.as_mut()?.replay(data, delta)
+    }
+
+    /// The choice index and value of a chunk that is the last chunk read around a delta of the
+    /// last delta's shape, one string (`LeafShape`); `None`: `replay`, then `read_chunk`.
+    #[inline]
+    pub(crate) fn replay_leaf<'a>(&self, data: &'a str) -> Option<(LenientIndex, LeafValue<'a>)> {
+        let template = self.template.as_ref()?;
+        let value = template.leaf.as_ref()?.read(template.delta_text(data)?)?;
+        Some((template.index, value))
     }
 }
 
@@ -504,7 +539,14 @@ mod tests {
     /// that choice: no usage, no error), else `read_chunk`'s chunk; `None` when neither reads it.
     fn through(head: &mut ChunkHead, data: &str) -> Option<(String, Option<String>)> {
         let mut delta = Delta::default();
-        if let Some((index, present)) = head.replay(data, &mut delta) {
+        let replayed = match head.replay_leaf(data) {
+            Some((index, leaf)) => {
+                delta = leaf.into_delta();
+                Some((index, true))
+            }
+            None => head.replay(data, &mut delta),
+        };
+        if let Some((index, present)) = replayed {
             let choice = Choice {
                 index,
                 delta: present.then_some(Obj(delta)),

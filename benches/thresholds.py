@@ -46,34 +46,34 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     #    Targets the core does not meet yet: printed (WARN), not judged. "The json consumer" is
     #    read as the standard library's json.loads (the .json rows); the orjson rows carry the
     #    same 15x, the stricter reading. Anthropic and Responses have only the 3x in the issue;
-    #    their other rows carry the general bars. Beside each: two runs of --only consumers at
-    #    stop 10 (development machine, load ~2) -> the clean-clone CI gate of stop 11 (the chat,
-    #    Ollama and Anthropic-delta byte readers). On Gemini (228 chunks in 40 turns) both
-    #    consumers are still faster than toolwire.
-    "pipeline.msgspec/toolwire.noev": {"op": ">=", "value": 4, "gate": False},  # 1.20-1.32x->2.48x
-    "pipeline.msgspec/toolwire": {"op": ">=", "value": 2.5, "gate": False},  # 1.22-1.37x->2.01x
-    "pipeline.orjson/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 1.56-1.86x->3.92x
-    "pipeline.json/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 4.37-4.98x->9.97x
-    "fmt.chat.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 1.33-1.42x->3.66x
-    "fmt.chat.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.17-1.18x->2.61x
-    "fmt.chat.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 2.14-2.33x->6.13x
-    "fmt.chat.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 5.92-6.48x->16.02x
-    "fmt.anthropic.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 1.26-1.33x->2.43x
-    "fmt.anthropic.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 0.96-1.05x->1.67x
-    "fmt.anthropic.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 1.65-1.94x->3.44x
-    "fmt.anthropic.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 5.71-6.40x->9.80x
-    "fmt.responses.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 1.44-1.56x->1.53x
-    "fmt.responses.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.19-1.33x->1.22x
-    "fmt.responses.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 2.26-2.55x->2.33x
-    "fmt.responses.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 6.95-7.66x->7.00x
-    "fmt.gemini.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 0.62-0.64x->0.86x
-    "fmt.gemini.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 0.43-0.46x->0.65x
-    "fmt.gemini.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 0.74-0.77x->1.06x
-    "fmt.gemini.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 2.17-2.39x->2.85x
-    "fmt.ollama.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 2.32-2.44x->3.58x
-    "fmt.ollama.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.82-1.86x->2.59x
-    "fmt.ollama.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 4.35-4.67x->6.13x
-    "fmt.ollama.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 15.96-16.15x->21.46x
+    #    their other rows carry the general bars. Beside each: the clean-clone CI gate of stop 11
+    #    (the chat, Ollama and Anthropic-delta byte readers) -> that of stop 12 (chat deltas by
+    #    shape, the Responses reader; stop 10's are in benches/README.md). On Gemini (228 chunks
+    #    in 40 turns) both consumers are still faster than toolwire.
+    "pipeline.msgspec/toolwire.noev": {"op": ">=", "value": 4, "gate": False},  # 2.48x->3.28x
+    "pipeline.msgspec/toolwire": {"op": ">=", "value": 2.5, "gate": False},  # 2.01x->2.88x
+    "pipeline.orjson/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 3.92x->4.80x
+    "pipeline.json/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 9.97x->11.57x
+    "fmt.chat.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 3.66x->7.38x
+    "fmt.chat.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 2.61x->4.18x
+    "fmt.chat.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 6.13x->12.80x
+    "fmt.chat.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 16.02x->33.78x
+    "fmt.anthropic.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 2.43x->3.01x
+    "fmt.anthropic.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.67x->1.94x
+    "fmt.anthropic.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 3.44x->4.27x
+    "fmt.anthropic.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 9.80x->13.17x
+    "fmt.responses.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 1.53x->2.39x
+    "fmt.responses.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.22x->1.79x
+    "fmt.responses.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 2.33x->3.95x
+    "fmt.responses.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 7.00x->11.07x
+    "fmt.gemini.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 0.86x->0.86x
+    "fmt.gemini.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 0.65x->0.66x
+    "fmt.gemini.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 1.06x->1.06x
+    "fmt.gemini.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 2.85x->2.91x
+    "fmt.ollama.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 3.58x->3.66x
+    "fmt.ollama.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 2.59x->2.58x
+    "fmt.ollama.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 6.13x->6.79x
+    "fmt.ollama.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 21.46x->24.84x
     # -- two threads feeding their own streams (events off) over one thread doing both: the
     #    issue's bar is 1.6x on two cores; printed, not judged, until it holds on CI machines.
     # Stop 11: 0.79x in CI while reads from 512 B released the GIL (per-stream work is now
@@ -119,11 +119,12 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     "partial.acc-drop.200k/20k": {"op": "<=", "value": 12, "gate": True},  # 10.2x
     # -- read sizes: toolwire on the 1,000 small streams, 64-byte reads / whole-body reads ---
     # The ratio grows as whole-body reading gets faster: a 64-byte read's fixed cost (the Python
-    # call, the lock, the empty list) stays. The chat replay (stop 18) took the whole-body
-    # noev row from 2.3x to 3.19x; the line search and the per-read bookkeeping cuts brought
-    # it back: 2.85-2.97x (events 2.91-2.98x) on the development machine.
-    "reads.64/whole": {"op": "<=", "value": 3, "gate": True},  # 2.91-2.98x
-    "reads.64/whole.noev": {"op": "<=", "value": 3, "gate": True},  # 2.85-2.97x
+    # call, the lock, the empty list) stays. The chat replay (stop 12) took the noev row from
+    # 2.3x to 3.19x (a local FAIL); cheaper short reads (one search for a read inside a line,
+    # `Accumulator::keep_inside_line`) brought both back: CI gates of stop 12 2.68-2.89x and
+    # 2.47-2.70x. The events row is the one to watch.
+    "reads.64/whole": {"op": "<=", "value": 3, "gate": True},  # 2.68-2.89x
+    "reads.64/whole.noev": {"op": "<=", "value": 3, "gate": True},  # 2.47-2.70x
     # -- 1-byte reads: time per byte, SSE lines 10x longer / normal lines -------------------
     "onebyte.per-byte.long/short": {"op": "<=", "value": 1.5, "gate": True},  # 0.99-1.05x
     # -- O(n^2) guard: one argument of 4n vs n bytes, 1-byte fragments, values not read ------

@@ -368,13 +368,10 @@ impl MessageState {
         if call_state.args.text().len() + text.len() > max_args {
             if let Piece::Escaped(escaped) = piece {
                 // Only its decoded length can say whether it fits.
-                let mut bytes = Vec::new();
-                if crate::partial_json::decode_into(escaped.as_bytes(), &mut bytes) {
+                let Some(text) = crate::partial_json::decode_escaped(escaped) else {
                     return false;
-                }
-                // SAFETY: without a lone surrogate the decoded text is UTF-8.
-                let text = unsafe { std::str::from_utf8_unchecked(&bytes) };
-                return self.append_arguments(slot, call, Piece::Text(text), at, errors, sink);
+                };
+                return self.append_arguments(slot, call, Piece::Text(&text), at, errors, sink);
             }
             call_state.over_limit = true;
             errors.note(CoreError::limit("max_arguments_bytes", max_args, at));

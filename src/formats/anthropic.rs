@@ -128,12 +128,7 @@ impl<'a> Delta<'a> {
     /// The text of `partial_json`, decoded.
     fn partial_json(&self) -> Option<Cow<'a, str>> {
         match self.partial_json_escaped {
-            Some(escaped) => {
-                let mut bytes = Vec::new();
-                crate::partial_json::decode_into(escaped.as_bytes(), &mut bytes);
-                // Without a `\u` escape the decoded text is UTF-8.
-                Some(Cow::Owned(String::from_utf8(bytes).ok()?))
-            }
+            Some(escaped) => crate::partial_json::decode_escaped(escaped).map(Cow::Owned),
             None => self.partial_json.0.clone(),
         }
     }

@@ -73,6 +73,19 @@ pub fn decode_into(raw: &[u8], out: &mut Vec<u8>) -> bool {
     lone
 }
 
+/// The decoded text of a JSON string's inside (`escaped`, valid string text); `None` when it
+/// holds a lone surrogate escape, which is no `str`.
+#[must_use]
+pub fn decode_escaped(escaped: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(escaped.len());
+    if decode_into(escaped.as_bytes(), &mut bytes) {
+        return None;
+    }
+    // SAFETY: the input is a `str` and every escape is written as its character's UTF-8; only
+    // a lone surrogate (refused above) would not be.
+    Some(unsafe { String::from_utf8_unchecked(bytes) })
+}
+
 fn read_hex4(raw: &[u8], i: usize) -> Option<u16> {
     let digits = raw.get(i..i + 4)?;
     let mut v = 0u16;

@@ -28,7 +28,7 @@ mod value;
 
 use crate::error::ParseKind;
 
-pub use decode::{decode_into, decode_str};
+pub use decode::{decode_escaped, decode_str};
 pub use node::{Frame, Kind, Leaf, Node, StrSpan};
 pub use scan::{JsonError, Scan, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP};
 pub use value::Value;
@@ -130,18 +130,13 @@ impl PartialJson {
     pub fn feed_escaped(&mut self, escaped: &str) -> Option<Result<(), JsonError>> {
         if !self.utf8_tail.is_empty() || self.text.len() + escaped.len() >= u32::MAX as usize {
             // `feed` says what is wrong.
-            let mut bytes = Vec::new();
-            if decode_into(escaped.as_bytes(), &mut bytes) {
-                return None;
-            }
-            // SAFETY: without a lone surrogate the decoded text is UTF-8.
-            return Some(self.feed(unsafe { std::str::from_utf8_unchecked(&bytes) }));
+            return decode_escaped(escaped).map(|text| self.feed(&text));
         }
         let len = self.text.len();
         // SAFETY: `decode_into` appends UTF-8 but for a lone surrogate, which it reports; the
         // text is cut back to where it was before anything else can see it.
         let text = unsafe { self.text.as_mut_vec() };
-        if decode_into(escaped.as_bytes(), text) {
+        if decode::decode_into(escaped.as_bytes(), text) {
             text.truncate(len);
             return None;
         }

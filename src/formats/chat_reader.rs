@@ -125,11 +125,11 @@ impl LeafShape {
         let mut at = Cursor::at(text, open);
         let value = match self.field {
             Leaf::Arguments(index) => {
-                let quoted = at.compact_value(1)?;
-                if !quoted.starts_with('"') {
-                    return None;
+                at.escaped_string()?;
+                LeafValue::Arguments {
+                    index,
+                    quoted: &text[open..at.pos()],
                 }
-                LeafValue::Arguments { index, quoted }
             }
             field => LeafValue::Text {
                 field,

@@ -207,14 +207,6 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The value of `text` when it is one JSON string and nothing else (see `Cursor::string`).
-#[cfg(test)]
-pub(crate) fn whole_string(text: &str) -> Option<Cow<'_, str>> {
-    let mut at = Cursor::new(text);
-    let value = at.string()?;
-    at.at_end().then_some(value)
-}
-
 /// `{`, then each `"key":` and its value (read by `entry`, which must move past it), to `}`.
 #[inline]
 pub(crate) fn object<'a>(
@@ -380,6 +372,13 @@ mod tests {
     use serde_json::value::RawValue;
 
     use super::*;
+
+    /// The value of `text` when it is one JSON string and nothing else (see `Cursor::string`).
+    fn whole_string(text: &str) -> Option<Cow<'_, str>> {
+        let mut at = Cursor::new(text);
+        let value = at.string()?;
+        at.at_end().then_some(value)
+    }
 
     #[test]
     fn compact_values_as_serde_json_reads_them() {

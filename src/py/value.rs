@@ -139,25 +139,22 @@ fn prepare(py: Python<'_>, live: &mut Live, in_parent: bool) -> PyResult<()> {
         live.obj = copy.unbind();
     }
     let obj = live.obj.bind(py);
+    // Free-threaded builds cannot tell the parent's reference from a caller's (see
+    // `only_ours`): there the open child goes now, as the child's reference.
+    let hold = !cfg!(Py_GIL_DISABLED);
     match std::mem::replace(&mut live.tail, Tail::None) {
         Tail::None => {}
-        Tail::Item | Tail::HeldItem if cfg!(Py_GIL_DISABLED) => {
-            let list = obj.cast::<PyList>()?;
-            list.del_item(list.len() - 1)?;
-        }
-        Tail::Item => live.tail = Tail::HeldItem,
-        Tail::HeldItem => {
-            let list = obj.cast::<PyList>()?;
-            list.del_item(list.len() - 1)?;
-        }
-        // Free-threaded builds cannot tell the parent's reference from a caller's (see
-        // `only_ours`): there the entry goes now, as the child's reference.
-        Tail::Key { key, prev: None, .. } if cfg!(Py_GIL_DISABLED) => obj.cast::<PyDict>()?.del_item(key)?,
-        Tail::Key { start, key, prev: None } => live.tail = Tail::Held { start, key },
         Tail::Key {
             key, prev: Some(prev), ..
         } => obj.cast::<PyDict>()?.set_item(key, prev)?,
-        Tail::Held { key, .. } => obj.cast::<PyDict>()?.del_item(key)?,
+        Tail::Item if hold => live.tail = Tail::HeldItem,
+        Tail::Key { start, key, prev: None } if hold => live.tail = Tail::Held { start, key },
+        // Not held, or still held (a read that failed before its end): removed now.
+        Tail::Item | Tail::HeldItem => {
+            let list = obj.cast::<PyList>()?;
+            list.del_item(list.len() - 1)?;
+        }
+        Tail::Key { key, .. } | Tail::Held { key, .. } => obj.cast::<PyDict>()?.del_item(key)?,
     }
     Ok(())
 }

@@ -85,7 +85,7 @@ fn cr_or_lf(input: &[u8]) -> Option<usize> {
             }
             from += 16;
         }
-        if input.len() < 64 {
+        if input.len() <= 64 {
             return input[from..]
                 .iter()
                 .position(|&b| b == b'\n' || b == b'\r')
@@ -96,6 +96,34 @@ fn cr_or_lf(input: &[u8]) -> Option<usize> {
     #[cfg(not(target_arch = "x86_64"))]
     memchr2(b'\n', b'\r', input)
 }
+
+/// What the decoder hands its events to. Any `FnMut(SseEvent, &mut ErrorSlot)` is one.
+pub trait EventHandler {
+    /// One event.
+    fn event(&mut self, ev: SseEvent<'_>, errors: &mut ErrorSlot);
+
+    /// An event that is one `data: ` line and the blank line after it, offered before its
+    /// line is looked for: `text` starts with the data (at stream offset `at`) and goes on to
+    /// the end of the read's whole lines. A handler that reads it as the data of an event of
+    /// at most `max` bytes followed by `"\n\n"`, and handles that event, returns the bytes
+    /// taken (the data and the two line ends); `None` leaves it to the decoder, unchanged.
+    /// Offered only for an event of type `message` in a stream that sent no `id` yet.
+    #[inline]
+    fn event_from(&mut self, text: &str, max: usize, at: u64, errors: &mut ErrorSlot) -> Option<usize> {
+        let _ = (text, max, at, errors);
+        None
+    }
+}
+
+impl<F: FnMut(SseEvent<'_>, &mut ErrorSlot)> EventHandler for F {
+    #[inline]
+    fn event(&mut self, ev: SseEvent<'_>, errors: &mut ErrorSlot) {
+        self(ev, errors);
+    }
+}
+
+/// The field prefix `EventHandler::event_from` is offered events after.
+const DATA: &str = "data: ";
 
 impl SseDecoder {
     /// A decoder with the given line and event size limits.
@@ -134,7 +162,7 @@ impl SseDecoder {
     /// Decodes one read. Faults are noted in `errors` and decoding goes on after them.
     pub fn feed<F>(&mut self, input: &[u8], errors: &mut ErrorSlot, on_event: &mut F)
     where
-        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+        F: EventHandler,
     {
         if let Some(mut head) = self.bom_head.take() {
             // The BOM may itself arrive split across reads: hold up to 3 bytes until we know.
@@ -175,7 +203,7 @@ impl SseDecoder {
     /// End of input: processes an unterminated last line and dispatches a pending event.
     pub fn finish<F>(&mut self, errors: &mut ErrorSlot, on_event: &mut F)
     where
-        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+        F: EventHandler,
     {
         if let Some(head) = self.bom_head.take() {
             if head != BOM {
@@ -200,7 +228,7 @@ impl SseDecoder {
 
     fn scan<F>(&mut self, mut input: &[u8], errors: &mut ErrorSlot, on_event: &mut F)
     where
-        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+        F: EventHandler,
     {
         if self.trailing_cr && !input.is_empty() {
             self.trailing_cr = false;
@@ -221,7 +249,8 @@ impl SseDecoder {
         let whole = input;
         let checked = self.checked_lines(whole);
         if self.ndjson && self.line.is_empty() && !self.skipping_line {
-            if let Some((0, text)) = checked {
+            if let Some((0, with_end)) = checked {
+                let text = &with_end[..with_end.len() - 1];
                 // NDJSON: a line is an event of its own, so the read's whole lines, checked at
                 // once above, go out one after another without the general loop's bookkeeping.
                 for line in text.split('\n') {
@@ -248,12 +277,21 @@ impl SseDecoder {
         errors: &mut ErrorSlot,
         on_event: &mut F,
     ) where
-        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+        F: EventHandler,
     {
+        // The checked lines without the last line end: a line in them is whole.
+        let lines = checked.map(|(start, with_end)| (start, &with_end[..with_end.len() - 1]));
         // The one `data:` line of the current event while it is still in `input`, and its
         // offset: not copied unless the event goes on past it or past this read.
         let mut held: Option<(&str, u64)> = None;
         while !input.is_empty() {
+            if held.is_none() {
+                if let Some(taken) = self.event_from(input, whole, checked, errors, on_event) {
+                    self.offset += taken as u64;
+                    input = &input[taken..];
+                    continue;
+                }
+            }
             let Some(eol) = self.line_end(input) else {
                 self.release(&mut held, errors);
                 self.buffer_partial_line(input, errors);
@@ -261,7 +299,7 @@ impl SseDecoder {
             };
             let piece = &input[..eol];
             let at = whole.len() - input.len();
-            let text = match checked {
+            let text = match lines {
                 Some((start, text)) if self.line.is_empty() && at >= start && at + eol <= start + text.len() => {
                     Some(&text[at - start..at - start + eol])
                 }
@@ -312,6 +350,41 @@ impl SseDecoder {
         self.release(&mut held, errors);
     }
 
+    /// Offers the handler an event that starts `input` as one `data: ` line and a blank line in
+    /// the checked text (see `EventHandler::event_from`), when nothing of another event is
+    /// pending; the bytes it took.
+    #[inline]
+    fn event_from<F>(
+        &self,
+        input: &[u8],
+        whole: &[u8],
+        checked: Option<(usize, &str)>,
+        errors: &mut ErrorSlot,
+        on_event: &mut F,
+    ) -> Option<usize>
+    where
+        F: EventHandler,
+    {
+        let (start, text) = checked?;
+        let at = (whole.len() - input.len()).checked_sub(start)?;
+        let data = text.get(at..)?.strip_prefix("data: ")?;
+        let idle = self.line.is_empty()
+            && !self.skipping_line
+            && !self.ndjson
+            && self.data.is_empty()
+            && !self.data_overflow
+            && self.event_type.is_empty()
+            && self.last_id.is_none();
+        if !idle {
+            return None;
+        }
+        // As the line path would take it: the line within `max_line_bytes`, the data (and its
+        // line end) within `max_event_bytes`.
+        let max = (self.max_line_bytes.saturating_sub(DATA.len())).min(self.max_event_bytes.saturating_sub(1));
+        let taken = on_event.event_from(data, max, self.offset + DATA.len() as u64, errors)?;
+        Some(DATA.len() + taken)
+    }
+
     /// Reads a `data:` line, or the blank line that ends an event, of an event whose data is
     /// that one line of this read, without copying the data (the usual event: one `data:`
     /// line and the blank line after it, in the same read); `false` for any other line, which
@@ -325,7 +398,7 @@ impl SseDecoder {
         on_event: &mut F,
     ) -> bool
     where
-        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+        F: EventHandler,
     {
         if line.is_empty() {
             let Some((data, data_offset)) = held.take() else {
@@ -337,7 +410,7 @@ impl SseDecoder {
                 id: self.last_id.as_deref(),
                 data_offset,
             };
-            on_event(event, errors);
+            on_event.event(event, errors);
             self.event_type.clear();
             return true;
         }
@@ -361,9 +434,9 @@ impl SseDecoder {
     }
 
     /// The whole lines of `input` that begin in it (not the end of a line held from the last
-    /// read), as text, and their start; `None` when they are not all valid UTF-8 or there are
-    /// none. Lines split on CR or LF, which never occur inside a multi-byte character, so each
-    /// line of valid text is valid text.
+    /// read), as text with the last one's line end, and their start; `None` when they are not
+    /// all valid UTF-8 or there are none. Lines split on CR or LF, which never occur inside a
+    /// multi-byte character, so each line of valid text is valid text.
     fn checked_lines<'i>(&self, input: &'i [u8]) -> Option<(usize, &'i str)> {
         let last = if self.ndjson {
             memrchr(b'\n', input)
@@ -375,7 +448,10 @@ impl SseDecoder {
         } else {
             self.line_end(input)? + 1
         };
-        let text = simdutf8::basic::from_utf8(input.get(start..last)?).ok()?;
+        if start > last {
+            return None;
+        }
+        let text = simdutf8::basic::from_utf8(&input[start..=last]).ok()?;
         Some((start, text))
     }
 
@@ -422,7 +498,7 @@ impl SseDecoder {
     /// A line of bytes not yet known to be UTF-8.
     fn handle_line<F>(&mut self, line: &[u8], line_offset: u64, errors: &mut ErrorSlot, on_event: &mut F)
     where
-        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+        F: EventHandler,
     {
         match simdutf8::compat::from_utf8(line) {
             Ok(text) => self.handle_text(text, line_offset, errors, on_event),
@@ -436,7 +512,7 @@ impl SseDecoder {
                             id: None,
                             data_offset: at,
                         };
-                        on_event(ev, errors);
+                        on_event.event(ev, errors);
                     }
                 } else {
                     errors.note(CoreError::parse(ParseKind::InvalidUtf8, at, "invalid utf-8 sequence"));
@@ -447,7 +523,7 @@ impl SseDecoder {
 
     fn handle_text<F>(&mut self, line: &str, line_offset: u64, errors: &mut ErrorSlot, on_event: &mut F)
     where
-        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+        F: EventHandler,
     {
         if self.ndjson {
             if !blank(line.as_bytes()) {
@@ -457,7 +533,7 @@ impl SseDecoder {
                     id: None,
                     data_offset: line_offset,
                 };
-                on_event(ev, errors);
+                on_event.event(ev, errors);
             }
             return;
         }
@@ -513,7 +589,7 @@ impl SseDecoder {
 
     fn dispatch<F>(&mut self, errors: &mut ErrorSlot, on_event: &mut F)
     where
-        F: FnMut(SseEvent<'_>, &mut ErrorSlot),
+        F: EventHandler,
     {
         let overflow = std::mem::replace(&mut self.data_overflow, false);
         if !self.data.is_empty() && !overflow {
@@ -524,7 +600,7 @@ impl SseDecoder {
                 id: self.last_id.as_deref(),
                 data_offset: self.data_offset.unwrap_or(self.offset),
             };
-            on_event(event, errors);
+            on_event.event(event, errors);
         }
         self.data.clear();
         self.data_offset = None;
@@ -565,22 +641,59 @@ mod tests {
         id: Option<String>,
     }
 
-    fn decode_chunks(chunks: &[&[u8]]) -> (Vec<Owned>, Option<CoreError>) {
-        let mut dec = SseDecoder::new(1 << 20, 1 << 20);
-        let mut out = Vec::new();
-        let mut errors = ErrorSlot::default();
-        let mut sink = |ev: SseEvent<'_>, _: &mut ErrorSlot| {
-            out.push(Owned {
+    /// The events and their data offsets. With `inline`, it also takes a `data: ` line and
+    /// the blank line after it before their lines are looked for (`EventHandler::event_from`),
+    /// as the chat adapter does: every case below is read both ways and must agree.
+    struct Sink {
+        out: Vec<Owned>,
+        offsets: Vec<u64>,
+        inline: bool,
+    }
+
+    impl EventHandler for Sink {
+        fn event(&mut self, ev: SseEvent<'_>, _: &mut ErrorSlot) {
+            self.out.push(Owned {
                 event: ev.event.to_owned(),
                 data: ev.data.to_owned(),
                 id: ev.id.map(str::to_owned),
             });
+            self.offsets.push(ev.data_offset);
+        }
+
+        fn event_from(&mut self, text: &str, max: usize, at: u64, errors: &mut ErrorSlot) -> Option<usize> {
+            let end = text.find(['\n', '\r']).filter(|&end| end <= max)?;
+            if !self.inline || !text[end..].starts_with("\n\n") {
+                return None;
+            }
+            let ev = SseEvent {
+                event: "message",
+                data: &text[..end],
+                id: None,
+                data_offset: at,
+            };
+            self.event(ev, errors);
+            Some(end + 2)
+        }
+    }
+
+    fn decode_with(chunks: &[&[u8]], inline: bool, limit: usize) -> (Vec<Owned>, Vec<u64>, Option<CoreError>) {
+        let mut dec = SseDecoder::new(limit, limit);
+        let mut sink = Sink {
+            out: Vec::new(),
+            offsets: Vec::new(),
+            inline,
         };
+        let mut errors = ErrorSlot::default();
         for chunk in chunks {
             dec.feed(chunk, &mut errors, &mut sink);
         }
         dec.finish(&mut errors, &mut sink);
-        (out, errors.take())
+        (sink.out, sink.offsets, errors.take())
+    }
+
+    fn decode_chunks(chunks: &[&[u8]]) -> (Vec<Owned>, Option<CoreError>) {
+        let (out, _, err) = decode_with(chunks, true, 1 << 20);
+        (out, err)
     }
 
     fn decode(input: &[u8]) -> Vec<Owned> {
@@ -608,6 +721,13 @@ mod tests {
 
     fn every_split_agrees(input: &[u8]) {
         let whole = decode(input);
+        // Taken before its line is found or through it, an event is the same event, at the
+        // same offset, with the same faults (a limit small enough to cut some lines too).
+        for limit in [1 << 20, 6] {
+            let lines = decode_with(&[input], false, limit);
+            let inline = decode_with(&[input], true, limit);
+            assert_eq!(format!("{inline:?}"), format!("{lines:?}"), "limit {limit}");
+        }
         for i in 0..=input.len() {
             let (a, b) = input.split_at(i);
             assert_eq!(decode_chunks(&[a, b]).0, whole, "split at {i}");
@@ -663,7 +783,11 @@ mod tests {
     fn retry_field() {
         let mut dec = SseDecoder::new(100, 100);
         let mut errors = ErrorSlot::default();
-        dec.feed(b"retry: 1500\nretry: x\n\n", &mut errors, &mut |_, _| {});
+        dec.feed(
+            b"retry: 1500\nretry: x\n\n",
+            &mut errors,
+            &mut |_: SseEvent<'_>, _: &mut ErrorSlot| {},
+        );
         assert_eq!(dec.retry(), Some(1500));
     }
 
@@ -778,9 +902,13 @@ mod tests {
         let mut dec = SseDecoder::new(1024, 1024);
         let mut errors = ErrorSlot::default();
         let mut offsets = Vec::new();
-        dec.feed(b": c\ndata: ab\n\ndata:x\n\n", &mut errors, &mut |ev, _| {
-            offsets.push(ev.data_offset);
-        });
+        dec.feed(
+            b": c\ndata: ab\n\ndata:x\n\n",
+            &mut errors,
+            &mut |ev: SseEvent<'_>, _: &mut ErrorSlot| {
+                offsets.push(ev.data_offset);
+            },
+        );
         assert_eq!(offsets, vec![10, 19]);
     }
 }

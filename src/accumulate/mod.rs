@@ -20,7 +20,7 @@ use crate::error::{CoreError, ErrorSlot};
 use crate::formats::detect::{sniff, Framing};
 use crate::formats::{unknown_format, Adapter};
 use crate::limits::Limits;
-use crate::sse::SseDecoder;
+use crate::sse::{EventHandler, SseDecoder, SseEvent};
 
 /// One thing that happened during a read. Ranges point into the accumulator's state, which
 /// only grows, so they stay valid.
@@ -127,6 +127,25 @@ pub struct Accumulator {
     truncated: bool,
 }
 
+/// Where the decoder's events go: the adapter reads them into the state.
+struct Route<'a, S> {
+    adapter: &'a mut Adapter,
+    state: &'a mut MessageState,
+    sink: &'a mut S,
+}
+
+impl<S: EventSink> EventHandler for Route<'_, S> {
+    #[inline]
+    fn event(&mut self, ev: SseEvent<'_>, errors: &mut ErrorSlot) {
+        self.adapter.on_event(ev, self.state, errors, self.sink);
+    }
+
+    #[inline]
+    fn event_from(&mut self, text: &str, max: usize, at: u64, errors: &mut ErrorSlot) -> Option<usize> {
+        self.adapter.event_from(text, max, at, self.state, errors, self.sink)
+    }
+}
+
 impl Default for Accumulator {
     fn default() -> Self {
         Self::new(Limits::default())
@@ -185,9 +204,7 @@ impl Accumulator {
         let Self {
             sse, adapter, state, ..
         } = self;
-        sse.feed(data, errors, &mut |ev, errors| {
-            adapter.on_event(ev, state, errors, sink);
-        });
+        sse.feed(data, errors, &mut Route { adapter, state, sink });
     }
 
     /// `auto`: holds the first bytes until they tell the framing, then decodes them.
@@ -236,7 +253,7 @@ impl Accumulator {
             sse, adapter, state, ..
         } = self;
         state.at_eof = true;
-        sse.finish(&mut errors, &mut |ev, errors| adapter.on_event(ev, state, errors, sink));
+        sse.finish(&mut errors, &mut Route { adapter, state, sink });
         adapter.on_end(state, &mut errors, sink);
         state.finish_all_calls(sink);
         self.truncated = self.adapter.truncated(&self.state);

@@ -311,6 +311,48 @@ fn every_split_gives_the_same_state() {
     }
 }
 
+/// Chunks of one shape around another string are read from the read itself, before their
+/// line is looked for (`EventHandler::event_from`); fed a byte at a time they are read through
+/// their lines. Both give the same events, state and faults, with the event size limit cutting
+/// the one long token, and nothing read after `[DONE]`.
+#[test]
+fn a_chunk_read_before_its_line_is_found_is_read_as_through_it() {
+    let head = |d: J| json!({"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": d, "finish_reason": null}]});
+    let mut chunks = vec![head(json!({"role": "assistant", "content": ""}))];
+    for token in ["a", "b\"", "é", &"x".repeat(300), "\\n", "c"] {
+        chunks.push(head(json!({"content": token})));
+    }
+    chunks.push(head(
+        json!({"tool_calls": [tc(Some(0), Some("c1"), Some("f"), json!(""))]}),
+    ));
+    for fragment in ["{\"k\"", ": [1,", " \"\\u00e9\"]}"] {
+        chunks.push(head(json!({"tool_calls": [tc(Some(0), None, None, json!(fragment))]})));
+    }
+    let mut stream = sse(&chunks);
+    stream.push_str("data: [DONE]\n\n");
+    stream.push_str(&sse(&[head(json!({"content": "after"}))]));
+    let limits = Limits {
+        max_event_bytes: 300,
+        ..Limits::default()
+    };
+    let read = |reads: &mut dyn Iterator<Item = &[u8]>| {
+        let mut acc = Accumulator::new(limits);
+        let mut events = Vec::new();
+        let errors: Vec<_> = reads.filter_map(|r| acc.feed(r, &mut events).err()).collect();
+        acc.finish(&mut events).unwrap();
+        (format!("{events:?} {errors:?}"), message(&acc, 0))
+    };
+    let whole = read(&mut std::iter::once(stream.as_bytes()));
+    let bytewise = read(&mut stream.as_bytes().chunks(1));
+    assert_eq!(whole, bytewise);
+    assert_eq!(whole.1["content"], "ab\"é\\nc");
+    assert!(whole.0.contains("max_event_bytes"), "{}", whole.0);
+    assert_eq!(
+        whole.1["tool_calls"][0]["function"]["arguments"],
+        "{\"k\": [1, \"\\u00e9\"]}"
+    );
+}
+
 #[test]
 fn limits_are_enforced_and_keep_state() {
     let limits = Limits {

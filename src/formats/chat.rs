@@ -300,6 +300,30 @@ pub fn reason_class(reason: Option<&str>) -> ReasonClass {
 }
 
 impl ChatAdapter {
+    /// A chunk of the last chunk's shape around another string (`ChunkHead::replay_leaf`)
+    /// that starts `text` and is followed by the blank line that ends its event, read as
+    /// `on_event` reads it there; the bytes taken (see `EventHandler::event_from`).
+    #[inline]
+    pub fn event_from<S: EventSink>(
+        &mut self,
+        text: &str,
+        max: usize,
+        at: u64,
+        state: &mut MessageState,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) -> Option<usize> {
+        if state.done {
+            return None;
+        }
+        let (index, leaf, end) = self.head.replay_leaf_from(text)?;
+        if end > max || !text[end..].starts_with("\n\n") {
+            return None;
+        }
+        leaf_choice(state, index, leaf, at, errors, sink);
+        Some(end + 2)
+    }
+
     /// One dispatched SSE event.
     pub fn on_event<S: EventSink>(
         &mut self,

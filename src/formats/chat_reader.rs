@@ -48,10 +48,12 @@ struct Template {
 /// of a stream are read as one string scan and two comparisons.
 #[derive(Debug)]
 struct LeafShape {
-    /// The delta's bytes up to the string's opening quote (included).
-    before: String,
-    /// Its bytes from the string's closing quote (included).
-    after: String,
+    /// The chunk's bytes up to the string's opening quote (included): the template's prefix,
+    /// then the delta's bytes before the string.
+    head: String,
+    /// Its bytes from the string's closing quote (included): the rest of the delta, then the
+    /// template's suffix.
+    tail: String,
     field: Leaf,
 }
 
@@ -66,8 +68,9 @@ pub(crate) enum Leaf {
 }
 
 impl LeafShape {
-    /// The shape of `delta`, read from `text` (the delta's JSON), if it is one string.
-    fn of(text: &str, delta: &Delta<'_>) -> Option<Self> {
+    /// The shape of `delta`, read from `text` (the delta's JSON), if it is one string, in a
+    /// chunk of `template`.
+    fn of(template: &Template, text: &str, delta: &Delta<'_>) -> Option<Self> {
         fn borrowed<'s>(s: &LenientStr<'s>) -> Option<&'s str> {
             match &s.0 {
                 Some(Cow::Borrowed(inner)) => Some(inner),
@@ -108,20 +111,27 @@ impl LeafShape {
             _ => return None,
         };
         Some(Self {
-            before: text[..=open].to_owned(),
-            after: text[close..].to_owned(),
+            head: [template.prefix.as_str(), &text[..=open]].concat(),
+            tail: [&text[close..], template.suffix.as_str()].concat(),
             field,
         })
     }
 
-    /// The value of `text` (a delta's JSON) if it has this shape around another string.
+    /// The value of the chunk `data` if it has this shape around another string.
     #[inline]
-    fn read<'a>(&self, text: &'a str) -> Option<LeafValue<'a>> {
-        let close = text.len().checked_sub(self.after.len())?;
-        if close < self.before.len() || !text.ends_with(&self.after) || !text.starts_with(&self.before) {
+    fn read<'a>(&self, data: &'a str) -> Option<LeafValue<'a>> {
+        let (value, end) = self.read_from(data)?;
+        (end == data.len()).then_some(value)
+    }
+
+    /// The value of a chunk of this shape that starts `text` (and may be followed by anything),
+    /// and where the chunk ends.
+    #[inline]
+    fn read_from<'a>(&self, text: &'a str) -> Option<(LeafValue<'a>, usize)> {
+        if !text.starts_with(&self.head) {
             return None;
         }
-        let open = self.before.len() - 1;
+        let open = self.head.len() - 1;
         let mut at = Cursor::at(text, open);
         let value = match self.field {
             Leaf::Arguments(index) => {
@@ -136,7 +146,10 @@ impl LeafShape {
                 text: at.string()?,
             },
         };
-        (at.pos() == close + 1).then_some(value)
+        let close = at.pos() - 1;
+        text[close..]
+            .starts_with(&self.tail)
+            .then_some((value, close + self.tail.len()))
     }
 }
 
@@ -203,7 +216,11 @@ impl Template {
         if !at.at_end() {
             return None;
         }
-        self.leaf = if present { LeafShape::of(text, delta) } else { None };
+        self.leaf = if present {
+            LeafShape::of(self, text, delta)
+        } else {
+            None
+        };
         Some((self.index, present))
     }
 }
@@ -222,8 +239,17 @@ impl ChunkHead {
     #[inline]
     pub(crate) fn replay_leaf<'a>(&self, data: &'a str) -> Option<(LenientIndex, LeafValue<'a>)> {
         let template = self.template.as_ref()?;
-        let value = template.leaf.as_ref()?.read(template.delta_text(data)?)?;
+        let value = template.leaf.as_ref()?.read(data)?;
         Some((template.index, value))
+    }
+
+    /// As `replay_leaf`, for a chunk that starts `text` and may be followed by anything: also
+    /// where it ends.
+    #[inline]
+    pub(crate) fn replay_leaf_from<'a>(&self, text: &'a str) -> Option<(LenientIndex, LeafValue<'a>, usize)> {
+        let template = self.template.as_ref()?;
+        let (value, end) = template.leaf.as_ref()?.read_from(text)?;
+        Some((template.index, value, end))
     }
 }
 
@@ -742,8 +768,11 @@ mod tests {
         }
         let leaf = head.template.as_ref().and_then(|t| t.leaf.as_ref()).expect("a shape");
         assert_eq!(
-            (leaf.before.as_str(), leaf.after.as_str()),
-            (r#"{"content":""#, r#""}"#)
+            (leaf.head.as_str(), leaf.tail.as_str()),
+            (
+                [HEAD, r#"{"index":0,"delta":{"content":""#].concat().as_str(),
+                r#""}}],"usage":null}"#
+            )
         );
         // A string that ends before the shape's closing quote is not that shape.
         let data = chunk(r#"{"content":"a","b"}"#);

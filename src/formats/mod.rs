@@ -158,6 +158,24 @@ impl Adapter {
         }
     }
 
+    /// An event offered before its line is found (`EventHandler::event_from`): only chat
+    /// chunks of a remembered shape are read so; the bytes taken.
+    #[inline]
+    pub fn event_from<S: EventSink>(
+        &mut self,
+        text: &str,
+        max: usize,
+        at: u64,
+        state: &mut MessageState,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) -> Option<usize> {
+        match self {
+            Self::Chat(chat) => chat.event_from(text, max, at, state, errors, sink),
+            _ => None,
+        }
+    }
+
     /// End of input, before every still-open call is finished.
     pub fn on_end<S: EventSink>(&mut self, state: &mut MessageState, errors: &mut ErrorSlot, sink: &mut S) {
         match self {

@@ -157,6 +157,55 @@ def test_finish_twice_and_feed_after_finish() -> None:
         acc.feed(b"data: {}\n\n")
 
 
+def test_a_read_inside_a_line_is_the_same_call_in_every_form() -> None:
+    """A short read that ends inside a line is taken by a plain CPython method in front of
+    pyo3's (``_core/short_read.rs``); every other call goes on to pyo3's, unchanged: the
+    argument errors, ``events=``, the other input types and the per-stream rule."""
+    method = StreamAccumulator.__dict__["feed"]
+    assert method.__name__ == "feed" and method.__doc__.startswith("Feeds one network read")
+    body = chunk({"content": "ab"})
+    for cut in (b"", b"data", bytearray(b"data"), memoryview(b"data"), "data"):
+        acc = StreamAccumulator()
+        assert acc.feed(cut) == []
+        rest = body[len(cut) :]
+        assert [e.text for e in acc.feed(rest[:5]) + acc.feed(rest[5:])] == ["ab"]
+    acc = StreamAccumulator()
+    assert acc.feed(body[:7], events=False) == []
+    with pytest.raises(TypeError, match="not int"):
+        acc.feed(1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="missing 1 required positional argument"):
+        acc.feed()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        acc.feed(b"x", b"y")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        acc.feed(b"x", event=False)  # type: ignore[call-arg]
+    assert [e.text for e in acc.feed(body[7:])] == ["ab"]
+    acc.finish()
+    for short in (b"x", "x"):  # a read that would be kept inside a line
+        with pytest.raises(RuntimeError, match="after finish"):
+            acc.feed(short)
+
+
+def test_each_read_returns_a_list_of_its_own() -> None:
+    """The events list of a read is reused for the next read only when nobody holds it any
+    more: a list kept, or changed and dropped, never shows another read's events."""
+    acc = StreamAccumulator()
+    first = acc.feed(b"data: {")
+    second = acc.feed(b'"choices"')
+    assert first == second == [] and first is not second
+    second.append("mine")
+    del second
+    third = acc.feed(b':[{"index":0,"delta":{"content":"a"}}]}\n\n')
+    assert [e.text for e in third] == ["a"] and first == []
+    third.append("kept")
+    fourth = acc.feed(b"data: {")
+    assert fourth == [] and third[-1] == "kept" and len(third) == 2
+    del third
+    fifth = acc.feed(b'"choices":[')  # inside the line begun above: the spare list, emptied
+    assert fifth == [] and fourth == []
+    assert [e.text for e in acc.feed(b'{"index":0,"delta":{"content":"b"}}]}\n\n')] == ["b"]
+
+
 def test_malformed_chunk_raises_typed_error_and_loses_nothing() -> None:
     acc = StreamAccumulator()
     bad = chunk({"content": "a"}) + b"data: {not json}\n\n" + chunk({"content": "b"})

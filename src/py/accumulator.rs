@@ -14,7 +14,7 @@ use super::events::{
     Finish, LazyArgs, LazyJson, ProviderError, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, ToolCallFinished,
     ToolCallReady, ToolCallStarted, Usage,
 };
-use super::value::{build_json, build_prefix_value, build_value, ValueCache};
+use super::value::{build_json, build_prefix_value, build_value, only_ours, ValueCache};
 use crate::accumulate::{Accumulator, Call, CallView, Event, NoEvents, Outcome};
 use crate::error::ParseKind;
 use crate::formats::Adapter;
@@ -102,6 +102,8 @@ pub struct Inner {
     /// The last usage (built when asked for, or at once when building could fail).
     usage: Option<LazyJson>,
     usage_seen: u64,
+    /// The list the last read's events were returned in (see `events_list`).
+    spare: Option<Py<PyList>>,
 }
 
 /// The lock held by the current thread; clears the holder token when dropped.
@@ -142,6 +144,17 @@ fn thread_token() -> usize {
 const DETACH_BYTES: usize = 16 * 1024;
 
 impl PyStreamAccumulator {
+    /// A `bytes` read that the core keeps whole (no line end: `SseDecoder::keep_inside_line`):
+    /// the read's (empty) events list as a new reference. `None`, with nothing done, when the
+    /// state is in use or the read is not kept: `feed` then reads it (`short_read`).
+    pub(super) fn keep_short_read(&self, py: Python<'_>, bytes: &[u8]) -> Option<*mut pyo3::ffi::PyObject> {
+        let mut inner = self.inner.try_lock().ok()?;
+        if !inner.core.keep_inside_line(bytes) {
+            return None;
+        }
+        inner.events_list(py).ok().map(Bound::into_ptr)
+    }
+
     /// Takes the state's lock; waits for another thread without holding the GIL.
     pub fn lock(&self, py: Python<'_>) -> PyResult<Locked<'_>> {
         let me = thread_token();
@@ -175,6 +188,31 @@ fn call_cache(caches: &mut Vec<Vec<CallCache>>, max_depth: usize, slot: usize, c
 }
 
 impl Inner {
+    /// The list for a read's events: the one the last read returned when nobody else holds it
+    /// any more (emptied), else a new one, kept for the next read. A short read's own cost is
+    /// of the order of making and freeing a list; a caller that keeps a list gets a new one.
+    fn events_list<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        if let Some(spare) = &self.spare {
+            if only_ours(spare.as_any(), false) {
+                let list = spare.bind(py).clone();
+                let len = isize::try_from(list.len()).unwrap_or(isize::MAX);
+                // SAFETY: a list we hold; a NULL item list deletes the slice (no slice object
+                // made, as `del_slice` makes one).
+                if len > 0 && unsafe { pyo3::ffi::PyList_SetSlice(list.as_ptr(), 0, len, std::ptr::null_mut()) } != 0 {
+                    return Err(PyErr::fetch(py));
+                }
+                return Ok(list);
+            }
+        }
+        let list = PyList::empty(py);
+        // Released as a `Bound`: at once, also where pyo3 does not count the GIL as held
+        // (`short_read`), where dropping a `Py` would defer it.
+        if let Some(old) = self.spare.replace(list.clone().unbind()) {
+            drop(old.into_bound(py));
+        }
+        Ok(list)
+    }
+
     fn slot_of(&self, choice: u32) -> usize {
         self.core.choices().iter().position(|c| c.index == choice).unwrap_or(0)
     }
@@ -442,7 +480,7 @@ impl Inner {
             scan(&mut scratch)
         };
         let usage_error = this.sync_usage(py);
-        let out = PyList::empty(py);
+        let out = this.events_list(py)?;
         // Most short reads make no event: the events' handle on the accumulator only then.
         let converted = if scratch.is_empty() {
             Ok(())
@@ -622,6 +660,7 @@ impl PyStreamAccumulator {
             calls: Vec::new(),
             usage: None,
             usage_seen: 0,
+            spare: None,
         };
         Ok(Self {
             inner: Mutex::new(inner),
@@ -646,7 +685,7 @@ impl PyStreamAccumulator {
         }
         // Most short reads end inside a line: kept, with nothing to report.
         if this.core.keep_inside_line(bytes) {
-            return Ok(PyList::empty(slf.py()));
+            return this.events_list(slf.py());
         }
         this.run(slf, Some(bytes), events)
     }

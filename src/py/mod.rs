@@ -4,6 +4,8 @@ mod accumulator;
 mod errors;
 mod events;
 mod partial;
+#[cfg(not(any(Py_LIMITED_API, PyPy)))]
+mod short_read;
 mod value;
 
 use pyo3::prelude::*;
@@ -26,6 +28,8 @@ mod _core {
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         super::errors::register(m)?;
+        #[cfg(not(any(Py_LIMITED_API, PyPy)))]
+        super::short_read::install(&m.py().get_type::<super::accumulator::PyStreamAccumulator>())?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add(
             "build_profile",

@@ -179,7 +179,7 @@ fn drop_held(py: Python<'_>, live: &mut Live) -> PyResult<()> {
 /// them later, so there only CPython's own check is trusted (3.14+; a parent never holds a
 /// child there, see `prepare`); on 3.13t the answer is always "no" and values are copied
 /// (correct, O(width)).
-fn only_ours(obj: &Py<PyAny>, in_parent: bool) -> bool {
+pub(super) fn only_ours(obj: &Py<PyAny>, in_parent: bool) -> bool {
     #[cfg(not(Py_GIL_DISABLED))]
     {
         // SAFETY: reading the reference count of a live object we hold a reference to.

@@ -107,11 +107,24 @@ pub trait EventHandler {
     /// the end of the read's whole lines. A handler that reads it as the data of an event of
     /// at most `max` bytes followed by `"\n\n"`, and handles that event, returns the bytes
     /// taken (the data and the two line ends); `None` leaves it to the decoder, unchanged.
-    /// Offered only for an event of type `message` in a stream that sent no `id` yet.
+    /// Offered only for an event of type `message` in a stream that sent no `id` yet, and only
+    /// while `wants_event_from` says so.
     #[inline]
     fn event_from(&mut self, text: &str, max: usize, at: u64, errors: &mut ErrorSlot) -> Option<usize> {
         let _ = (text, max, at, errors);
         None
+    }
+
+    /// Whether `event_from` may take an event now (asked before anything else is looked at).
+    #[inline]
+    fn wants_event_from(&self) -> bool {
+        false
+    }
+
+    /// Whether `wants_event_from` may say yes in this read (asked once a read).
+    #[inline]
+    fn may_want_event_from(&self) -> bool {
+        false
     }
 }
 
@@ -279,15 +292,26 @@ impl SseDecoder {
     ) where
         F: EventHandler,
     {
+        // Asked again at each `data: ` line until it says yes (a chat stream has a chunk shape
+        // to compare with from its second chunk on), if the handler may ever say so.
+        let may = on_event.may_want_event_from();
+        let mut offer = may && on_event.wants_event_from();
         // The checked lines without the last line end: a line in them is whole.
         let lines = checked.map(|(start, with_end)| (start, &with_end[..with_end.len() - 1]));
         // The one `data:` line of the current event while it is still in `input`, and its
         // offset: not copied unless the event goes on past it or past this read.
         let mut held: Option<(&str, u64)> = None;
         while !input.is_empty() {
-            if held.is_none() {
-                if let Some(taken) = self.event_from(input, whole, checked, errors, on_event) {
-                    self.offset += taken as u64;
+            if may
+                && held.is_none()
+                && input.starts_with(DATA.as_bytes())
+                && (offer || {
+                    offer = on_event.wants_event_from();
+                    offer
+                })
+            {
+                let taken = self.events_from(input, whole, checked, errors, on_event);
+                if taken > 0 {
                     input = &input[taken..];
                     continue;
                 }
@@ -350,24 +374,23 @@ impl SseDecoder {
         self.release(&mut held, errors);
     }
 
-    /// Offers the handler an event that starts `input` as one `data: ` line and a blank line in
-    /// the checked text (see `EventHandler::event_from`), when nothing of another event is
-    /// pending; the bytes it took.
-    #[inline]
-    fn event_from<F>(
-        &self,
+    /// Offers the handler the events that start `input`, one after another, each one `data: `
+    /// line and a blank line in the checked text (see `EventHandler::event_from`), while
+    /// nothing of another event is pending; the bytes taken. Not inlined, and a run of events
+    /// a call: the general loop stays as small as it was for the formats that never take this
+    /// way (their loop ran 4% slower with it inlined).
+    #[inline(never)]
+    fn events_from<F>(
+        &mut self,
         input: &[u8],
         whole: &[u8],
         checked: Option<(usize, &str)>,
         errors: &mut ErrorSlot,
         on_event: &mut F,
-    ) -> Option<usize>
+    ) -> usize
     where
         F: EventHandler,
     {
-        let (start, text) = checked?;
-        let at = (whole.len() - input.len()).checked_sub(start)?;
-        let data = text.get(at..)?.strip_prefix("data: ")?;
         let idle = self.line.is_empty()
             && !self.skipping_line
             && !self.ndjson
@@ -375,14 +398,26 @@ impl SseDecoder {
             && !self.data_overflow
             && self.event_type.is_empty()
             && self.last_id.is_none();
-        if !idle {
-            return None;
-        }
+        // `input` starts with `DATA`; the checked text must hold it too.
+        let Some((start, text)) = checked.filter(|_| idle) else {
+            return 0;
+        };
+        let Some(mut at) = (whole.len() - input.len()).checked_sub(start) else {
+            return 0;
+        };
         // As the line path would take it: the line within `max_line_bytes`, the data (and its
         // line end) within `max_event_bytes`.
         let max = (self.max_line_bytes.saturating_sub(DATA.len())).min(self.max_event_bytes.saturating_sub(1));
-        let taken = on_event.event_from(data, max, self.offset + DATA.len() as u64, errors)?;
-        Some(DATA.len() + taken)
+        let mut taken = 0;
+        while let Some(data) = text.get(at..).and_then(|rest| rest.strip_prefix(DATA)) {
+            let Some(n) = on_event.event_from(data, max, self.offset + (taken + DATA.len()) as u64, errors) else {
+                break;
+            };
+            taken += DATA.len() + n;
+            at += DATA.len() + n;
+        }
+        self.offset += taken as u64;
+        taken
     }
 
     /// Reads a `data:` line, or the blank line that ends an event, of an event whose data is
@@ -658,6 +693,14 @@ mod tests {
                 id: ev.id.map(str::to_owned),
             });
             self.offsets.push(ev.data_offset);
+        }
+
+        fn wants_event_from(&self) -> bool {
+            self.inline
+        }
+
+        fn may_want_event_from(&self) -> bool {
+            self.inline
         }
 
         fn event_from(&mut self, text: &str, max: usize, at: u64, errors: &mut ErrorSlot) -> Option<usize> {

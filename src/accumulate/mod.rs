@@ -144,6 +144,16 @@ impl<S: EventSink> EventHandler for Route<'_, S> {
     fn event_from(&mut self, text: &str, max: usize, at: u64, errors: &mut ErrorSlot) -> Option<usize> {
         self.adapter.event_from(text, max, at, self.state, errors, self.sink)
     }
+
+    #[inline]
+    fn wants_event_from(&self) -> bool {
+        self.adapter.wants_event_from()
+    }
+
+    #[inline]
+    fn may_want_event_from(&self) -> bool {
+        self.adapter.may_want_event_from()
+    }
 }
 
 impl Default for Accumulator {

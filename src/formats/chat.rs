@@ -300,6 +300,12 @@ pub fn reason_class(reason: Option<&str>) -> ReasonClass {
 }
 
 impl ChatAdapter {
+    /// Whether a chunk shape is remembered (`event_from` may read the next chunk).
+    #[inline]
+    pub fn replays_leaf(&self) -> bool {
+        self.head.replays_leaf()
+    }
+
     /// A chunk of the last chunk's shape around another string (`ChunkHead::replay_leaf`)
     /// that starts `text` and is followed by the blank line that ends its event, read as
     /// `on_event` reads it there; the bytes taken (see `EventHandler::event_from`).

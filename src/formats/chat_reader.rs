@@ -243,6 +243,12 @@ impl ChunkHead {
         Some((template.index, value))
     }
 
+    /// Whether a leaf shape is remembered (`replay_leaf` may read a chunk).
+    #[inline]
+    pub(crate) fn replays_leaf(&self) -> bool {
+        self.template.as_ref().is_some_and(|t| t.leaf.is_some())
+    }
+
     /// As `replay_leaf`, for a chunk that starts `text` and may be followed by anything: also
     /// where it ends.
     #[inline]

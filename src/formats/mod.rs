@@ -176,6 +176,19 @@ impl Adapter {
         }
     }
 
+    /// Whether `event_from` may read an event now: a chat stream with a remembered shape.
+    #[inline]
+    pub fn wants_event_from(&self) -> bool {
+        matches!(self, Self::Chat(chat) if chat.replays_leaf())
+    }
+
+    /// Whether `wants_event_from` may say yes before the next read: the format is chat, or
+    /// not yet known.
+    #[inline]
+    pub fn may_want_event_from(&self) -> bool {
+        matches!(self, Self::Chat(_) | Self::Detect(_))
+    }
+
     /// End of input, before every still-open call is finished.
     pub fn on_end<S: EventSink>(&mut self, state: &mut MessageState, errors: &mut ErrorSlot, sink: &mut S) {
         match self {

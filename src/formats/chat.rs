@@ -302,6 +302,7 @@ pub fn reason_class(reason: Option<&str>) -> ReasonClass {
 impl ChatAdapter {
     /// Whether a chunk shape is remembered (`event_from` may read the next chunk).
     #[inline]
+    #[must_use]
     pub fn replays_leaf(&self) -> bool {
         self.head.replays_leaf()
     }

@@ -178,6 +178,7 @@ impl Adapter {
 
     /// Whether `event_from` may read an event now: a chat stream with a remembered shape.
     #[inline]
+    #[must_use]
     pub fn wants_event_from(&self) -> bool {
         matches!(self, Self::Chat(chat) if chat.replays_leaf())
     }
@@ -185,6 +186,7 @@ impl Adapter {
     /// Whether `wants_event_from` may say yes before the next read: the format is chat, or
     /// not yet known.
     #[inline]
+    #[must_use]
     pub fn may_want_event_from(&self) -> bool {
         matches!(self, Self::Chat(_) | Self::Detect(_))
     }

@@ -367,6 +367,31 @@ def test_values_kept_by_the_caller_never_change(
     assert same(p.value(), json.loads(text))
 
 
+def test_records_of_many_repeated_keys() -> None:
+    """Object keys are made once per text and reused (a cache of 256 slots): 300 distinct
+    keys, so some share a slot, repeated over records, nested, short and long, escaped and
+    not; every prefix's value is still the reference's, and values kept stay as they were."""
+    import copy
+
+    names = [f"k{i}" for i in range(300)] + ["é", "a\\u0062", "x" * 40]
+    records = [
+        {names[(r * 7 + j) % len(names)]: {"v": r, names[j]: [j, "s"]} for j in range(12)}
+        for r in range(40)
+    ]
+    text = json.dumps({"records": records, "names": names})
+    p = PartialJSON()
+    kept: list[tuple[Any, Any]] = []
+    for pos in range(0, len(text), 7):
+        p.feed(text[pos : pos + 7])
+        current = p.value()
+        if pos % 49 == 0:
+            assert same(current, parse_partial(text[: pos + 7]))
+            kept.append((current, copy.deepcopy(current)))
+    assert p.value() == json.loads(text)
+    for held, snapshot in kept:
+        assert same(held, snapshot)
+
+
 def test_accumulator_partials_kept_in_events_never_change() -> None:
     from toolwire import StreamAccumulator, ToolCallDelta
 

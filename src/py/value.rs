@@ -57,6 +57,55 @@ struct Live {
     built: usize,
     obj: Py<PyAny>,
     tail: Tail,
+    /// The object the tail was last set to (its address). While the tail is held, the entry
+    /// holds that object, so no other can have its address: an open child updated in place
+    /// is the same object, and its entry need not be set again.
+    tail_obj: usize,
+}
+
+/// Python strings of the object keys met lately, by their text: the same field of the next
+/// record is the same `str`, made and hashed once. A key of up to `KEY_MAX` bytes without
+/// escapes takes the slot its text hashes to (a clash replaces the entry).
+#[derive(Debug)]
+struct Keys {
+    slots: Vec<Option<(Box<str>, Py<PyAny>)>>,
+}
+
+const KEY_SLOTS: usize = 256;
+const KEY_MAX: usize = 32;
+
+impl Default for Keys {
+    fn default() -> Self {
+        Self {
+            slots: (0..KEY_SLOTS).map(|_| None).collect(),
+        }
+    }
+}
+
+impl Keys {
+    /// The key of `text` at `span` as a Python `str`. Not inlined: `build_closed` recurses once
+    /// a level, and 1,000 levels must fit a small thread's stack.
+    #[inline(never)]
+    fn get<'py>(&mut self, py: Python<'py>, text: &str, span: StrSpan) -> PyResult<Bound<'py, PyAny>> {
+        let raw = &text[span.start as usize..span.end as usize];
+        if span.escaped || raw.len() > KEY_MAX {
+            return py_str(py, text, span);
+        }
+        // FNV-1a: a few instructions a byte for a key of a few bytes.
+        let hash = raw.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        #[allow(clippy::cast_possible_truncation)] // the low bits pick the slot
+        let slot = &mut self.slots[hash as usize % KEY_SLOTS];
+        match slot {
+            Some((known, key)) if **known == *raw => Ok(key.bind(py).clone()),
+            _ => {
+                let key = PyString::new(py, raw).into_any();
+                *slot = Some((raw.into(), key.clone().unbind()));
+                Ok(key)
+            }
+        }
+    }
 }
 
 /// What was built for one scan, reused across reads.
@@ -65,6 +114,7 @@ struct Live {
 /// and the next read updates the other in place, so that loop stays O(fragment) per read too.
 #[derive(Debug, Default)]
 pub struct ValueCache {
+    keys: Keys,
     shared: Vec<Shared>,
     trees: [Vec<Live>; 2],
     last: usize,
@@ -198,53 +248,103 @@ pub(super) fn only_ours(obj: &Py<PyAny>, in_parent: bool) -> bool {
     }
 }
 
+/// A closed value that is no container.
+#[inline(never)]
+fn build_scalar<'py>(py: Python<'py>, text: &str, node: &Node) -> PyResult<Bound<'py, PyAny>> {
+    match node {
+        Node::Null => Ok(py.None().into_bound(py)),
+        Node::Bool(b) => Ok(pyo3::types::PyBool::new(py, *b).to_owned().into_any()),
+        Node::Num { start, end } => py_num(py, text, *start, *end),
+        Node::Str(span) => py_str(py, text, *span),
+        Node::Arr { .. } | Node::Obj { .. } => unreachable!("containers are built by build_closed"),
+    }
+}
+
 /// A closed value. A container that was open at an earlier read reuses the children built then
-/// (`shared[depth]`); building the container itself is O(its width), once.
+/// (`shared[depth]`); building the container itself is O(its width), once. Each kind is built
+/// by a function of its own, not inlined: this one recurses once a level, and 1,000 levels
+/// must fit a small thread's stack.
+#[inline(never)]
 fn build_closed<'py>(
     py: Python<'py>,
     text: &str,
     node: &Node,
     depth: usize,
     shared: &mut Vec<Shared>,
+    keys: &mut Keys,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let id = match node {
-        Node::Null => return Ok(py.None().into_bound(py)),
-        Node::Bool(b) => return Ok(pyo3::types::PyBool::new(py, *b).to_owned().into_any()),
-        Node::Num { start, end } => return py_num(py, text, *start, *end),
-        Node::Str(span) => return py_str(py, text, *span),
-        Node::Arr { id, .. } | Node::Obj { id, .. } => *id,
-    };
-    let (mut keys, mut values) = match shared.get_mut(depth) {
-        Some(sh) if sh.id == id => (std::mem::take(&mut sh.keys), std::mem::take(&mut sh.values)),
-        _ => (Vec::new(), Vec::new()),
-    };
-    let built = values.len();
     match node {
-        Node::Arr { items, .. } => {
-            for item in &items[built.min(items.len())..] {
-                values.push(build_closed(py, text, item, depth + 1, shared)?.unbind());
-            }
-            shared.truncate(depth);
-            Ok(PyList::new(py, values)?.into_any())
-        }
-        Node::Obj { entries, .. } => {
-            for (key, value) in &entries[built.min(entries.len())..] {
-                keys.push(py_str(py, text, *key)?.unbind());
-                values.push(build_closed(py, text, value, depth + 1, shared)?.unbind());
-            }
-            shared.truncate(depth);
-            let dict = PyDict::new(py);
-            for (key, value) in keys.into_iter().zip(values) {
-                dict.set_item(key, value)?;
-            }
-            Ok(dict.into_any())
-        }
-        _ => unreachable!("scalars returned above"),
+        Node::Arr { id, items } => closed_list(py, text, *id, items, depth, shared, keys),
+        Node::Obj { id, entries } => closed_dict(py, text, *id, entries, depth, shared, keys),
+        scalar => build_scalar(py, text, scalar),
     }
 }
 
+/// The children built at an earlier read of the container `id` at `depth`, if it was open.
+fn built_before(shared: &mut [Shared], depth: usize, id: u32) -> (Vec<Py<PyAny>>, Vec<Py<PyAny>>) {
+    match shared.get_mut(depth) {
+        Some(sh) if sh.id == id => (std::mem::take(&mut sh.keys), std::mem::take(&mut sh.values)),
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
+#[inline(never)]
+fn closed_list<'py>(
+    py: Python<'py>,
+    text: &str,
+    id: u32,
+    items: &[Node],
+    depth: usize,
+    shared: &mut Vec<Shared>,
+    keys: &mut Keys,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (_, mut values) = built_before(shared, depth, id);
+    for item in &items[values.len().min(items.len())..] {
+        values.push(build_closed(py, text, item, depth + 1, shared, keys)?.unbind());
+    }
+    shared.truncate(depth);
+    new_list(py, values)
+}
+
+/// A list of `values` (their references moved into it). By hand, as `PyList::new`'s
+/// iterator checks take a frame twice the size, once a level of a deep value.
+fn new_list(py: Python<'_>, values: Vec<Py<PyAny>>) -> PyResult<Bound<'_, PyAny>> {
+    let len = ffi::Py_ssize_t::try_from(values.len()).unwrap_or(ffi::Py_ssize_t::MAX);
+    // SAFETY: a new list of `len` empty slots, each set once, with a reference of its own.
+    unsafe {
+        let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len))?;
+        for (i, value) in (0..len).zip(values) {
+            ffi::PyList_SetItem(list.as_ptr(), i, value.into_ptr());
+        }
+        Ok(list)
+    }
+}
+
+#[inline(never)]
+fn closed_dict<'py>(
+    py: Python<'py>,
+    text: &str,
+    id: u32,
+    entries: &[(StrSpan, Node)],
+    depth: usize,
+    shared: &mut Vec<Shared>,
+    keys: &mut Keys,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (mut names, mut values) = built_before(shared, depth, id);
+    for (key, value) in &entries[values.len().min(entries.len())..] {
+        names.push(keys.get(py, text, *key)?.unbind());
+        values.push(build_closed(py, text, value, depth + 1, shared, keys)?.unbind());
+    }
+    shared.truncate(depth);
+    let dict = PyDict::new(py);
+    for (key, value) in names.into_iter().zip(values) {
+        dict.set_item(key, value)?;
+    }
+    Ok(dict.into_any())
+}
+
 /// Builds the closed children of every open container that are new since the last read.
-fn sync_shared(py: Python<'_>, text: &str, open: &[Frame], shared: &mut Vec<Shared>) -> PyResult<()> {
+fn sync_shared(py: Python<'_>, text: &str, open: &[Frame], shared: &mut Vec<Shared>, keys: &mut Keys) -> PyResult<()> {
     for (depth, frame) in open.iter().enumerate() {
         if shared.get(depth).is_none_or(|sh| sh.id != frame.id) {
             shared.truncate(depth);
@@ -258,14 +358,14 @@ fn sync_shared(py: Python<'_>, text: &str, open: &[Frame], shared: &mut Vec<Shar
         match frame.kind {
             Kind::Array => {
                 for item in &frame.items[built..] {
-                    let value = build_closed(py, text, item, depth + 1, shared)?.unbind();
+                    let value = build_closed(py, text, item, depth + 1, shared, keys)?.unbind();
                     shared[depth].values.push(value);
                 }
             }
             Kind::Object => {
                 for (key, value) in &frame.entries[built..] {
-                    let key = py_str(py, text, *key)?.unbind();
-                    let value = build_closed(py, text, value, depth + 1, shared)?.unbind();
+                    let key = keys.get(py, text, *key)?.unbind();
+                    let value = build_closed(py, text, value, depth + 1, shared, keys)?.unbind();
                     shared[depth].keys.push(key);
                     shared[depth].values.push(value);
                 }
@@ -283,6 +383,7 @@ fn sync_tree<'py>(
     shared: &[Shared],
     tree: &mut Vec<Live>,
     leaf: Option<Bound<'py, PyAny>>,
+    keys: &mut Keys,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     for (depth, frame) in open.iter().enumerate() {
         if tree.get(depth).is_none_or(|live| live.id != frame.id) {
@@ -292,6 +393,7 @@ fn sync_tree<'py>(
                 built: 0,
                 obj: new_container(py, frame.kind),
                 tail: Tail::None,
+                tail_obj: 0,
             });
         }
         // Only the cache refers to this object (its parent's entry still holds it when that is
@@ -336,13 +438,15 @@ fn sync_tree<'py>(
         let live = &mut tree[depth];
         let obj = live.obj.bind(py).clone();
         if let Some(value) = child {
+            let same = live.tail_obj == value.as_ptr() as usize;
+            live.tail_obj = value.as_ptr() as usize;
             match frame.kind {
                 Kind::Array => {
                     let list = obj.cast::<PyList>()?;
-                    if matches!(live.tail, Tail::HeldItem) {
-                        list.set_item(list.len() - 1, value)?;
-                    } else {
+                    if !matches!(live.tail, Tail::HeldItem) {
                         list.append(value)?;
+                    } else if !same {
+                        list.set_item(list.len() - 1, value)?;
                     }
                     live.tail = Tail::Item;
                 }
@@ -352,14 +456,16 @@ fn sync_tree<'py>(
                         match std::mem::replace(&mut live.tail, Tail::None) {
                             // The same key still open: its entry is replaced where it is.
                             Tail::Held { start, key } if start == span.start => {
-                                dict.set_item(key.bind(py), value)?;
+                                if !same {
+                                    dict.set_item(key.bind(py), value)?;
+                                }
                                 live.tail = Tail::Key { start, key, prev: None };
                             }
                             held => {
                                 if let Tail::Held { key, .. } = held {
                                     dict.del_item(key)?;
                                 }
-                                let key = py_str(py, text, span)?;
+                                let key = keys.get(py, text, span)?;
                                 let prev = dict.get_item(&key)?.map(Bound::unbind);
                                 dict.set_item(&key, value)?;
                                 live.tail = Tail::Key {
@@ -393,14 +499,14 @@ pub fn build_value<'py>(
         if let Some(done) = &cache.root {
             return Ok(Some(done.bind(py).clone()));
         }
-        let value = build_closed(py, text, root, 0, &mut cache.shared)?;
+        let value = build_closed(py, text, root, 0, &mut cache.shared, &mut cache.keys)?;
         cache.shared.clear();
         cache.trees = [Vec::new(), Vec::new()];
         cache.root = Some(value.clone().unbind());
         return Ok(Some(value));
     }
     let open = scan.frames();
-    sync_shared(py, text, open, &mut cache.shared)?;
+    sync_shared(py, text, open, &mut cache.shared, &mut cache.keys)?;
     let leaf = match scan.leaf() {
         Leaf::Str(span) if partial_strings => Some(py_str(py, text, span)?),
         Leaf::Num { start, end } => Some(py_num(py, text, start, end)?),
@@ -415,7 +521,15 @@ pub fn build_value<'py>(
         1 - cache.last
     };
     cache.last = pick;
-    sync_tree(py, text, open, &cache.shared, &mut cache.trees[pick], leaf)
+    sync_tree(
+        py,
+        text,
+        open,
+        &cache.shared,
+        &mut cache.trees[pick],
+        leaf,
+        &mut cache.keys,
+    )
 }
 
 /// The value of a prefix, built from scratch (no cache): for values asked for after the parser

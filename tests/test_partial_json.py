@@ -367,6 +367,38 @@ def test_values_kept_by_the_caller_never_change(
     assert same(p.value(), json.loads(text))
 
 
+def test_feed_is_the_same_call_in_every_form() -> None:
+    """A `str` fragment is fed by a plain CPython method in front of pyo3's
+    (``_core/fast_feed.rs``); every other call goes on to pyo3's, unchanged."""
+    assert PartialJSON.__dict__["feed"].__doc__ == PartialJSON.feed.__doc__
+    p = PartialJSON()
+    assert p.feed('{"a": [1, ') is None and p.value() == {"a": [1]}
+    with pytest.raises(ParseError) as info:
+        p.feed("]")
+    assert (info.value.kind, info.value.position) == ("malformed", 10)
+    with pytest.raises(ParseError):
+        p.feed("2]}")  # the text stays malformed: what was parsed stays readable
+    assert p.value() == {"a": [1]}
+
+    class Text(str):
+        pass
+
+    q = PartialJSON()
+    q.feed(Text('{"b": '))
+    q.feed(b'"c')
+    q.feed(bytearray(b'd"'))
+    q.feed(memoryview(b"}"))
+    assert q.value() == {"b": "cd"} and q.complete
+    with pytest.raises(TypeError, match="not int"):
+        q.feed(1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        q.feed(data="x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        q.feed()  # type: ignore[call-arg]
+    with pytest.raises(ParseError, match="lone surrogate"):
+        PartialJSON().feed('"\udc00')
+
+
 def test_records_of_many_repeated_keys() -> None:
     """Object keys are made once per text and reused (a cache of 256 slots): 300 distinct
     keys, so some share a slot, repeated over records, nested, short and long, escaped and

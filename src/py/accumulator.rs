@@ -144,10 +144,12 @@ fn thread_token() -> usize {
 const DETACH_BYTES: usize = 16 * 1024;
 
 impl PyStreamAccumulator {
-    /// A `bytes` read that the core keeps whole (no line end: `SseDecoder::keep_inside_line`):
-    /// the read's (empty) events list as a new reference. `None`, with nothing done, when the
-    /// state is in use or the read is not kept: `feed` then reads it (`short_read`).
-    pub(super) fn keep_short_read(&self, py: Python<'_>, bytes: &[u8]) -> Option<*mut pyo3::ffi::PyObject> {
+    /// `feed(data)` for a `bytes` read that the core keeps whole (no line end:
+    /// `SseDecoder::keep_inside_line`): the read's (empty) events list, as a new reference.
+    /// `None`, with nothing done, for any other read or when the state is in use: pyo3's
+    /// `feed` then reads it (`fast_feed`).
+    pub(super) fn feed_kept(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> Option<*mut pyo3::ffi::PyObject> {
+        let bytes = data.cast::<PyBytes>().ok()?.as_bytes();
         let mut inner = self.inner.try_lock().ok()?;
         if !inner.core.keep_inside_line(bytes) {
             return None;

@@ -3,9 +3,9 @@
 mod accumulator;
 mod errors;
 mod events;
-mod partial;
 #[cfg(not(any(Py_LIMITED_API, PyPy)))]
-mod short_read;
+mod fast_feed;
+mod partial;
 mod value;
 
 use pyo3::prelude::*;
@@ -29,7 +29,7 @@ mod _core {
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         super::errors::register(m)?;
         #[cfg(not(any(Py_LIMITED_API, PyPy)))]
-        super::short_read::install(&m.py().get_type::<super::accumulator::PyStreamAccumulator>())?;
+        super::fast_feed::install(m.py())?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add(
             "build_profile",

@@ -31,6 +31,25 @@ pub struct PyPartialJson {
     partial_strings: bool,
 }
 
+impl PyPartialJson {
+    /// `feed(data)` for a `str` fragment (`fast_feed`): `None` (the result, a new reference)
+    /// when fed, NULL with the `ParseError` set when it made the text malformed; `None` with
+    /// nothing done for any other argument or when the parser is in use, and pyo3's `feed`
+    /// takes the call.
+    pub(super) fn feed_str(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> Option<*mut pyo3::ffi::PyObject> {
+        let py = slf.py();
+        let text = data.cast::<PyString>().ok()?.to_str().ok()?;
+        let mut this = slf.try_borrow_mut().ok()?;
+        match this.parser.feed(text) {
+            Ok(()) => Some(py.None().into_ptr()),
+            Err(err) => {
+                json_error(py, &err, this.parser.scan().max_depth()).restore(py);
+                Some(std::ptr::null_mut())
+            }
+        }
+    }
+}
+
 #[pymethods]
 impl PyPartialJson {
     #[new]

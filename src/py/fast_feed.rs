@@ -1,0 +1,143 @@
+//! `feed` of `StreamAccumulator` and `PartialJSON` for their most frequent call: one positional
+//! argument, no keyword.
+//!
+//! Most short network reads end inside a line: the decoder keeps their bytes and there is
+//! nothing to report; a fragment of arguments is a few characters. For these the work is a
+//! copy or a short scan, and pyo3's method call around it (argument parsing, the GIL count,
+//! the reference pool, the panic guard) costs several times more. `install` puts a plain
+//! CPython method in front of pyo3's: it takes such a call when the class can answer it
+//! without dropping any `Py` (pyo3 would defer that release, as the GIL is not counted here),
+//! and hands every other call, unchanged, to the method pyo3 made. Not on the stable ABI,
+//! whose method descriptors are opaque: there pyo3's methods stay.
+
+use std::ptr;
+use std::sync::OnceLock;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+
+use super::accumulator::PyStreamAccumulator;
+use super::partial::PyPartialJson;
+
+type Method = ffi::PyCFunctionFastWithKeywords;
+
+/// pyo3's `StreamAccumulator.feed`, for every other call.
+static ACC_FEED: OnceLock<Method> = OnceLock::new();
+/// pyo3's `PartialJSON.feed`, for every other call.
+static PARTIAL_FEED: OnceLock<Method> = OnceLock::new();
+
+/// Puts the fast `feed` methods in front of pyo3's.
+pub fn install(py: Python<'_>) -> PyResult<()> {
+    in_front(&py.get_type::<PyStreamAccumulator>(), &ACC_FEED, acc_feed)?;
+    in_front(&py.get_type::<PyPartialJson>(), &PARTIAL_FEED, partial_feed)
+}
+
+/// Puts `fast` in front of the `feed` pyo3 made for `cls`, which goes into `general`.
+fn in_front(cls: &Bound<'_, PyType>, general: &OnceLock<Method>, fast: Method) -> PyResult<()> {
+    let py = cls.py();
+    let name = pyo3::intern!(py, "feed");
+    let descr = cls.getattr(name)?;
+    // SAFETY: `feed` is pyo3's method descriptor (its type is checked just below before
+    // its layout is read); the method def it points to lives as long as the type.
+    unsafe {
+        if ffi::Py_TYPE(descr.as_ptr()) != ptr::addr_of_mut!(ffi::PyMethodDescr_Type) {
+            return Ok(());
+        }
+        let def = (*descr.as_ptr().cast::<ffi::PyMethodDescrObject>()).d_method;
+        if (*def).ml_flags != ffi::METH_FASTCALL | ffi::METH_KEYWORDS {
+            return Ok(());
+        }
+        if general.set((*def).ml_meth.PyCFunctionFastWithKeywords).is_err() {
+            return Ok(()); // installed already
+        }
+        let ours = Box::leak(Box::new(ffi::PyMethodDef {
+            ml_name: (*def).ml_name,
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunctionFastWithKeywords: fast,
+            },
+            ml_flags: (*def).ml_flags,
+            ml_doc: (*def).ml_doc,
+        }));
+        let method = Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(cls.as_type_ptr(), ours))?;
+        // The type's dict directly: pyo3's classes refuse attribute assignment.
+        let dict = Bound::from_borrowed_ptr(py, (*cls.as_type_ptr()).tp_dict);
+        dict.set_item(name, method)?;
+        ffi::PyType_Modified(cls.as_type_ptr());
+    }
+    Ok(())
+}
+
+/// The call to one method: `answer` with the one positional argument when there is exactly
+/// one and no keyword, else (or when it declines) pyo3's method in `general`.
+///
+/// # Safety
+/// The arguments CPython gave a `METH_FASTCALL | METH_KEYWORDS` method of the class `answer`
+/// is for.
+unsafe fn call(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+    general: &OnceLock<Method>,
+    answer: fn(Python<'_>, *mut ffi::PyObject, *mut ffi::PyObject) -> Option<*mut ffi::PyObject>,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls a method from an attached thread.
+    let py = unsafe { Python::assume_attached() };
+    if nargs == 1 && kwnames.is_null() {
+        // SAFETY: `args` holds `nargs` arguments.
+        let arg = unsafe { *args };
+        // A panic (a bug) is left for pyo3's method to meet again and raise.
+        if let Ok(Some(result)) = std::panic::catch_unwind(|| answer(py, slf, arg)) {
+            return result;
+        }
+    }
+    match general.get() {
+        // SAFETY: pyo3's method, with the arguments CPython gave this one.
+        Some(general) => unsafe { general(slf, args, nargs, kwnames) },
+        None => ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn acc_feed(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: installed on `StreamAccumulator` only; CPython's arguments.
+    unsafe { call(slf, args, nargs, kwnames, &ACC_FEED, acc_answer) }
+}
+
+fn acc_answer(py: Python<'_>, slf: *mut ffi::PyObject, data: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
+    // SAFETY: borrowed references held for the call; the method descriptor checked that `slf`
+    // is a `StreamAccumulator`.
+    let (acc, data) = unsafe {
+        (
+            Borrowed::from_ptr(py, slf).cast_unchecked::<PyStreamAccumulator>(),
+            Borrowed::from_ptr(py, data),
+        )
+    };
+    acc.get().feed_kept(py, &data)
+}
+
+unsafe extern "C" fn partial_feed(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: installed on `PartialJSON` only; CPython's arguments.
+    unsafe { call(slf, args, nargs, kwnames, &PARTIAL_FEED, partial_answer) }
+}
+
+fn partial_answer(py: Python<'_>, slf: *mut ffi::PyObject, data: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
+    // SAFETY: as in `acc_answer`, for `PartialJSON`.
+    let (parser, data) = unsafe {
+        (
+            Borrowed::from_ptr(py, slf).cast_unchecked::<PyPartialJson>(),
+            Borrowed::from_ptr(py, data),
+        )
+    };
+    PyPartialJson::feed_str(&parser, &data)
+}

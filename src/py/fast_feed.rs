@@ -99,45 +99,50 @@ unsafe fn call(
     }
 }
 
-unsafe extern "C" fn acc_feed(
+/// A `METH_FASTCALL | METH_KEYWORDS` method that answers through `call`.
+macro_rules! fast_method {
+    ($name:ident, $general:ident, $answer:ident) => {
+        unsafe extern "C" fn $name(
+            slf: *mut ffi::PyObject,
+            args: *const *mut ffi::PyObject,
+            nargs: ffi::Py_ssize_t,
+            kwnames: *mut ffi::PyObject,
+        ) -> *mut ffi::PyObject {
+            // SAFETY: installed on the class `$answer` is for; CPython's arguments.
+            unsafe { call(slf, args, nargs, kwnames, &$general, $answer) }
+        }
+    };
+}
+
+fast_method!(acc_feed, ACC_FEED, acc_answer);
+fast_method!(partial_feed, PARTIAL_FEED, partial_answer);
+
+/// `slf` as a `T` and the argument, borrowed for the call.
+///
+/// # Safety
+/// References the caller holds for the call; `slf` is a `T` (the method descriptor checked it).
+unsafe fn borrowed<'a, T>(
+    py: Python<'_>,
     slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: installed on `StreamAccumulator` only; CPython's arguments.
-    unsafe { call(slf, args, nargs, kwnames, &ACC_FEED, acc_answer) }
+    data: *mut ffi::PyObject,
+) -> (Borrowed<'a, '_, T>, Borrowed<'a, '_, PyAny>) {
+    // SAFETY: as the caller promises.
+    unsafe {
+        (
+            Borrowed::from_ptr(py, slf).cast_unchecked::<T>(),
+            Borrowed::from_ptr(py, data),
+        )
+    }
 }
 
 fn acc_answer(py: Python<'_>, slf: *mut ffi::PyObject, data: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
-    // SAFETY: borrowed references held for the call; the method descriptor checked that `slf`
-    // is a `StreamAccumulator`.
-    let (acc, data) = unsafe {
-        (
-            Borrowed::from_ptr(py, slf).cast_unchecked::<PyStreamAccumulator>(),
-            Borrowed::from_ptr(py, data),
-        )
-    };
+    // SAFETY: `call`'s arguments to a method of `StreamAccumulator`.
+    let (acc, data) = unsafe { borrowed::<PyStreamAccumulator>(py, slf, data) };
     acc.get().feed_kept(py, &data)
 }
 
-unsafe extern "C" fn partial_feed(
-    slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: installed on `PartialJSON` only; CPython's arguments.
-    unsafe { call(slf, args, nargs, kwnames, &PARTIAL_FEED, partial_answer) }
-}
-
 fn partial_answer(py: Python<'_>, slf: *mut ffi::PyObject, data: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
-    // SAFETY: as in `acc_answer`, for `PartialJSON`.
-    let (parser, data) = unsafe {
-        (
-            Borrowed::from_ptr(py, slf).cast_unchecked::<PyPartialJson>(),
-            Borrowed::from_ptr(py, data),
-        )
-    };
+    // SAFETY: `call`'s arguments to a method of `PartialJSON`.
+    let (parser, data) = unsafe { borrowed::<PyPartialJson>(py, slf, data) };
     PyPartialJson::feed_str(&parser, &data)
 }

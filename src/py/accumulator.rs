@@ -148,6 +148,7 @@ impl PyStreamAccumulator {
     /// `SseDecoder::keep_inside_line`): the read's (empty) events list, as a new reference.
     /// `None`, with nothing done, for any other read or when the state is in use: pyo3's
     /// `feed` then reads it (`fast_feed`).
+    #[cfg(not(any(Py_LIMITED_API, PyPy)))] // used by fast_feed only
     pub(super) fn feed_kept(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> Option<*mut pyo3::ffi::PyObject> {
         let bytes = data.cast::<PyBytes>().ok()?.as_bytes();
         let mut inner = self.inner.try_lock().ok()?;

@@ -36,6 +36,7 @@ impl PyPartialJson {
     /// when fed, NULL with the `ParseError` set when it made the text malformed; `None` with
     /// nothing done for any other argument or when the parser is in use, and pyo3's `feed`
     /// takes the call.
+    #[cfg(not(any(Py_LIMITED_API, PyPy)))] // used by fast_feed only
     pub(super) fn feed_str(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> Option<*mut pyo3::ffi::PyObject> {
         let py = slf.py();
         let text = data.cast::<PyString>().ok()?.to_str().ok()?;

@@ -231,6 +231,30 @@ def _repeat(fn: Callable[[], Any], reps: int) -> Callable[[], Any]:
     return run
 
 
+def _each_copy(fn: Callable[[Any], Any], items: list[Any], reps: int) -> Callable[[], Any]:
+    """``fn`` over ``reps`` copies of the input list ``items`` (new ``str``/``bytes`` objects
+    with the same content), one after another. A smaller size repeated to the bigger one's
+    length reads as many input objects as the bigger one: repeated on one list, its input stayed
+    in the CPU caches and the bigger one's did not (cachegrind: 233,000 last-level misses on the
+    200 KB run's fragments in ``PyUnicode_AsUTF8AndSize``, none on the 20 KB run's), which the
+    growth rows then counted as toolwire's."""
+    if reps == 1:
+        return lambda: fn(items)
+
+    def fresh(x: Any) -> Any:
+        return bytes(bytearray(x)) if isinstance(x, bytes) else (x + " ")[:-1]
+
+    copies = [items] + [[fresh(x) for x in items] for _ in range(reps - 1)]
+
+    def run() -> Any:
+        out = None
+        for copy in copies:
+            out = fn(copy)
+        return out
+
+    return run
+
+
 @dataclass
 class Budget:
     min_rounds: int = MIN_ROUNDS
@@ -369,23 +393,22 @@ def check_partial(
         else:
             assert impl.partial_drop and impl.partial_keep
             for mode, run in (("drop", impl.partial_drop), ("keep", impl.partial_keep)):
-                fr = frags[s]
-                funcs[f"{mode}@{s}"] = _repeat(lambda run=run, fr=fr: run(fr), reps)
+                funcs[f"{mode}@{s}"] = _each_copy(run, frags[s], reps)
                 scale[f"{mode}@{s}"] = 1 / reps
                 exp[f"{mode}@{s}"] = truth[s]
         # Through the accumulator: one chunk per read, and network-like reads.
         chunks = workloads.partial_call_chunks(frags[s])
-        funcs[f"acc@{s}"] = _repeat(lambda c=chunks: _acc_partial(impl, c), reps)
+        funcs[f"acc@{s}"] = _each_copy(lambda c: _acc_partial(impl, c), chunks, reps)
         scale[f"acc@{s}"] = 1 / reps
         exp[f"acc@{s}"] = truth[s]
         if s in acc_net_sizes:
             net = workloads.split_reads(b"".join(chunks), "net")
             net_reps = max(1, acc_net_sizes[-1] // s)
-            funcs[f"acc-net@{s}"] = _repeat(lambda c=net: _acc_partial(impl, c), net_reps)
+            funcs[f"acc-net@{s}"] = _each_copy(lambda c: _acc_partial(impl, c), net, net_reps)
             scale[f"acc-net@{s}"] = 1 / net_reps
             exp[f"acc-net@{s}"] = truth[s]
-            funcs[f"acc-drop@{s}"] = _repeat(
-                lambda c=net: _acc_partial(impl, c, keep=False), net_reps
+            funcs[f"acc-drop@{s}"] = _each_copy(
+                lambda c: _acc_partial(impl, c, keep=False), net, net_reps
             )
             scale[f"acc-drop@{s}"] = 1 / net_reps
             exp[f"acc-drop@{s}"] = truth[s]

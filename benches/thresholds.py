@@ -46,34 +46,34 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     #    Targets the core does not meet yet: printed (WARN), not judged. "The json consumer" is
     #    read as the standard library's json.loads (the .json rows); the orjson rows carry the
     #    same 15x, the stricter reading. Anthropic and Responses have only the 3x in the issue;
-    #    their other rows carry the general bars. Beside each: the clean-clone CI gate of stop 11
-    #    (the chat, Ollama and Anthropic-delta byte readers) -> that of stop 12 (chat deltas by
-    #    shape, the Responses reader; stop 10's are in benches/README.md). On Gemini (228 chunks
+    #    their other rows carry the general bars. Beside each: the clean-clone CI gate of stop 12
+    #    (chat deltas by shape, the Responses reader) -> that of stop 13 (chat chunks read from
+    #    the read itself; earlier ones are in benches/README.md). On Gemini (228 chunks
     #    in 40 turns) both consumers are still faster than toolwire.
-    "pipeline.msgspec/toolwire.noev": {"op": ">=", "value": 4, "gate": False},  # 2.48x->3.28x
-    "pipeline.msgspec/toolwire": {"op": ">=", "value": 2.5, "gate": False},  # 2.01x->2.88x
-    "pipeline.orjson/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 3.92x->4.80x
-    "pipeline.json/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 9.97x->11.57x
-    "fmt.chat.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 3.66x->7.38x
-    "fmt.chat.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 2.61x->4.18x
-    "fmt.chat.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 6.13x->12.80x
-    "fmt.chat.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 16.02x->33.78x
-    "fmt.anthropic.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 2.43x->3.01x
-    "fmt.anthropic.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.67x->1.94x
-    "fmt.anthropic.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 3.44x->4.27x
-    "fmt.anthropic.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 9.80x->13.17x
-    "fmt.responses.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 1.53x->2.39x
-    "fmt.responses.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.22x->1.79x
-    "fmt.responses.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 2.33x->3.95x
-    "fmt.responses.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 7.00x->11.07x
-    "fmt.gemini.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 0.86x->0.86x
-    "fmt.gemini.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 0.65x->0.66x
-    "fmt.gemini.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 1.06x->1.06x
-    "fmt.gemini.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 2.85x->2.91x
-    "fmt.ollama.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 3.58x->3.66x
-    "fmt.ollama.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 2.59x->2.58x
-    "fmt.ollama.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 6.13x->6.79x
-    "fmt.ollama.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 21.46x->24.84x
+    "pipeline.msgspec/toolwire.noev": {"op": ">=", "value": 4, "gate": False},  # 3.28x->3.53x
+    "pipeline.msgspec/toolwire": {"op": ">=", "value": 2.5, "gate": False},  # 2.88x->2.75x
+    "pipeline.orjson/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 4.80x->5.52x
+    "pipeline.json/toolwire.noev": {"op": ">=", "value": 15, "gate": False},  # 11.57x->13.94x
+    "fmt.chat.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 7.38x->6.07x
+    "fmt.chat.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 4.18x->3.47x
+    "fmt.chat.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 12.80x->12.81x
+    "fmt.chat.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 33.78x->30.12x
+    "fmt.anthropic.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 3.01x->2.70x
+    "fmt.anthropic.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.94x->1.72x
+    "fmt.anthropic.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 4.27x->3.96x
+    "fmt.anthropic.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 13.17x->11.58x
+    "fmt.responses.vs-msgspec.noev": {"op": ">=", "value": 3, "gate": False},  # 2.39x->2.43x
+    "fmt.responses.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 1.79x->1.74x
+    "fmt.responses.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 3.95x->4.06x
+    "fmt.responses.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 11.07x->11.53x
+    "fmt.gemini.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 0.86x->0.81x
+    "fmt.gemini.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 0.66x->0.64x
+    "fmt.gemini.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 1.06x->1.02x
+    "fmt.gemini.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 2.91x->2.86x
+    "fmt.ollama.vs-msgspec.noev": {"op": ">=", "value": 4, "gate": False},  # 3.66x->3.41x
+    "fmt.ollama.vs-msgspec": {"op": ">=", "value": 2.5, "gate": False},  # 2.58x->2.43x
+    "fmt.ollama.vs-orjson.noev": {"op": ">=", "value": 15, "gate": False},  # 6.79x->6.58x
+    "fmt.ollama.vs-json.noev": {"op": ">=", "value": 15, "gate": False},  # 24.84x->23.11x
     # -- two threads feeding their own streams (events off) over one thread doing both: the
     #    issue's bar is 1.6x on two cores; printed, not judged, until it holds on CI machines.
     # Stop 11: 0.79x in CI while reads from 512 B released the GIL (per-stream work is now

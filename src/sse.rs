@@ -115,7 +115,8 @@ pub trait EventHandler {
         None
     }
 
-    /// Whether `event_from` may take an event now (asked before anything else is looked at).
+    /// Whether `event_from` may take an event now (asked at a `data: ` line, in a read where
+    /// `may_want_event_from` said yes, until it says yes).
     #[inline]
     fn wants_event_from(&self) -> bool {
         false

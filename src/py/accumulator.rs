@@ -209,7 +209,7 @@ impl Inner {
         }
         let list = PyList::empty(py);
         // Released as a `Bound`: at once, also where pyo3 does not count the GIL as held
-        // (`short_read`), where dropping a `Py` would defer it.
+        // (`fast_feed`), where dropping a `Py` would defer it.
         if let Some(old) = self.spare.replace(list.clone().unbind()) {
             drop(old.into_bound(py));
         }

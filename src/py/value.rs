@@ -75,10 +75,9 @@ const KEY_SLOTS: usize = 256;
 const KEY_MAX: usize = 32;
 
 impl Default for Keys {
+    /// No slots until the first key: each tool call has a cache, most never build a value.
     fn default() -> Self {
-        Self {
-            slots: (0..KEY_SLOTS).map(|_| None).collect(),
-        }
+        Self { slots: Vec::new() }
     }
 }
 
@@ -95,6 +94,9 @@ impl Keys {
         let hash = raw.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
+        if self.slots.is_empty() {
+            self.slots.resize_with(KEY_SLOTS, || None);
+        }
         #[allow(clippy::cast_possible_truncation)] // the low bits pick the slot
         let slot = &mut self.slots[hash as usize % KEY_SLOTS];
         match slot {

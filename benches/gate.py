@@ -717,7 +717,8 @@ def check_leak(
                 for ev in acc.feed(r):
                     if i % 7 == 0 and type(ev).__name__ == "ToolCallDelta":
                         ev.partial  # noqa: B018 - build the lazy value
-            acc.finish()
+            if i % 3:  # a third of them end at their last read (its events made no cycle)
+                acc.finish()
             acc.message()
             done += 1
             if done in (first, streams):

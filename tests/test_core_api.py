@@ -206,6 +206,35 @@ def test_each_read_returns_a_list_of_its_own() -> None:
     assert [e.text for e in acc.feed(b'{"index":0,"delta":{"content":"b"}}]}\n\n')] == ["b"]
 
 
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="counts CPython references")
+@pytest.mark.parametrize("ending", ["last read", "finish", "finish, value kept"])
+def test_an_accumulator_whose_last_read_made_events_is_freed(ending: str) -> None:
+    """Events hold their accumulator (their lazy values read it). The events list the
+    accumulator kept for reuse once held the last read's events: a cycle the collector cannot
+    see, so an accumulator whose last read (or finish) made events was never freed."""
+    call = {"index": 0, "id": "c1", "type": "function", "function": {"name": "f", "arguments": ""}}
+    reads = [
+        chunk({"role": "assistant", "tool_calls": [call]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"a": [1, {"b"'}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": ': "c"}]}'}}]}),
+    ]
+    acc = StreamAccumulator()
+    alone = sys.getrefcount(acc)
+    kept = None
+    for read in reads:
+        events = acc.feed(read)
+        assert events
+        kept = [e.partial for e in events if isinstance(e, toolwire.ToolCallDelta)] or kept
+        del events
+    if ending != "last read":
+        assert acc.finish()  # the call ends here: ToolCallFinished and Finish
+    assert kept == [{"a": [1, {"b": "c"}]}]
+    if ending == "finish, value kept":
+        partial = acc.tool_calls[0].partial
+        assert partial == kept[0]
+    assert sys.getrefcount(acc) == alone
+
+
 def test_malformed_chunk_raises_typed_error_and_loses_nothing() -> None:
     acc = StreamAccumulator()
     bad = chunk({"content": "a"}) + b"data: {not json}\n\n" + chunk({"content": "b"})

@@ -192,8 +192,9 @@ fn call_cache(caches: &mut Vec<Vec<CallCache>>, max_depth: usize, slot: usize, c
 
 impl Inner {
     /// The list for a read's events: the one the last read returned when nobody else holds it
-    /// any more (emptied), else a new one, kept for the next read. A short read's own cost is
-    /// of the order of making and freeing a list; a caller that keeps a list gets a new one.
+    /// any more (emptied), else a new one, kept for the next read unless events go into it
+    /// (`let_go_of_list`). A short read's own cost is of the order of making and freeing a
+    /// list; a caller that keeps a list gets a new one.
     fn events_list<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         if let Some(spare) = &self.spare {
             if only_ours(spare.as_any(), false) {
@@ -214,6 +215,16 @@ impl Inner {
             drop(old.into_bound(py));
         }
         Ok(list)
+    }
+
+    /// Stops keeping the list the events of this read go into. Events hold the accumulator
+    /// (their lazy values are read from it): a list of them kept here would make a cycle the
+    /// garbage collector cannot see (this class has no `__traverse__`), and an accumulator
+    /// whose last read returned events would never be freed.
+    fn let_go_of_list(&mut self, py: Python<'_>) {
+        if let Some(old) = self.spare.take() {
+            drop(old.into_bound(py));
+        }
     }
 
     fn slot_of(&self, choice: u32) -> usize {
@@ -488,6 +499,7 @@ impl Inner {
         let converted = if scratch.is_empty() {
             Ok(())
         } else {
+            this.let_go_of_list(py);
             this.convert(&slf.clone().unbind(), py, &scratch, &out)
         };
         scratch.clear();

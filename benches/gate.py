@@ -233,11 +233,16 @@ def _repeat(fn: Callable[[], Any], reps: int) -> Callable[[], Any]:
 
 def _each_copy(fn: Callable[[Any], Any], items: list[Any], reps: int) -> Callable[[], Any]:
     """``fn`` over ``reps`` copies of the input list ``items`` (new ``str``/``bytes`` objects
-    with the same content), one after another. A smaller size repeated to the bigger one's
-    length reads as many input objects as the bigger one: repeated on one list, its input stayed
-    in the CPU caches and the bigger one's did not (cachegrind: 233,000 last-level misses on the
-    200 KB run's fragments in ``PyUnicode_AsUTF8AndSize``, none on the 20 KB run's), which the
-    growth rows then counted as toolwire's."""
+    with the same content), one after another, every result held until the last is made. A
+    smaller size repeated to the bigger one's length then reads as many input objects, and holds
+    as much output, as the bigger one: the growth rows judge the work per fragment, not how much
+    of it fits in the CPU caches. Repeated on one list, the input stayed cached and the bigger
+    one's did not (cachegrind: 233,000 last-level misses on the 200 KB run's fragments in
+    ``PyUnicode_AsUTF8AndSize``, none on the 20 KB run's); with each result freed before the
+    next, the ten 20 KB values were built in the memory the last one had left hot, while the
+    200 KB value takes 0.87 MB of fresh memory and frees it cold (0.8 ms of its ~15 ms, 0.025 ms
+    for a 20 KB value): `partial.drop.200k/20k` read 11.4-12.3x that way, 10.3-11.0x this way
+    (quartiles of 26-36 paired rounds on the development machine)."""
     if reps == 1:
         return lambda: fn(items)
 
@@ -247,10 +252,8 @@ def _each_copy(fn: Callable[[Any], Any], items: list[Any], reps: int) -> Callabl
     copies = [items] + [[fresh(x) for x in items] for _ in range(reps - 1)]
 
     def run() -> Any:
-        out = None
-        for copy in copies:
-            out = fn(copy)
-        return out
+        outs = [fn(copy) for copy in copies]
+        return outs[-1]
 
     return run
 
@@ -429,6 +432,9 @@ def check_partial(
         budget=budget.seconds(25),
         warmup=0,
         scale=scale,
+        # The inputs' copies are ~1.5 million list items: unfrozen, the gc.collect() before
+        # each call took ~0.1 s and the 25 s left 8-12 rounds (quartiles 8-13x); now 26-36.
+        freeze=True,
         groups=groups,
     )
     if impl.reparser:

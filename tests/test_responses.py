@@ -920,6 +920,67 @@ def test_random_streams() -> None:
         assert _split_free(got) == _split_free(whole)
 
 
+def _compact_stream(rng: random.Random) -> bytes:
+    """Deltas written as OpenAI writes them (compact, keys in one order, a counter and random
+    padding that change every event), in runs of one item, which the adapter reads by the last
+    delta's shape: runs broken by another item, a delta that is not a string, one with escapes,
+    padding of another type, keys in another order, whitespace."""
+    ids = ["msg_1", "fc_1", "rs_1", "fc_2", None]
+    items = [
+        message_item(),
+        function_call("call_1", "f", id_="fc_1"),
+        reasoning_item(),
+        function_call("call_2", "g", id_="fc_2"),
+    ]
+    # No lone surrogate: the reference does not read one in a delta (the shape's own tests do).
+    deltas = ["a", "", "bc", '{"k": "\u00e9\n"}', "é🚀", '"', "\\"]
+    makers = [
+        lambda o, i, d: text_delta(o, i, d),
+        lambda o, i, d: summary_delta(o or 0, i or "", d, rng.randint(0, 1)),
+        lambda o, i, d: args_delta(o, i, d),
+        lambda o, i, d: reasoning_delta(o or 0, i or "", d),
+    ]
+    events: list[Any] = [created()]
+    events += [item_added(n, item) for n, item in enumerate(items)]
+    for _ in range(rng.randint(1, 6)):
+        make, out, item_id = rng.choice(makers), rng.choice([0, 1, 2, 3, None]), rng.choice(ids)
+        for _ in range(rng.randint(1, 12)):
+            made = make(out, item_id, rng.choice(deltas))
+            # OpenAI's order: what changes first, what says where the delta goes after it.
+            first = ("type", "sequence_number", "delta", "obfuscation")
+            ev = {key: made.get(key) for key in first} | {
+                k: v for k, v in made.items() if k not in first
+            }
+            ev["obfuscation"] = "".join(rng.choices("aZ9", k=rng.randint(0, 12)))
+            roll = rng.random()
+            if roll < 0.04:
+                ev["delta"] = rng.choice([None, 7, ["x"]])
+            elif roll < 0.08:
+                ev["obfuscation"] = rng.choice([None, 3])
+            elif roll < 0.1:
+                ev = dict(reversed(ev.items()))
+            compact = json.dumps(ev, separators=(",", ":"), ensure_ascii=rng.random() < 0.5)
+            if rng.random() < 0.03:
+                compact = compact.replace(",", ", ", 1)
+            events.append(f"event: {ev['type']}\ndata: {compact}\n\n")
+        if rng.random() < 0.3:
+            events.append(item_done(rng.randint(0, 3), rng.choice(items)))
+    if rng.random() < 0.5:
+        events.append(completed(output=items))
+    return sse(*events)
+
+
+def test_random_compact_streams() -> None:
+    rng = random.Random(7)
+    for _ in range(150):
+        raw = _compact_stream(rng)
+        whole = same([raw])
+        points = sorted(rng.sample(range(1, len(raw)), min(6, len(raw) - 1)))
+        got = same(reads(raw, points))
+        assert _split_free(got) == _split_free(whole)
+        assert _split_free(same(reads(raw, range(1, len(raw), 97)))) == _split_free(whole)
+
+
 # -- the recorded corpus ---------------------------------------------------------------------------
 def _responses_streams() -> list[str]:
     manifest = STREAMS / "manifest.json"

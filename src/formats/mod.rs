@@ -14,6 +14,7 @@ mod lexer;
 mod native;
 pub mod ollama;
 pub mod responses;
+mod shape;
 
 use std::borrow::Cow;
 use std::fmt;

@@ -21,6 +21,7 @@ use serde_json::value::RawValue;
 
 use super::lexer::{self, Cursor};
 use super::native::{joined, object as json_object, record, string, value_of, Pieces};
+use super::shape::Shape;
 use super::{event_object, object, trim_data, LenientStr, Raw};
 use crate::accumulate::outcome::{ReasonClass, UsageKeys};
 use crate::accumulate::{ChoiceState, EventSink, MessageState, ProviderError, TextField};
@@ -401,7 +402,30 @@ pub struct ResponsesAdapter {
     last_id: Option<(String, usize)>,
     /// An output event was read: the terminal `response.output` completes items, not makes them.
     output_read: bool,
+    /// The last delta event read the usual way, to read the next ones of its item by.
+    shape: Option<DeltaShape>,
+    /// Shapes made one after another that no event matched: at `FRUITLESS_SHAPES`, a stream
+    /// whose deltas vary more than the holes allow stops paying for making them.
+    fruitless: u8,
 }
+
+/// A delta event's shape and what its literal text says: which output event, its indexes and
+/// item id. Every event that matches it says the same, with its own delta.
+#[derive(Debug)]
+struct DeltaShape {
+    shape: Shape,
+    output: Output,
+    indexes: [Index; 3],
+    item_id: Option<String>,
+    replayed: bool,
+}
+
+/// See `ResponsesAdapter::fruitless`.
+const FRUITLESS_SHAPES: u8 = 4;
+
+/// The values of a delta event that change from one to the next, besides the delta: OpenAI's
+/// counter and the random padding it adds against length side channels.
+const PASSED_KEYS: &[&str] = &["sequence_number", "obfuscation"];
 
 /// The slot of the one choice a response has.
 const SLOT: usize = 0;
@@ -421,7 +445,10 @@ impl ResponsesAdapter {
             return;
         }
         let at = ev.data_offset;
-        let Some(event) = read_event(ev.event, data, at, state, errors, sink) else {
+        if self.replay(data, state, at, errors, sink) {
+            return;
+        }
+        let Some((event, fast)) = read_event(ev.event, data, at, state, errors, sink) else {
             return;
         };
         if !state.single_choice(at, errors) {
@@ -466,15 +493,62 @@ impl ResponsesAdapter {
             return;
         }
         self.output_read = true;
-        self.output_event(
+        let indexes = [output_index, content_index, summary_index];
+        if fast && matches!(output, Output::ArgumentsDelta | Output::Text(_)) {
+            self.remember(data, output, indexes, &event);
+        }
+        self.output_event(output, &event, indexes, state, at, errors, sink);
+    }
+
+    /// Reads `data` by the last delta event's shape, if it has that shape: what `on_event`
+    /// would do with it, without reading it key by key.
+    fn replay<S: EventSink>(
+        &mut self,
+        data: &str,
+        state: &mut MessageState,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) -> bool {
+        let Some(mut last) = self.shape.take() else {
+            return false;
+        };
+        let replayed = match last.shape.replay(data) {
+            Some(delta) => {
+                last.replayed = true;
+                self.fruitless = 0;
+                if state.single_choice(at, errors) {
+                    let event = ResponsesEvent {
+                        item_id: LenientStr(last.item_id.as_deref().map(Cow::Borrowed)),
+                        delta: LenientStr(Some(delta)),
+                        ..ResponsesEvent::default()
+                    };
+                    self.output_read = true;
+                    self.output_event(last.output, &event, last.indexes, state, at, errors, sink);
+                }
+                true
+            }
+            None => false,
+        };
+        self.shape = Some(last);
+        replayed
+    }
+
+    /// Keeps a delta event's shape for the next events (see `DeltaShape`).
+    fn remember(&mut self, data: &str, output: Output, indexes: [Index; 3], event: &ResponsesEvent<'_>) {
+        if self.shape.as_ref().is_some_and(|last| !last.replayed) {
+            self.fruitless = self.fruitless.saturating_add(1);
+        }
+        if self.fruitless >= FRUITLESS_SHAPES {
+            return;
+        }
+        self.shape = Shape::of(data, "delta", PASSED_KEYS).map(|shape| DeltaShape {
+            shape,
             output,
-            &event,
-            [output_index, content_index, summary_index],
-            state,
-            at,
-            errors,
-            sink,
-        );
+            indexes,
+            item_id: event.item_id.0.as_deref().map(str::to_owned),
+            replayed: false,
+        });
     }
 
     /// An output event (R4-R9) whose index fields are in range.
@@ -891,12 +965,12 @@ fn read_event<'a, S: EventSink>(
     state: &mut MessageState,
     errors: &mut ErrorSlot,
     sink: &mut S,
-) -> Option<ResponsesEvent<'a>> {
+) -> Option<(ResponsesEvent<'a>, bool)> {
     if name != "error" {
         if let Some(event) = fast_event(data) {
-            return Some(event);
+            return Some((event, true));
         }
-        return event_object::<ResponsesEvent<'_>>(data, at, state.at_eof, errors);
+        return event_object::<ResponsesEvent<'_>>(data, at, state.at_eof, errors).map(|event| (event, false));
     }
     let event = serde_json::from_str::<ResponsesEvent<'_>>(data).ok();
     if event.is_none() {
@@ -911,7 +985,7 @@ fn read_event<'a, S: EventSink>(
             sink,
         );
     }
-    event
+    event.map(|event| (event, false))
 }
 
 /// An event read without serde, as OpenAI writes one: compact JSON, keys in any order, each

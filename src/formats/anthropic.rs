@@ -47,35 +47,108 @@ struct AnthropicEvent<'a> {
 /// `text`, `thinking`, `partial_json` or `signature`; its index and delta. `None` for anything
 /// else (other spacing or keys, a citation, an escape in the type, an index that is not a plain
 /// integer below 2^32, a lone surrogate), which serde then reads to the same result.
-fn block_delta(data: &str) -> Option<(u32, Delta<'_>)> {
+fn block_delta(data: &str) -> Option<(u32, Delta<'_>, DeltaHead)> {
     let mut at = Cursor::new(data);
     at.literal(r#"{"type":"content_block_delta","index":"#)?;
     let index = at.index()?;
     at.literal(r#","delta":{"type":"#)?;
+    let kind_start = at.pos() + 1;
     let mut delta = Delta {
         kind: LenientStr(Some(Cow::Borrowed(at.plain_text()?))),
         ..Delta::default()
     };
+    let kind = kind_start..at.pos() - 1;
     at.literal(",\"")?;
     let field = match at.key()? {
-        "text" => &mut delta.text,
-        "thinking" => &mut delta.thinking,
-        "partial_json" => {
+        "text" => DeltaField::Text,
+        "thinking" => DeltaField::Thinking,
+        "partial_json" => DeltaField::PartialJson,
+        "signature" => DeltaField::Signature,
+        _ => return None,
+    };
+    let head = DeltaHead {
+        len: at.pos(),
+        index,
+        kind,
+        field,
+    };
+    delta_string(data, &mut at, field, &mut delta)?;
+    Some((index, delta, head))
+}
+
+/// Which string a `content_block_delta`'s delta carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeltaField {
+    Text,
+    Thinking,
+    PartialJson,
+    Signature,
+}
+
+/// Where a delta's string starts (its opening quote) in the text `block_delta` read, and what
+/// the text before it says: the block index and the delta's type (its place in the text).
+#[derive(Debug, Clone)]
+struct DeltaHead {
+    len: usize,
+    index: u32,
+    kind: std::ops::Range<usize>,
+    field: DeltaField,
+}
+
+/// The delta's string at `at`, then the `}}` that ends the event, as `block_delta` reads them.
+fn delta_string<'a>(data: &'a str, at: &mut Cursor<'a>, field: DeltaField, delta: &mut Delta<'a>) -> Option<()> {
+    let slot = match field {
+        DeltaField::Text => &mut delta.text,
+        DeltaField::Thinking => &mut delta.thinking,
+        DeltaField::Signature => &mut delta.signature,
+        DeltaField::PartialJson => {
             // Decoded only where it goes: into the call's arguments (see `Delta`).
             let start = at.pos();
             let escaped = at.escaped_string()?;
             if !escaped.contains("\\u") {
                 delta.partial_json_escaped = Some(escaped);
-                return at.rest_is("}}").then_some((index, delta));
+                return at.rest_is("}}").then_some(());
             }
-            at = Cursor::at(data, start);
+            *at = Cursor::at(data, start);
             &mut delta.partial_json
         }
-        "signature" => &mut delta.signature,
-        _ => return None,
     };
-    *field = LenientStr(Some(at.string()?));
-    at.rest_is("}}").then_some((index, delta))
+    *slot = LenientStr(Some(at.string()?));
+    at.rest_is("}}").then_some(())
+}
+
+/// The last `content_block_delta` up to its string's opening quote, and what that says
+/// (`DeltaHead`). A block's deltas all begin with the same bytes: the next one that does is
+/// read from its string on, without reading its index, type and key again.
+#[derive(Debug, Default)]
+struct LastDelta {
+    text: String,
+    head: Option<DeltaHead>,
+}
+
+impl LastDelta {
+    /// `data` as `block_delta` reads it.
+    fn read<'a>(&mut self, data: &'a str) -> Option<(u32, Delta<'a>)> {
+        if let Some(head) = self
+            .head
+            .as_ref()
+            .filter(|_| data.as_bytes().starts_with(self.text.as_bytes()))
+        {
+            let mut delta = Delta {
+                kind: LenientStr(Some(Cow::Borrowed(&data[head.kind.clone()]))),
+                ..Delta::default()
+            };
+            let mut at = Cursor::at(data, head.len);
+            // The same bytes before the string: what `block_delta` reads after them decides.
+            delta_string(data, &mut at, head.field, &mut delta)?;
+            return Some((head.index, delta));
+        }
+        let (index, delta, head) = block_delta(data)?;
+        self.text.clear();
+        self.text.push_str(&data[..head.len]);
+        self.head = Some(head);
+        Some((index, delta))
+    }
 }
 
 /// A content block as `content_block_start` (or `message_start`'s content) carries it.
@@ -189,6 +262,7 @@ struct Block {
 pub struct AnthropicAdapter {
     blocks: Vec<Block>,
     started: bool,
+    last_delta: LastDelta,
 }
 
 /// Where Anthropic's usage keeps its counts: cached input is counted apart from `input_tokens`.
@@ -233,7 +307,7 @@ impl AnthropicAdapter {
             provider_error_event(data, state, sink);
             return;
         }
-        if let Some((index, delta)) = block_delta(data) {
+        if let Some((index, delta)) = self.last_delta.read(data) {
             // Nearly every event: read without serde, and without reading its delta twice.
             if state.single_choice(at, errors) {
                 self.delta(index, &delta, state, at, errors, sink);
@@ -667,7 +741,11 @@ mod tests {
 
     /// The fast reader's delta, its `partial_json` decoded as serde decodes it.
     fn fast(data: &str) -> Option<String> {
-        block_delta(data).map(|(index, mut delta)| {
+        shown(block_delta(data).map(|(index, delta, _)| (index, delta)))
+    }
+
+    fn shown(read: Option<(u32, Delta<'_>)>) -> Option<String> {
+        read.map(|(index, mut delta)| {
             delta.partial_json = LenientStr(delta.partial_json());
             delta.partial_json_escaped = None;
             format!("{index} {delta:?}")
@@ -716,6 +794,21 @@ mod tests {
             if let Some(read) = fast(&data) {
                 proptest::prop_assert_eq!(Some(read), by_serde(&data), "{}", data);
             }
+        }
+
+        /// After a delta, the next one (an edit of any of them) is read by the last one's head
+        /// exactly as `block_delta` reads it alone.
+        #[test]
+        fn a_delta_after_another_reads_as_alone(
+            first in 0usize..DELTAS.len(),
+            which in 0usize..DELTAS.len(),
+            edit in (0usize..4, 0usize..120, proptest::sample::select(vec!['{', '}', ',', ':', '"', '1', ' ', '\\', 'u', 'é', 'x'])),
+        ) {
+            let mut last = LastDelta::default();
+            proptest::prop_assert!(last.read(DELTAS[first]).is_some());
+            let data = one_edit(DELTAS[which], edit);
+            proptest::prop_assert_eq!(shown(last.read(&data)), fast(&data), "{}", data);
+            proptest::prop_assert_eq!(shown(last.read(DELTAS[which])), fast(DELTAS[which]));
         }
     }
 

@@ -136,6 +136,19 @@ impl<F: FnMut(SseEvent<'_>, &mut ErrorSlot)> EventHandler for F {
     }
 }
 
+/// What a held line or an event's data takes at first: a doubling from a few bytes took
+/// four or five reallocations for a line of a few hundred, in every stream.
+const FIRST_CAPACITY: usize = 256;
+
+/// The first room of an empty buffer for `len` bytes (see `FIRST_CAPACITY`). Apart and cold:
+/// inlined, it kept the short-read path (`buffer_partial_line`) from being inlined (+1.7%
+/// instructions on 64-byte reads).
+#[cold]
+#[inline(never)]
+fn first_room(buffer: &mut Vec<u8>, len: usize) {
+    buffer.reserve(len.max(FIRST_CAPACITY));
+}
+
 /// The field prefix `EventHandler::event_from` is offered events after.
 const DATA: &str = "data: ";
 
@@ -213,7 +226,7 @@ impl SseDecoder {
         if !simple || self.line_end(input).is_some() {
             return false;
         }
-        self.buffer_partial_line(input, &mut ErrorSlot::default());
+        self.hold(input);
         true
     }
 
@@ -601,11 +614,22 @@ impl SseDecoder {
             self.skipping_line = true;
             errors.note(CoreError::limit("max_line_bytes", self.max_line_bytes, start));
         } else {
-            if self.line.is_empty() {
-                self.line_offset = self.offset;
-            }
-            self.line.extend_from_slice(rest);
+            self.hold(rest);
+            return;
         }
+        self.offset += rest.len() as u64;
+    }
+
+    /// Keeps `rest`, the start or more of a line that fits under `max_line_bytes`.
+    #[inline]
+    fn hold(&mut self, rest: &[u8]) {
+        if self.line.is_empty() {
+            self.line_offset = self.offset;
+        }
+        if self.line.capacity() == 0 {
+            first_room(&mut self.line, rest.len());
+        }
+        self.line.extend_from_slice(rest);
         self.offset += rest.len() as u64;
     }
 
@@ -696,6 +720,10 @@ impl SseDecoder {
         }
         if self.data_offset.is_none() {
             self.data_offset = Some(at);
+        }
+        if self.data.capacity() == 0 {
+            // SAFETY: only room is made; the text stays as it is.
+            first_room(unsafe { self.data.as_mut_vec() }, value.len() + 1);
         }
         self.data.push_str(value);
         self.data.push('\n');

@@ -78,7 +78,9 @@ impl EventSink for Vec<Event> {
     /// follows one of the same call: one read gives one `TextDelta` per run of text and one
     /// `ToolCallDelta` per run of a call's fragments, not one per provider delta
     /// (`docs/semantics.md` section 6; the texts, the arguments and the order of events stay).
-    #[inline]
+    // Always: with the call arm, LLVM stopped inlining it (Ollama +2% instructions).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     fn push(&mut self, event: Event) {
         match (self.last_mut(), &event) {
             (Some(Event::Text { choice: c, range: r }), Event::Text { choice, range })
@@ -232,6 +234,22 @@ impl Accumulator {
     /// `auto`: holds the first bytes until they tell the framing, then decodes them.
     fn sniff<S: EventSink>(&mut self, data: &[u8], last: bool, errors: &mut ErrorSlot, sink: &mut S) {
         let Some(mut head) = self.sniffing.take() else { return };
+        if head.is_empty() {
+            // Most first reads tell the framing: decoded where they are, not copied first.
+            match sniff(data, last) {
+                (Framing::More, _) => {}
+                (Framing::Unknown(seen), start) => {
+                    self.unrecognised = true;
+                    errors.note(unknown_format(&seen, self.sniffed + start as u64));
+                    return;
+                }
+                (framing, _) => {
+                    self.framed(&framing);
+                    self.decode(data, errors, sink);
+                    return;
+                }
+            }
+        }
         head.extend_from_slice(data);
         match sniff(&head, last) {
             (Framing::More, start) => {
@@ -248,12 +266,17 @@ impl Accumulator {
                 errors.note(unknown_format(&seen, self.sniffed + start as u64));
             }
             (framing, _) => {
-                if let (Framing::Ndjson, Adapter::Detect(detect)) = (&framing, &mut self.adapter) {
-                    detect.ndjson = true;
-                    self.sse.set_ndjson();
-                }
+                self.framed(&framing);
                 self.decode(&head, errors, sink);
             }
+        }
+    }
+
+    /// The framing `sniff` found: NDJSON switches the decoder (and the detector) to lines.
+    fn framed(&mut self, framing: &Framing) {
+        if let (Framing::Ndjson, Adapter::Detect(detect)) = (framing, &mut self.adapter) {
+            detect.ndjson = true;
+            self.sse.set_ndjson();
         }
     }
 

@@ -415,33 +415,35 @@ impl SseDecoder {
     where
         F: EventHandler,
     {
-        let idle = self.line.is_empty()
-            && !self.skipping_line
-            && !self.ndjson
-            && self.data.is_empty()
-            && !self.data_overflow
-            && self.event_type.is_empty()
-            && self.last_id.is_none();
-        // `input` starts with `DATA`; the checked text must hold it too.
-        let Some((start, text)) = checked.filter(|_| idle) else {
-            return 0;
-        };
-        let Some(mut at) = (whole.len() - input.len()).checked_sub(start) else {
+        // The handler is told no id.
+        let Some(text) = self.idle_text(input, whole, checked).filter(|_| self.last_id.is_none()) else {
             return 0;
         };
         // As the line path would take it: the line within `max_line_bytes`, the data (and its
         // line end) within `max_event_bytes`.
         let max = (self.max_line_bytes.saturating_sub(DATA.len())).min(self.max_event_bytes.saturating_sub(1));
         let mut taken = 0;
-        while let Some(data) = text.get(at..).and_then(|rest| rest.strip_prefix(DATA)) {
+        while let Some(data) = text.get(taken..).and_then(|rest| rest.strip_prefix(DATA)) {
             let Some(n) = on_event.event_from(data, max, self.offset + (taken + DATA.len()) as u64, errors) else {
                 break;
             };
             taken += DATA.len() + n;
-            at += DATA.len() + n;
         }
         self.offset += taken as u64;
         taken
+    }
+
+    /// The checked text from where `input` starts, when nothing of another event is pending (no
+    /// held line, data or event type): where `events_from` and `named_events_from` read.
+    fn idle_text<'t>(&self, input: &[u8], whole: &[u8], checked: Option<(usize, &'t str)>) -> Option<&'t str> {
+        let idle = self.line.is_empty()
+            && !self.skipping_line
+            && !self.ndjson
+            && self.data.is_empty()
+            && !self.data_overflow
+            && self.event_type.is_empty();
+        let (start, text) = checked.filter(|_| idle)?;
+        text.get((whole.len() - input.len()).checked_sub(start)?..)
     }
 
     /// Reads the events that start `input`, one after another, while each is an `event: `
@@ -462,19 +464,9 @@ impl SseDecoder {
     where
         F: EventHandler,
     {
-        let idle = self.line.is_empty()
-            && !self.skipping_line
-            && !self.ndjson
-            && self.data.is_empty()
-            && !self.data_overflow
-            && self.event_type.is_empty();
-        let Some((start, text)) = checked.filter(|_| idle) else {
+        let Some(mut rest) = self.idle_text(input, whole, checked) else {
             return 0;
         };
-        let Some(at) = (whole.len() - input.len()).checked_sub(start) else {
-            return 0;
-        };
-        let mut rest = text.get(at..).unwrap_or("");
         let mut taken = 0;
         while let Some(named) = rest.strip_prefix(EVENT) {
             let Some(name_end) = cr_or_lf(named.as_bytes()) else {

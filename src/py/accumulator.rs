@@ -144,18 +144,40 @@ fn thread_token() -> usize {
 const DETACH_BYTES: usize = 16 * 1024;
 
 impl PyStreamAccumulator {
-    /// `feed(data)` for a `bytes` read that the core keeps whole (no line end:
-    /// `SseDecoder::keep_inside_line`): the read's (empty) events list, as a new reference.
-    /// `None`, with nothing done, for any other read or when the state is in use: pyo3's
-    /// `feed` then reads it (`fast_feed`).
+    /// `feed(data)` for a `bytes` read under `DETACH_BYTES`: its events list as a new
+    /// reference, or NULL with the error set. A read the core keeps whole (no line end:
+    /// `SseDecoder::keep_inside_line`) only returns the (empty) list. `None`, with nothing done,
+    /// for any other argument, a finished stream or a state in use: pyo3's `feed` then takes
+    /// the call (`fast_feed`).
     #[cfg(not(any(Py_LIMITED_API, PyPy)))] // used by fast_feed only
-    pub(super) fn feed_kept(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> Option<*mut pyo3::ffi::PyObject> {
+    pub(super) fn feed_fast(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> Option<*mut pyo3::ffi::PyObject> {
+        let py = slf.py();
         let bytes = data.cast::<PyBytes>().ok()?.as_bytes();
-        let mut inner = self.inner.try_lock().ok()?;
-        if !inner.core.keep_inside_line(bytes) {
+        let this = slf.get();
+        let mut guard = this.inner.try_lock().ok()?;
+        if guard.core.is_finished() {
             return None;
         }
-        inner.events_list(py).ok().map(Bound::into_ptr)
+        if guard.core.keep_inside_line(bytes) {
+            return guard.events_list(py).ok().map(Bound::into_ptr);
+        }
+        if bytes.len() >= DETACH_BYTES {
+            return None;
+        }
+        // As `lock` does: a call back into this accumulator from this thread (from a finalizer
+        // the events' allocation may run) is refused, not waited for.
+        this.holder.store(thread_token(), Ordering::Release);
+        let mut inner = Locked {
+            guard,
+            holder: &this.holder,
+        };
+        Some(match inner.run(slf, Some(bytes), None) {
+            Ok(list) => list.into_ptr(),
+            Err(err) => {
+                err.restore(py);
+                std::ptr::null_mut()
+            }
+        })
     }
 
     /// Takes the state's lock; waits for another thread without holding the GIL.
@@ -191,10 +213,10 @@ fn call_cache(caches: &mut Vec<Vec<CallCache>>, max_depth: usize, slot: usize, c
 }
 
 impl Inner {
-    /// The list for a read's events: the one the last read returned when nobody else holds it
-    /// any more (emptied), else a new one, kept for the next read unless events go into it
-    /// (`let_go_of_list`). A short read's own cost is of the order of making and freeing a
-    /// list; a caller that keeps a list gets a new one.
+    /// The list for a read without events: the one the last such read returned when nobody
+    /// else holds it any more (emptied), else a new one, kept for the next read. A short read's
+    /// own cost is of the order of making and freeing a list; a caller that keeps a list gets
+    /// a new one. (A read with events gets a list of its own: see `run`.)
     fn events_list<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         if let Some(spare) = &self.spare {
             if only_ours(spare.as_any(), false) {
@@ -215,16 +237,6 @@ impl Inner {
             drop(old.into_bound(py));
         }
         Ok(list)
-    }
-
-    /// Stops keeping the list the events of this read go into. Events hold the accumulator
-    /// (their lazy values are read from it): a list of them kept here would make a cycle the
-    /// garbage collector cannot see (this class has no `__traverse__`), and an accumulator
-    /// whose last read returned events would never be freed.
-    fn let_go_of_list(&mut self, py: Python<'_>) {
-        if let Some(old) = self.spare.take() {
-            drop(old.into_bound(py));
-        }
     }
 
     fn slot_of(&self, choice: u32) -> usize {
@@ -494,13 +506,17 @@ impl Inner {
             scan(&mut scratch)
         };
         let usage_error = this.sync_usage(py);
-        let out = this.events_list(py)?;
-        // Most short reads make no event: the events' handle on the accumulator only then.
-        let converted = if scratch.is_empty() {
-            Ok(())
+        // Most short reads make no event: the kept list, and the events' handle on the
+        // accumulator, only then. Events go into a list of their own, never the kept one: they
+        // hold the accumulator (their lazy values read it), so a kept list of them would make a
+        // cycle the collector cannot see (this class has no `__traverse__`), and an accumulator
+        // whose last read made events would never be freed.
+        let (out, converted) = if scratch.is_empty() {
+            (this.events_list(py)?, Ok(()))
         } else {
-            this.let_go_of_list(py);
-            this.convert(&slf.clone().unbind(), py, &scratch, &out)
+            let out = PyList::empty(py);
+            let converted = this.convert(slf.as_unbound(), py, &scratch, &out);
+            (out, converted)
         };
         scratch.clear();
         this.scratch = scratch;

@@ -714,8 +714,7 @@ impl SseDecoder {
             self.data_offset = Some(at);
         }
         if self.data.capacity() == 0 {
-            // SAFETY: only room is made; the text stays as it is.
-            first_room(unsafe { self.data.as_mut_vec() }, value.len() + 1);
+            self.data.reserve((value.len() + 1).max(FIRST_CAPACITY));
         }
         self.data.push_str(value);
         self.data.push('\n');

@@ -220,25 +220,16 @@ impl Accumulator {
     /// `auto`: holds the first bytes until they tell the framing, then decodes them.
     fn sniff<S: EventSink>(&mut self, data: &[u8], last: bool, errors: &mut ErrorSlot, sink: &mut S) {
         let Some(mut head) = self.sniffing.take() else { return };
-        if head.is_empty() {
-            // Most first reads tell the framing: decoded where they are, not copied first.
-            match sniff(data, last) {
-                (Framing::More, _) => {}
-                (Framing::Unknown(seen), start) => {
-                    self.unrecognised = true;
-                    errors.note(unknown_format(&seen, self.sniffed + start as u64));
-                    return;
-                }
-                (framing, _) => {
-                    self.framed(&framing);
-                    self.decode(data, errors, sink);
-                    return;
-                }
-            }
+        // Most first reads tell the framing: read where they are, copied only to wait for more.
+        let fresh = head.is_empty();
+        if !fresh {
+            head.extend_from_slice(data);
         }
-        head.extend_from_slice(data);
-        match sniff(&head, last) {
+        match sniff(if fresh { data } else { &head }, last) {
             (Framing::More, start) => {
+                if fresh {
+                    head.extend_from_slice(data);
+                }
                 if start == head.len() && start > 4096 {
                     // Blanks only, so far: the same in either framing, and not worth holding.
                     self.sniffed += head.len() as u64;
@@ -252,17 +243,12 @@ impl Accumulator {
                 errors.note(unknown_format(&seen, self.sniffed + start as u64));
             }
             (framing, _) => {
-                self.framed(&framing);
-                self.decode(&head, errors, sink);
+                if let (Framing::Ndjson, Adapter::Detect(detect)) = (&framing, &mut self.adapter) {
+                    detect.ndjson = true;
+                    self.sse.set_ndjson();
+                }
+                self.decode(if fresh { data } else { &head }, errors, sink);
             }
-        }
-    }
-
-    /// The framing `sniff` found: NDJSON switches the decoder (and the detector) to lines.
-    fn framed(&mut self, framing: &Framing) {
-        if let (Framing::Ndjson, Adapter::Detect(detect)) = (framing, &mut self.adapter) {
-            detect.ndjson = true;
-            self.sse.set_ndjson();
         }
     }
 

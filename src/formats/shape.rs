@@ -46,10 +46,12 @@ impl Shape {
                 found += 1;
                 at.string()?;
                 Hole::Wanted
-            } else if passed.contains(&key) && at.peek() == Some(b'"') {
+            } else if !passed.contains(&key) {
+                return lexer::skip(at);
+            } else if at.peek() == Some(b'"') {
                 at.escaped_string()?;
                 Hole::Str
-            } else if passed.contains(&key) && at.number_text().is_some() {
+            } else if at.number_text().is_some() {
                 Hole::Number
             } else {
                 return lexer::skip(at);

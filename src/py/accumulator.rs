@@ -153,25 +153,15 @@ impl PyStreamAccumulator {
     pub(super) fn feed_fast(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> Option<*mut pyo3::ffi::PyObject> {
         let py = slf.py();
         let bytes = data.cast::<PyBytes>().ok()?.as_bytes();
-        let this = slf.get();
-        let mut guard = this.inner.try_lock().ok()?;
-        if guard.core.is_finished() {
-            return None;
-        }
-        if guard.core.keep_inside_line(bytes) {
-            return guard.events_list(py).ok().map(Bound::into_ptr);
-        }
         if bytes.len() >= DETACH_BYTES {
             return None;
         }
-        // As `lock` does: a call back into this accumulator from this thread (from a finalizer
-        // the events' allocation may run) is refused, not waited for.
-        this.holder.store(thread_token(), Ordering::Release);
-        let mut inner = Locked {
-            guard,
-            holder: &this.holder,
-        };
-        Some(match inner.run(slf, Some(bytes), None) {
+        let this = slf.get();
+        let mut inner = this.held(this.inner.try_lock().ok()?, thread_token());
+        if inner.core.is_finished() {
+            return None;
+        }
+        Some(match inner.take_read(slf, bytes, None) {
             Ok(list) => list.into_ptr(),
             Err(err) => {
                 err.restore(py);
@@ -193,11 +183,17 @@ impl PyStreamAccumulator {
             }
             Err(TryLockError::WouldBlock) => self.inner.lock_py_attached(py).unwrap_or_else(PoisonError::into_inner),
         };
+        Ok(self.held(guard, me))
+    }
+
+    /// The state's lock, marked as this thread's: a call back into this accumulator from this
+    /// thread (from a finalizer an allocation may run) is refused, not waited for.
+    fn held<'a>(&'a self, guard: MutexGuard<'a, Inner>, me: usize) -> Locked<'a> {
         self.holder.store(me, Ordering::Release);
-        Ok(Locked {
+        Locked {
             guard,
             holder: &self.holder,
-        })
+        }
     }
 }
 
@@ -479,6 +475,20 @@ impl Inner {
         Ok(())
     }
 
+    /// A read of an unfinished stream: most short reads end inside a line, and are only kept,
+    /// with nothing to report; any other is read.
+    fn take_read<'py>(
+        &mut self,
+        slf: &Bound<'py, PyStreamAccumulator>,
+        bytes: &[u8],
+        events: Option<bool>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        if self.core.keep_inside_line(bytes) {
+            return self.events_list(slf.py());
+        }
+        self.run(slf, Some(bytes), events)
+    }
+
     fn run<'py>(
         &mut self,
         slf: &Bound<'py, PyStreamAccumulator>,
@@ -714,11 +724,7 @@ impl PyStreamAccumulator {
                 "feed() after finish(): make a new StreamAccumulator per stream",
             ));
         }
-        // Most short reads end inside a line: kept, with nothing to report.
-        if this.core.keep_inside_line(bytes) {
-            return this.events_list(slf.py());
-        }
-        this.run(slf, Some(bytes), events)
+        this.take_read(slf, bytes, events)
     }
 
     /// End of input: flushes the last event, finishes open calls; returns the last events.

@@ -120,3 +120,23 @@ def test_every_format_has_a_gated_row_and_the_chat_rows_are_unchanged() -> None:
     assert THRESHOLDS["pipeline.openai-sdk/toolwire"]["value"] == 100
     checks = list(gate.CHECKS)
     assert checks[0] == "pipeline" and checks[-1] == "formats"  # formats last: see gate.py
+
+
+def test_threads_row_names_the_build_and_refuses_wrong_messages() -> None:
+    import dataclasses
+    import sysconfig
+
+    import toolwire
+
+    ft = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    impl = gate.toolwire_impl()
+    [row] = gate.check_threads(impl, TINY, streams=40)
+    assert row.key == ("threads.2/1.ft" if ft else "threads.2/1") and row.key in THRESHOLDS
+    assert not row.error and row.ratio > 0
+    assert "the pure-Python reference in the same rounds (2 streams)" in row.note
+    # Streams read as the wrong format: every worker's answer is checked, not only timed.
+    wrong = dataclasses.replace(
+        impl, acc=functools.partial(toolwire.StreamAccumulator, format="ollama")
+    )
+    [row] = gate.check_threads(wrong, TINY, streams=40)
+    assert "raised" in row.error and not row.passed

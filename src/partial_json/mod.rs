@@ -28,7 +28,7 @@ mod value;
 
 use crate::error::ParseKind;
 
-pub use decode::{decode_escaped, decode_str};
+pub use decode::{decode_escaped, decode_into, decode_str};
 pub use node::{Frame, Kind, Leaf, Node, StrSpan};
 pub use scan::{JsonError, Scan, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP};
 pub use value::Value;

@@ -14,7 +14,7 @@ use super::events::{
     Finish, LazyArgs, LazyJson, ProviderError, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, ToolCallFinished,
     ToolCallReady, ToolCallStarted, Usage,
 };
-use super::value::{build_json, build_prefix_value, build_value, only_ours, ValueCache};
+use super::value::{build_json, build_prefix_value, build_value, new_str, only_ours, ValueCache};
 use crate::accumulate::{Accumulator, Call, CallView, Event, NoEvents, Outcome};
 use crate::error::ParseKind;
 use crate::formats::Adapter;
@@ -52,7 +52,7 @@ fn cached_str(py: Python<'_>, slot: &mut Option<(String, Py<PyString>)>, value: 
     match slot {
         Some((rust, obj)) if rust == value => obj.clone_ref(py),
         _ => {
-            let obj = PyString::new(py, value).unbind();
+            let obj = new_str(py, value).unbind();
             *slot = Some((value.to_owned(), obj.clone_ref(py)));
             obj
         }
@@ -64,7 +64,7 @@ fn args_str(py: Python<'_>, slot: &mut Option<(usize, Py<PyString>)>, text: &str
     match slot {
         Some((cached, obj)) if *cached == len => obj.clone_ref(py),
         _ => {
-            let obj = PyString::new(py, &text[..len]).unbind();
+            let obj = new_str(py, &text[..len]).unbind();
             *slot = Some((len, obj.clone_ref(py)));
             obj
         }
@@ -327,17 +327,17 @@ impl Inner {
         // Payloads Python cannot build (too deep, huge integers) are shown as their JSON text.
         let as_json_or_text = |raw: &str| match build_json(py, raw, max_depth) {
             Ok(Some(value)) => value.unbind(),
-            _ => PyString::new(py, raw).into_any().unbind(),
+            _ => new_str(py, raw).into_any().unbind(),
         };
         let code = err.code.as_deref().map_or_else(|| py.None(), as_json_or_text);
         let body = as_json_or_text(&err.body);
         ProviderError {
-            message: PyString::new(py, &err.message).unbind(),
+            message: new_str(py, &err.message).unbind(),
             code,
             kind: err
                 .kind
                 .as_deref()
-                .map_or_else(|| py.None(), |k| PyString::new(py, k).into_any().unbind()),
+                .map_or_else(|| py.None(), |k| new_str(py, k).into_any().unbind()),
             body,
         }
     }
@@ -365,7 +365,7 @@ impl Inner {
                 let fragment = if range.start == 0 {
                     self.args_str(py, slot, *call, range.end)
                 } else {
-                    PyString::new(py, &self.core.choices()[slot].calls[*call].arguments()[range.clone()]).unbind()
+                    new_str(py, &self.core.choices()[slot].calls[*call].arguments()[range.clone()]).unbind()
                 };
                 let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, range.end);
                 Py::new(
@@ -436,12 +436,12 @@ impl Inner {
             let obj: Py<PyAny> = match event {
                 Event::Text { choice, range } => {
                     let slot = self.slot_of(*choice);
-                    let text = PyString::new(py, &self.core.choices()[slot].content[range.clone()]).unbind();
+                    let text = new_str(py, &self.core.choices()[slot].content[range.clone()]).unbind();
                     Py::new(py, TextDelta { text, choice: *choice })?.into_any()
                 }
                 Event::Reasoning { choice, range } => {
                     let slot = self.slot_of(*choice);
-                    let text = PyString::new(py, &self.core.choices()[slot].reasoning[range.clone()]).unbind();
+                    let text = new_str(py, &self.core.choices()[slot].reasoning[range.clone()]).unbind();
                     Py::new(py, ReasoningDelta { text, choice: *choice })?.into_any()
                 }
                 Event::CallStarted { .. }
@@ -461,7 +461,7 @@ impl Inner {
                     Py::new(
                         py,
                         Finish {
-                            reason: PyString::new(py, reason).unbind(),
+                            reason: new_str(py, reason).unbind(),
                             choice: *choice,
                             outcome: self.core.finish_outcome(*choice).as_str(),
                         },
@@ -553,12 +553,12 @@ impl Inner {
         let Self { core, calls, .. } = self;
         let max_depth = core.limits().max_depth;
         let view = core.choices()[slot].message();
-        msg.set_item(intern!(py, "content"), view.content)?;
+        msg.set_item(intern!(py, "content"), view.content.map(|text| new_str(py, text)))?;
         if let Some(reasoning) = view.reasoning {
-            msg.set_item(intern!(py, "reasoning_content"), reasoning)?;
+            msg.set_item(intern!(py, "reasoning_content"), new_str(py, reasoning))?;
         }
         if let Some(refusal) = view.refusal {
-            msg.set_item(intern!(py, "refusal"), refusal)?;
+            msg.set_item(intern!(py, "refusal"), new_str(py, refusal))?;
         }
         let function_dict = |call: &CallView<'_>, cache: &mut CallCache| -> PyResult<Bound<'py, PyDict>> {
             let function = PyDict::new(py);
@@ -869,7 +869,7 @@ impl PyStreamAccumulator {
                     index: ordinal,
                     id,
                     name,
-                    arguments: PyString::new(py, args).unbind(),
+                    arguments: new_str(py, args).unbind(),
                     ready: call.ready,
                     finished: call.finished,
                     error,

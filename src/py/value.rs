@@ -16,7 +16,7 @@ use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString};
 
 use super::errors::parse_error;
 use crate::error::ParseKind;
-use crate::partial_json::{decode_str, Frame, Kind, Leaf, Node, PartialJson, Scan, StrSpan};
+use crate::partial_json::{decode_into, Frame, Kind, Leaf, Node, PartialJson, Scan, StrSpan};
 
 #[derive(Debug)]
 enum Tail {
@@ -102,7 +102,7 @@ impl Keys {
         match slot {
             Some((known, key)) if **known == *raw => Ok(key.bind(py).clone()),
             _ => {
-                let key = PyString::new(py, raw).into_any();
+                let key = new_str(py, raw).into_any();
                 *slot = Some((raw.into(), key.clone().unbind()));
                 Ok(key)
             }
@@ -125,20 +125,50 @@ pub struct ValueCache {
 
 /// A Python `str` for a JSON string span (lone surrogates kept, as `json.loads` keeps them).
 pub fn py_str<'py>(py: Python<'py>, text: &str, span: StrSpan) -> PyResult<Bound<'py, PyAny>> {
-    let (bytes, lone) = decode_str(text, span);
-    if !lone {
-        // SAFETY: spans end on character boundaries of a `str`, and decoded escapes are written
-        // as UTF-8; only lone surrogates (handled below) would not be.
-        let s = unsafe { std::str::from_utf8_unchecked(&bytes) };
-        return Ok(PyString::new(py, s).into_any());
+    if !span.escaped {
+        return Ok(new_str(py, &text[span.start as usize..span.end as usize]).into_any());
     }
-    let len = ffi::Py_ssize_t::try_from(bytes.len()).unwrap_or(ffi::Py_ssize_t::MAX);
-    // SAFETY: pointer and length describe `bytes`, which outlives the call; the error handler
-    // name is a NUL-terminated static string.
-    unsafe {
-        let ptr = ffi::PyUnicode_DecodeUTF8(bytes.as_ptr().cast(), len, c"surrogatepass".as_ptr());
-        Bound::from_owned_ptr_or_err(py, ptr)
+    // Decoded into a buffer kept for the next string: a span is built again after every
+    // fragment while it is open, and an allocation cost as much as the decoding.
+    thread_local!(static DECODED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) });
+    DECODED.with_borrow_mut(|bytes| {
+        bytes.clear();
+        let lone = decode_into(&text.as_bytes()[span.start as usize..span.end as usize], bytes);
+        if !lone {
+            // SAFETY: spans end on character boundaries of a `str`, and decoded escapes are
+            // written as UTF-8; only lone surrogates (handled below) would not be.
+            return Ok(new_str(py, unsafe { std::str::from_utf8_unchecked(bytes) }).into_any());
+        }
+        let len = ffi::Py_ssize_t::try_from(bytes.len()).unwrap_or(ffi::Py_ssize_t::MAX);
+        // SAFETY: pointer and length describe `bytes`, which outlives the call; the error
+        // handler name is a NUL-terminated static string.
+        unsafe {
+            let ptr = ffi::PyUnicode_DecodeUTF8(bytes.as_ptr().cast(), len, c"surrogatepass".as_ptr());
+            Bound::from_owned_ptr_or_err(py, ptr)
+        }
+    })
+}
+
+/// `text` as a Python `str`. ASCII text (most JSON) is copied into a new string as it is:
+/// CPython's UTF-8 decoder would check and copy it a byte at a time.
+#[inline]
+pub fn new_str<'py>(py: Python<'py>, text: &str) -> Bound<'py, PyString> {
+    #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
+    if text.is_ascii() {
+        if let Ok(len) = ffi::Py_ssize_t::try_from(text.len()) {
+            // SAFETY: a new ASCII string of `len` characters (one byte each, its NUL written by
+            // CPython) is filled with `len` ASCII bytes before anyone sees it.
+            unsafe {
+                let obj = ffi::PyUnicode_New(len, 127);
+                if !obj.is_null() {
+                    std::ptr::copy_nonoverlapping(text.as_ptr(), ffi::PyUnicode_DATA(obj).cast::<u8>(), text.len());
+                    return Bound::from_owned_ptr(py, obj).cast_into_unchecked();
+                }
+                ffi::PyErr_Clear(); // out of memory: PyString::new below raises it again
+            }
+        }
     }
+    PyString::new(py, text)
 }
 
 /// A Python number for the JSON number token at `start..end` of `text`, exactly as

@@ -860,20 +860,30 @@ class _Workers:
         import queue
         import threading
 
-        self._jobs: list[queue.SimpleQueue[Callable[[], Any]]] = [
+        self._jobs: list[queue.SimpleQueue[Callable[[], Any] | None]] = [
             queue.SimpleQueue() for _ in range(n)
         ]
         self._done: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
-        for i in range(n):
-            threading.Thread(target=self._serve, args=(i,), daemon=True).start()
+        self._threads = [
+            threading.Thread(target=self._serve, args=(i,), daemon=True) for i in range(n)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def _serve(self, i: int) -> None:
-        while True:
-            job = self._jobs[i].get()
+        while (job := self._jobs[i].get()) is not None:
             try:
                 self._done.put((i, job()))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 self._done.put((i, exc))
+            del job  # the last job's batches are not kept alive by an idle thread
+
+    def close(self) -> None:
+        """Ends the threads once they are idle."""
+        for queue_ in self._jobs:
+            queue_.put(None)
+        for thread in self._threads:
+            thread.join()
 
     def run(self, jobs: list[Callable[[], Any]]) -> list[Any]:
         """Job i on thread i, all at once; their results (an exception is raised here)."""
@@ -922,15 +932,23 @@ def check_threads(impl: Impl, budget: Budget, streams: int = 500) -> list[Row]:
         funcs[two] = lambda a=a, b=b: two_workers.run([a, b])
         expected |= {one: [wl.expected[:n]] * 2, two: [wl.expected[:n]] * 2}
         groups.append([one, two])
-    wrong = verified(funcs, expected)
     build = "free-threaded" if ft else "with the GIL"
     key, label = f"threads.2/1{ft}", f"small-{streams} twice, events off, 1-4 KB reads, {build}"
     (one, two), (py_one, py_two) = groups
-    if wrong:
-        return [error_row(key, label, one, two, "; ".join(wrong.values()))]
-    t = measure(
-        funcs, min_rounds=budget.min_rounds, budget=budget.seconds(8), groups=groups, freeze=True
-    )
+    try:
+        wrong = verified(funcs, expected)
+        if wrong:
+            return [error_row(key, label, one, two, "; ".join(wrong.values()))]
+        t = measure(
+            funcs,
+            min_rounds=budget.min_rounds,
+            budget=budget.seconds(8),
+            groups=groups,
+            freeze=True,
+        )
+    finally:
+        one_worker.close()
+        two_workers.close()
     python = paired_ratio(t[py_one], t[py_two])
     note = (
         "throughput of two threads over one"

@@ -77,7 +77,7 @@ def test_threads_reading_their_own_streams_of_every_format() -> None:
                         seen += acc.feed(read)
                     seen += acc.finish()
                     assert acc.message() == expected, (fmt, i)
-                    # The lazy values of the events are read too, on this thread, in between.
+                    # The lazy values too, after the stream: each is built from its own prefix.
                     for event in seen:
                         if isinstance(event, toolwire.ToolCallDelta):
                             event.partial  # noqa: B018 - built on access

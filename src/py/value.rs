@@ -177,7 +177,7 @@ pub fn new_str<'py>(py: Python<'py>, text: &str) -> Bound<'py, PyString> {
                     std::ptr::copy_nonoverlapping(text.as_ptr(), ffi::PyUnicode_DATA(obj).cast::<u8>(), text.len());
                     return Bound::from_owned_ptr(py, obj).cast_into_unchecked();
                 }
-                ffi::PyErr_Clear(); // out of memory: PyString::new below raises it again
+                ffi::PyErr_Clear(); // out of memory: PyString::new below meets it again, as before
             }
         }
     }

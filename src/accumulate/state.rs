@@ -24,6 +24,9 @@ pub struct Call {
     pub ordinal: usize,
     /// The `index` the provider gave, if any.
     pub provider_index: Option<u32>,
+    /// The id, type and name are set once (`call_fields`; an id made up at the finish when
+    /// none came): empty, then a text that never changes. The binding relies on it: it knows
+    /// its Python copies by their length.
     pub id: String,
     pub kind: String,
     pub name: String,

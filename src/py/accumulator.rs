@@ -21,16 +21,17 @@ use crate::formats::Adapter;
 use crate::limits::Limits;
 use crate::partial_json::{Scan, MAX_DEPTH_CAP};
 
-/// Per call: Python strings of its id and name (remade only when the Rust value changes), and
-/// the scan that `.partial` values are built from. That scan lags behind the core's: it
+/// Per call: Python strings of its id, name and arguments, and the scan that `.partial` values
+/// are built from. That scan lags behind the core's: it
 /// advances only as far as the value asked for, so the values of all fragments of one read,
 /// asked for in order, cost O(fragment) each instead of a re-parse of the prefix.
 struct CallCache {
-    id: Option<(String, Py<PyString>)>,
-    name: Option<(String, Py<PyString>)>,
-    /// The arguments text at a length, as last made: a call that arrives whole (Ollama,
-    /// Gemini) gives the same text to its delta, ready and finished events and `message()`.
-    /// Arguments only grow, so a length names one text.
+    /// Each text at a length, as last made. The core only appends to a call's texts (an id or
+    /// name is set once, see `Call`), so a length names one text: a string is remade only when
+    /// it grew, and checking costs no comparison of the text. A call that arrives whole (Ollama,
+    /// Gemini) gives the same arguments to its delta, ready and finished events and `message()`.
+    id: Option<(usize, Py<PyString>)>,
+    name: Option<(usize, Py<PyString>)>,
     args: Option<(usize, Py<PyString>)>,
     scan: Scan,
     value: ValueCache,
@@ -48,24 +49,13 @@ impl CallCache {
     }
 }
 
-fn cached_str(py: Python<'_>, slot: &mut Option<(String, Py<PyString>)>, value: &str) -> Py<PyString> {
+/// `text` as a Python string, from `slot` when it holds one of that length (see `CallCache`).
+fn grown_str(py: Python<'_>, slot: &mut Option<(usize, Py<PyString>)>, text: &str) -> Py<PyString> {
     match slot {
-        Some((rust, obj)) if rust == value => obj.clone_ref(py),
+        Some((len, obj)) if *len == text.len() => obj.clone_ref(py),
         _ => {
-            let obj = new_str(py, value).unbind();
-            *slot = Some((value.to_owned(), obj.clone_ref(py)));
-            obj
-        }
-    }
-}
-
-/// `text[..len]` as a Python string, from `slot` when it holds that length.
-fn args_str(py: Python<'_>, slot: &mut Option<(usize, Py<PyString>)>, text: &str, len: usize) -> Py<PyString> {
-    match slot {
-        Some((cached, obj)) if *cached == len => obj.clone_ref(py),
-        _ => {
-            let obj = new_str(py, &text[..len]).unbind();
-            *slot = Some((len, obj.clone_ref(py)));
+            let obj = new_str(py, text).unbind();
+            *slot = Some((text.len(), obj.clone_ref(py)));
             obj
         }
     }
@@ -245,8 +235,8 @@ impl Inner {
         let call: &Call = &core.choices()[slot].calls[ordinal];
         let cache = call_cache(calls, core.limits().max_depth, slot, ordinal);
         (
-            cached_str(py, &mut cache.id, &call.id),
-            cached_str(py, &mut cache.name, &call.name),
+            grown_str(py, &mut cache.id, &call.id),
+            grown_str(py, &mut cache.name, &call.name),
         )
     }
 
@@ -254,11 +244,10 @@ impl Inner {
     fn args_str(&mut self, py: Python<'_>, slot: usize, ordinal: usize, len: usize) -> Py<PyString> {
         let Self { core, calls, .. } = self;
         let text = core.choices()[slot].calls[ordinal].arguments();
-        args_str(
+        grown_str(
             py,
             &mut call_cache(calls, core.limits().max_depth, slot, ordinal).args,
-            text,
-            len,
+            &text[..len],
         )
     }
 
@@ -425,12 +414,37 @@ impl Inner {
         })
     }
 
-    fn convert(
+    /// The Python events of a read, in a list made at its size (a list grown by appending
+    /// reallocates as it grows), with what was made before a failure.
+    fn convert<'py>(
+        &mut self,
+        slf: &Py<PyStreamAccumulator>,
+        py: Python<'py>,
+        events: &[Event],
+    ) -> PyResult<(Bound<'py, PyList>, PyResult<()>)> {
+        let len = isize::try_from(events.len()).unwrap_or(isize::MAX);
+        // SAFETY: a new list of `len` empty slots, each filled once below; a collection that
+        // runs in between skips empty slots, and no other code can reach the list before it is
+        // returned.
+        let out =
+            unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyList_New(len))?.cast_into_unchecked::<PyList>() };
+        let mut filled: isize = 0;
+        let converted = self.fill(slf, py, events, &out, &mut filled);
+        // SAFETY: our list; slots from `filled` on are empty, and a NULL item list deletes
+        // them.
+        if filled < len && unsafe { pyo3::ffi::PyList_SetSlice(out.as_ptr(), filled, len, std::ptr::null_mut()) } != 0 {
+            return Err(PyErr::fetch(py));
+        }
+        Ok((out, converted))
+    }
+
+    fn fill(
         &mut self,
         slf: &Py<PyStreamAccumulator>,
         py: Python<'_>,
         events: &[Event],
         out: &Bound<'_, PyList>,
+        filled: &mut isize,
     ) -> PyResult<()> {
         for event in events {
             let obj: Py<PyAny> = match event {
@@ -470,7 +484,12 @@ impl Inner {
                 }
                 Event::ProviderError(err) => Py::new(py, self.provider_error(py, err))?.into_any(),
             };
-            out.append(obj)?;
+            // SAFETY: `filled` is an empty slot of `out` (fewer are filled than there are
+            // events); the reference is stolen.
+            if unsafe { pyo3::ffi::PyList_SetItem(out.as_ptr(), *filled, obj.into_ptr()) } != 0 {
+                return Err(PyErr::fetch(py));
+            }
+            *filled += 1;
         }
         Ok(())
     }
@@ -524,9 +543,7 @@ impl Inner {
         let (out, converted) = if scratch.is_empty() {
             (this.events_list(py)?, Ok(()))
         } else {
-            let out = PyList::empty(py);
-            let converted = this.convert(slf.as_unbound(), py, &scratch, &out);
-            (out, converted)
+            this.convert(slf.as_unbound(), py, &scratch)?
         };
         scratch.clear();
         this.scratch = scratch;
@@ -562,8 +579,8 @@ impl Inner {
         }
         let function_dict = |call: &CallView<'_>, cache: &mut CallCache| -> PyResult<Bound<'py, PyDict>> {
             let function = PyDict::new(py);
-            function.set_item(intern!(py, "name"), cached_str(py, &mut cache.name, call.name))?;
-            let arguments = args_str(py, &mut cache.args, call.arguments, call.arguments.len());
+            function.set_item(intern!(py, "name"), grown_str(py, &mut cache.name, call.name))?;
+            let arguments = grown_str(py, &mut cache.args, call.arguments);
             function.set_item(intern!(py, "arguments"), arguments)?;
             Ok(function)
         };
@@ -571,7 +588,7 @@ impl Inner {
         for call in &view.tool_calls {
             let cache = call_cache(calls, max_depth, slot, call.ordinal);
             let entry = PyDict::new(py);
-            entry.set_item(intern!(py, "id"), cached_str(py, &mut cache.id, call.id))?;
+            entry.set_item(intern!(py, "id"), grown_str(py, &mut cache.id, call.id))?;
             entry.set_item(intern!(py, "type"), call.kind)?;
             entry.set_item(intern!(py, "function"), function_dict(call, cache)?)?;
             tool_calls.append(entry)?;

@@ -171,6 +171,12 @@ CASES: dict[str, bytes] = {
         + sse(block_start(0, {"type": "text", "text": "ok"}), block_stop(0), STOP)
     ),
     "error_event_with_text_data": b"event: error\ndata: upstream overloaded\n\n",
+    # The first usage report is kept as sent unless a null in it must be dropped.
+    "null_in_the_first_usage": sse(
+        message_start({"input_tokens": 4, "cache_creation_input_tokens": None, "x": {"y": None}}),
+        message_delta("end_turn", {"output_tokens": 2}),
+        STOP,
+    ),
 }
 
 
@@ -190,6 +196,11 @@ def test_the_calls_reach_the_message() -> None:
     assert got["usage"] == {"input_tokens": 9, "cache_read_input_tokens": 3, "output_tokens": 7}
     assert got["finish_reason"] == "tool_use"
     assert not got["truncated"]
+
+
+def test_the_first_usage_drops_its_nulls() -> None:
+    got = agree(CASES["null_in_the_first_usage"], every_split=False)
+    assert got["usage"] == {"input_tokens": 4, "x": {"y": None}, "output_tokens": 2}
 
 
 def test_input_object_then_fragments_is_not_spliced() -> None:

@@ -70,6 +70,13 @@ pub enum Event {
 /// Where events go: a `Vec`, or nowhere (`NoEvents`) for callers that want only the message.
 pub trait EventSink {
     fn push(&mut self, event: Event);
+
+    /// The event `make` builds, pushed; not built at all by a sink that drops events (an event
+    /// built only to be dropped cost a call to its drop glue, or an allocation).
+    #[inline]
+    fn emit(&mut self, make: impl FnOnce() -> Event) {
+        self.push(make());
+    }
 }
 
 impl EventSink for Vec<Event> {
@@ -97,6 +104,9 @@ pub struct NoEvents;
 impl EventSink for NoEvents {
     #[inline]
     fn push(&mut self, _: Event) {}
+
+    #[inline]
+    fn emit(&mut self, _: impl FnOnce() -> Event) {}
 }
 
 /// An error object the provider sent inside the stream.

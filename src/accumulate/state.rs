@@ -238,7 +238,7 @@ impl MessageState {
         }
         self.usage = Some((raw.to_owned(), at));
         self.usage_count += 1;
-        sink.push(Event::Usage {
+        sink.emit(|| Event::Usage {
             raw: raw.to_owned(),
             at,
         });
@@ -247,7 +247,7 @@ impl MessageState {
     /// Records an error object the provider sent inside the stream.
     pub fn provider_error<S: EventSink>(&mut self, err: ProviderError, sink: &mut S) {
         self.error = Some(err.clone());
-        sink.push(Event::ProviderError(err));
+        sink.emit(|| Event::ProviderError(err));
     }
 
     /// Opens a new call in a choice (`max_tool_calls`); `None` when the limit dropped it.
@@ -295,7 +295,7 @@ impl MessageState {
 
     /// Reports a call opened (after its fields from the same fragment are set).
     pub fn call_started<S: EventSink>(&self, slot: usize, call: usize, sink: &mut S) {
-        sink.push(Event::CallStarted {
+        sink.emit(|| Event::CallStarted {
             choice: self.choices[slot].index,
             call,
         });
@@ -397,14 +397,14 @@ impl MessageState {
                 errors.note(CoreError::limit("max_depth", max_depth, at));
             }
         }
-        sink.push(Event::CallDelta {
+        sink.emit(|| Event::CallDelta {
             choice: index,
             call,
             range: start..call_state.args.text().len(),
         });
         if !call_state.ready && call_state.args.is_complete() {
             call_state.ready = true;
-            sink.push(Event::CallReady {
+            sink.emit(|| Event::CallReady {
                 choice: index,
                 call,
                 len: call_state.args.text().len(),
@@ -438,7 +438,7 @@ impl MessageState {
         if finish_calls {
             self.finish_calls(slot, sink);
         }
-        sink.push(Event::Finish {
+        sink.emit(|| Event::Finish {
             choice: self.choices[slot].index,
         });
     }
@@ -488,7 +488,7 @@ impl MessageState {
         } else {
             call.args.end()
         });
-        sink.push(Event::CallFinished {
+        sink.emit(|| Event::CallFinished {
             choice: index,
             call: call.ordinal,
         });
@@ -512,11 +512,11 @@ impl ChoiceState {
         let range = self.append(field, text, max, at, errors)?;
         let choice = self.index;
         match field {
-            TextField::Reasoning => sink.push(Event::Reasoning {
+            TextField::Reasoning => sink.emit(|| Event::Reasoning {
                 choice,
                 range: range.clone(),
             }),
-            TextField::Content => sink.push(Event::Text {
+            TextField::Content => sink.emit(|| Event::Text {
                 choice,
                 range: range.clone(),
             }),

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::chat::provider_error_event;
-use super::lexer::Cursor;
+use super::lexer::{Cursor, Escapes};
 use super::native::{arguments_value, joined, object, partial_value, record, string, value_of, Pieces};
 use super::{event_object, minify, object as read_object, LenientIndex, LenientStr, Raw};
 use crate::accumulate::outcome::{object_text, Entries, ReasonClass, UsageKeys};
@@ -104,8 +104,8 @@ fn delta_string<'a>(data: &'a str, at: &mut Cursor<'a>, field: DeltaField, delta
         DeltaField::PartialJson => {
             // Decoded only where it goes: into the call's arguments (see `Delta`).
             let start = at.pos();
-            let escaped = at.escaped_string()?;
-            if !escaped.contains("\\u") {
+            let (escaped, escapes) = at.escaped_string()?;
+            if escapes != Escapes::Unicode {
                 delta.partial_json_escaped = Some(escaped);
                 return at.rest_is("}}").then_some(());
             }

@@ -160,8 +160,8 @@ impl<'a> Cursor<'a> {
     /// A string that is ignored: one without escapes (one with escapes is left to the general
     /// path).
     pub(crate) fn plain_string(&mut self) -> Option<()> {
-        let (end, escaped) = checked_string_scan(self.text.as_bytes(), self.pos)?;
-        if escaped {
+        let (end, escapes) = checked_string_scan(self.text.as_bytes(), self.pos)?;
+        if escapes != Escapes::None {
             return None;
         }
         self.pos = end;
@@ -175,21 +175,21 @@ impl<'a> Cursor<'a> {
         Some(&self.text[start + 1..self.pos - 1])
     }
 
-    /// A string's text between its quotes as sent: escapes checked, not decoded.
-    pub(crate) fn escaped_string(&mut self) -> Option<&'a str> {
+    /// A string's text between its quotes as sent, and the escapes in it: checked, not decoded.
+    pub(crate) fn escaped_string(&mut self) -> Option<(&'a str, Escapes)> {
         let start = self.pos;
-        let (end, _) = checked_string_scan(self.text.as_bytes(), start)?;
+        let (end, escapes) = checked_string_scan(self.text.as_bytes(), start)?;
         self.pos = end;
-        Some(&self.text[start + 1..end - 1])
+        Some((&self.text[start + 1..end - 1], escapes))
     }
 
     /// A string's value, its escapes checked and decoded; `None` for a lone surrogate escape
     /// (serde_json refuses one, and the general path says so).
     pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
         let start = self.pos;
-        let (end, escaped) = checked_string_scan(self.text.as_bytes(), start)?;
+        let (end, escapes) = checked_string_scan(self.text.as_bytes(), start)?;
         self.pos = end;
-        if !escaped {
+        if escapes == Escapes::None {
             return Some(Cow::Borrowed(&self.text[start + 1..end - 1]));
         }
         #[allow(clippy::cast_possible_truncation)] // lines are far shorter than 4 GiB
@@ -315,27 +315,39 @@ fn checked_string_end(bytes: &[u8], i: usize) -> Option<usize> {
 // workload took 2% more instructions.
 #[allow(clippy::inline_always)]
 #[inline(always)]
-fn checked_string_scan(bytes: &[u8], i: usize) -> Option<(usize, bool)> {
+fn checked_string_scan(bytes: &[u8], i: usize) -> Option<(usize, Escapes)> {
     if bytes.get(i) != Some(&b'"') {
         return None;
     }
     let mut i = i + 1;
-    let mut escaped = false;
+    let mut escapes = Escapes::None;
     loop {
         i = next_special(bytes, i)?;
         match bytes[i] {
-            b'"' => return Some((i + 1, escaped)),
-            b'\\' => {
-                escaped = true;
-                match *bytes.get(i + 1)? {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-                    b'u' if bytes.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) => i += 6,
-                    _ => return None,
+            b'"' => return Some((i + 1, escapes)),
+            b'\\' => match *bytes.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                    escapes = escapes.max(Escapes::Simple);
+                    i += 2;
                 }
-            }
+                b'u' if bytes.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) => {
+                    escapes = Escapes::Unicode;
+                    i += 6;
+                }
+                _ => return None,
+            },
             _ => return None,
         }
     }
+}
+
+/// The escapes a string holds: none, only one-character ones (`\n`, `\"`...), or a `\u`
+/// one too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Escapes {
+    None,
+    Simple,
+    Unicode,
 }
 
 /// Where an object key that starts at `i` ends, past its colon.

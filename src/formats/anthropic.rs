@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::chat::provider_error_event;
-use super::lexer::{Cursor, Escapes};
+use super::lexer::{Cursor, Escapes, COMPACT_DEPTH};
 use super::native::{arguments_value, joined, object, partial_value, record, string, value_of, Pieces};
 use super::{event_object, minify, object as read_object, LenientIndex, LenientStr, Raw};
 use crate::accumulate::outcome::{object_text, Entries, ReasonClass, UsageKeys};
@@ -152,15 +152,19 @@ impl LastDelta {
 }
 
 /// The structural events as the API writes them, byte for byte: a block's start (its
-/// `content_block` an object whose fields serde reads), a block's stop, the message's stop, a
-/// ping. `None` for any other text (other spacing or keys, an index that is not a plain integer
-/// below 2^32, a block that is not one object), which the general path reads to the same
-/// result: these are a tenth of a stream's events, and reading each whole with serde first cost
-/// more than all its deltas' reads.
+/// `content_block` an object whose fields serde reads), a block's stop, the message's start,
+/// delta and stop, a ping. `None` for any other text (other spacing or keys, an index that is
+/// not a plain integer below 2^32, a block or message that is not one object, values with
+/// whitespace), which the general path reads to the same result: these are a tenth of a
+/// stream's events, and reading each whole with serde first cost more than all its deltas'
+/// reads.
 #[derive(Debug)]
 enum Fixed<'a> {
     BlockStart(u32, BlockStart<'a>, &'a str),
     BlockStop(u32),
+    MessageStart(Message<'a>),
+    /// Its delta as serde reads it (`None` for one that is no `Delta`), its usage's text.
+    MessageDelta(Option<Delta<'a>>, Option<&'a str>),
     MessageStop,
     Ping,
 }
@@ -176,6 +180,21 @@ impl<'a> Fixed<'a> {
         if at.literal(r#"{"type":"content_block_stop","index":"#).is_some() {
             let index = at.index()?;
             return at.rest_is("}").then_some(Self::BlockStop(index));
+        }
+        if at.literal(r#"{"type":"message_delta","delta":"#).is_some() {
+            // Values written without whitespace, checked as serde checks them; the API pads
+            // the event with spaces before its closing brace.
+            let delta = at.compact_value(COMPACT_DEPTH)?;
+            at.literal(r#","usage":"#)?;
+            let usage = at.compact_value(COMPACT_DEPTH)?;
+            if data[at.pos()..].trim_start_matches(' ') != "}" {
+                return None;
+            }
+            return Some(Self::MessageDelta(Raw(delta).object(), Some(usage)));
+        }
+        if at.literal(r#"{"type":"message_start","message":"#).is_some() {
+            let message = at.compact_value(COMPACT_DEPTH)?;
+            return at.rest_is("}").then(|| Raw(message).object().map(Self::MessageStart))?;
         }
         at.literal(r#"{"type":"content_block_start","index":"#)?;
         let index = at.index()?;
@@ -395,16 +414,13 @@ impl AnthropicAdapter {
             }
             "message_start" => {
                 if let Some(message) = event.message.and_then(read_object::<Message<'_>>) {
-                    self.message_start(&message, state, at, errors, sink);
+                    self.fixed(Fixed::MessageStart(message), state, at, errors, sink);
                 }
             }
             "message_delta" => {
-                if let Some(usage) = event.usage.filter(|u| u.get().starts_with('{')) {
-                    merge_usage(state, usage.get(), at, errors, sink);
-                }
-                if let Some(delta) = event.delta.and_then(read_object::<Delta<'_>>) {
-                    stop_reason(state, &delta.stop_reason, sink);
-                }
+                let delta = event.delta.and_then(read_object::<Delta<'_>>);
+                let usage = event.usage.map(RawValue::get);
+                self.fixed(Fixed::MessageDelta(delta, usage), state, at, errors, sink);
             }
             "message_stop" => self.fixed(Fixed::MessageStop, state, at, errors, sink),
             "error" => provider_error_event(data, state, sink),
@@ -428,6 +444,15 @@ impl AnthropicAdapter {
             Fixed::BlockStop(index) => {
                 if let Some(pos) = self.find(index) {
                     self.stop_block(pos, state, at, errors, sink);
+                }
+            }
+            Fixed::MessageStart(message) => self.message_start(&message, state, at, errors, sink),
+            Fixed::MessageDelta(delta, usage) => {
+                if let Some(usage) = usage.filter(|u| u.starts_with('{')) {
+                    merge_usage(state, usage, at, errors, sink);
+                }
+                if let Some(delta) = delta {
+                    stop_reason(state, &delta.stop_reason, sink);
                 }
             }
             Fixed::MessageStop => {
@@ -775,18 +800,35 @@ fn merge_usage<S: EventSink>(state: &mut MessageState, update: &str, at: u64, er
 /// `base` with `update`'s non-null entries set (a key given twice: the last wins), as JSON text
 /// with every value's tokens as sent; `None` when either is not an object.
 fn merge_objects(base: &str, update: &str) -> Option<String> {
-    let Entries(mut entries) = serde_json::from_str::<Entries<'_>>(base).ok()?;
-    let Entries(updates) = serde_json::from_str::<Entries<'_>>(update).ok()?;
-    for (key, value) in updates {
-        if value.get() == "null" {
+    let mut merged = entries(base)?;
+    for (key, value) in entries(update)? {
+        if value == "null" {
             continue;
         }
-        match entries.iter_mut().find(|(k, _)| *k == key) {
+        match merged.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value,
-            None => entries.push((key, value)),
+            None => merged.push((key, value)),
         }
     }
-    object_text(entries.iter().map(|(k, v)| (k.as_ref(), v.get())))
+    object_text(merged.iter().map(|(k, v)| (k.as_ref(), *v)))
+}
+
+/// An object's entries in order, values as their text: by the lexer when it is written without
+/// whitespace and its keys without escapes (as the API writes usage), else by serde.
+fn entries(text: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
+    let mut out = Vec::with_capacity(16);
+    let mut at = Cursor::new(text);
+    let compact = super::lexer::object(&mut at, |at, key| {
+        out.push((Cow::Borrowed(key), at.compact_value(COMPACT_DEPTH)?));
+        Some(())
+    })
+    .is_some()
+        && at.at_end();
+    if compact {
+        return Some(out);
+    }
+    let Entries(entries) = serde_json::from_str::<Entries<'_>>(text).ok()?;
+    Some(entries.into_iter().map(|(k, v)| (k, v.get())).collect())
 }
 
 #[cfg(test)]
@@ -898,6 +940,12 @@ mod tests {
                 format!("start {index} {start:?} {raw}")
             }
             ("content_block_stop", Some(index)) => format!("stop {index}"),
+            ("message_start", _) => format!("message_start {:?}", event.message.and_then(read_object::<Message<'_>>)),
+            ("message_delta", _) => format!(
+                "message_delta {:?} {:?}",
+                event.delta.and_then(read_object::<Delta<'_>>),
+                event.usage.map(RawValue::get)
+            ),
             ("message_stop", _) => "message_stop".to_owned(),
             ("ping", _) => "ping".to_owned(),
             _ => return None,
@@ -908,12 +956,17 @@ mod tests {
         Some(match Fixed::read(data)? {
             Fixed::BlockStart(index, start, raw) => format!("start {index} {start:?} {raw}"),
             Fixed::BlockStop(index) => format!("stop {index}"),
+            Fixed::MessageStart(message) => format!("message_start {:?}", Some(message)),
+            Fixed::MessageDelta(delta, usage) => format!("message_delta {delta:?} {usage:?}"),
             Fixed::MessageStop => "message_stop".to_owned(),
             Fixed::Ping => "ping".to_owned(),
         })
     }
 
-    const STRUCTURAL: [&str; 7] = [
+    const STRUCTURAL: [&str; 10] = [
+        r#"{"type":"message_start","message":{"model":"m","id":"msg_1","type":"message","role":"assistant","content":[],"stop_reason":null,"usage":{"input_tokens":3,"cache_creation":{"x":0},"service_tier":"standard"}}}"#,
+        r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":7,"x":[1.5e3,true]}}"#,
+        r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":7}       }"#,
         r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}"#,
         r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01","name":"get_weather","input":{}}}"#,
         r#"{"type":"content_block_start","index":2,"content_block":{"type":"text","text":"\u00e9 \"x\""}}"#,
@@ -938,6 +991,11 @@ mod tests {
             r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","type":"x"}}"#,
             r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":"\ud800"}}"#,
             r#"{"type":"message_stop","x":1}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason": "end_turn"},"usage":{}}"#,
+            r#"{"type":"message_delta","delta":{},"usage":{"output_tokens":1},"x":0}"#,
+            r#"{"type":"message_delta","delta":{},"usage":{"a":1,"a":2}} x"#,
+            r#"{"type":"message_start","message":[]}"#,
+            r#"{"type":"message_start","message":{"content":[],"content":[]}}"#,
         ] {
             assert_eq!(structural_fast(data), None, "{data}");
         }
@@ -951,7 +1009,7 @@ mod tests {
         #[test]
         fn structural_events_never_read_otherwise(
             which in 0usize..STRUCTURAL.len(),
-            edit in (0usize..4, 0usize..140, proptest::sample::select(vec!['{', '}', ',', ':', '"', '1', ' ', '\\', 'n', 'é', 'x'])),
+            edit in (0usize..4, 0usize..220, proptest::sample::select(vec!['{', '}', ',', ':', '"', '1', ' ', '\\', 'n', 'é', 'x'])),
         ) {
             let data = one_edit(STRUCTURAL[which], edit);
             if let Some(read) = structural_fast(&data) {
@@ -971,5 +1029,25 @@ mod tests {
             Some(r#"{"input_tokens":5,"output_tokens":1.50,"x":{"a": 1},"y":"é"}"#)
         );
         assert_eq!(merge_objects("{}", "[1]"), None);
+    }
+
+    #[test]
+    fn entries_read_by_the_lexer_are_serdes() {
+        let by_serde = |text| {
+            serde_json::from_str::<Entries<'_>>(text)
+                .ok()
+                .map(|Entries(e)| e.into_iter().map(|(k, v)| (k, v.get())).collect::<Vec<_>>())
+        };
+        for text in [
+            r#"{"input_tokens":5,"cache_creation":{"a":[1,{"b":null}]},"x":"\u00e9","x":-0.5e+2}"#,
+            r"{}",
+            r#"{"a\"b":1,"c":2}"#,
+            r#"{"a": 1}"#,
+            r#"{"a":1}x"#,
+            r#"{"a":01}"#,
+            r"[1]",
+        ] {
+            assert_eq!(entries(text), by_serde(text), "{text}");
+        }
     }
 }

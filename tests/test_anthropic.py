@@ -171,7 +171,14 @@ CASES: dict[str, bytes] = {
         + sse(block_start(0, {"type": "text", "text": "ok"}), block_stop(0), STOP)
     ),
     "error_event_with_text_data": b"event: error\ndata: upstream overloaded\n\n",
-    # The first usage report is kept as sent unless a null in it must be dropped.
+    # A key given twice in the first usage report counts once, with its last value, when a
+    # later report updates it.
+    "repeated_key_in_the_first_usage": (
+        b'event: message_start\ndata: {"type":"message_start","message":'
+        b'{"usage":{"input_tokens":1,"output_tokens":1,"output_tokens":2}}}\n\n'
+        + sse(message_delta("end_turn", {"output_tokens": 5}), STOP)
+    ),
+    # A null in the first usage report is dropped, as in every later one.
     "null_in_the_first_usage": sse(
         message_start({"input_tokens": 4, "cache_creation_input_tokens": None, "x": {"y": None}}),
         message_delta("end_turn", {"output_tokens": 2}),

@@ -784,12 +784,6 @@ fn stop_reason<S: EventSink>(state: &mut MessageState, reason: &LenientStr<'_>, 
 fn merge_usage<S: EventSink>(state: &mut MessageState, update: &str, at: u64, errors: &mut ErrorSlot, sink: &mut S) {
     let merged = match state.usage().0 {
         Some((base, _)) => merge_objects(base, update),
-        // The first report as sent (an object): with nothing to merge into and no null to
-        // drop, the merge would only respace it.
-        None if memchr::memmem::find(update.as_bytes(), b"null").is_none() => {
-            state.usage_object(update, at, errors, sink);
-            return;
-        }
         None => merge_objects("{}", update),
     };
     if let Some(merged) = merged {

@@ -22,9 +22,9 @@ use crate::limits::Limits;
 use crate::partial_json::{Scan, MAX_DEPTH_CAP};
 
 /// Per call: Python strings of its id, name and arguments, and the scan that `.partial` values
-/// are built from. That scan lags behind the core's: it
-/// advances only as far as the value asked for, so the values of all fragments of one read,
-/// asked for in order, cost O(fragment) each instead of a re-parse of the prefix.
+/// are built from. That scan lags behind the core's: it advances only as far as the value asked
+/// for, so the values of all fragments of one read, asked for in order, cost O(fragment) each
+/// instead of a re-parse of the prefix.
 struct CallCache {
     /// Each text at a length, as last made. The core only appends to a call's texts (an id or
     /// name is set once, see `Call`), so a length names one text: a string is remade only when

@@ -419,9 +419,9 @@ impl SseDecoder {
         let Some(text) = self.idle_text(input, whole, checked).filter(|_| self.last_id.is_none()) else {
             return 0;
         };
-        // As the line path would take it: the line within `max_line_bytes`, the data (and its
-        // line end) within `max_event_bytes`.
-        let max = (self.max_line_bytes.saturating_sub(DATA.len())).min(self.max_event_bytes.saturating_sub(1));
+        // As the line path would take it: the line within `max_line_bytes`, the data within
+        // `max_event_bytes`.
+        let max = (self.max_line_bytes.saturating_sub(DATA.len())).min(self.max_event_bytes);
         let mut taken = 0;
         while let Some(data) = text.get(taken..).and_then(|rest| rest.strip_prefix(DATA)) {
             let Some(n) = on_event.event_from(data, max, self.offset + (taken + DATA.len()) as u64, errors) else {
@@ -483,7 +483,7 @@ impl SseDecoder {
             if !data[data_end..].starts_with("\n\n")
                 || EVENT.len() + name_end > self.max_line_bytes
                 || DATA.len() + data_end > self.max_line_bytes
-                || data_end + 1 > self.max_event_bytes
+                || data_end > self.max_event_bytes
             {
                 break;
             }
@@ -538,7 +538,7 @@ impl SseDecoder {
         };
         let value = rest.strip_prefix(' ').unwrap_or(rest);
         // As `push_data` would take it: the first data line of the event, within the limit.
-        if held.is_some() || !self.data.is_empty() || self.data_overflow || value.len() + 1 > self.max_event_bytes {
+        if held.is_some() || !self.data.is_empty() || self.data_overflow || value.len() > self.max_event_bytes {
             return false;
         }
         *held = Some((value, line_offset + (line.len() - value.len()) as u64));
@@ -703,7 +703,9 @@ impl SseDecoder {
         if self.data_overflow {
             return;
         }
-        if self.data.len() + value.len() + 1 > self.max_event_bytes {
+        // The dispatched text: the lines so far, each with the LF that joins it to the next,
+        // and this one (the buffer's last LF is not dispatched).
+        if self.data.len() + value.len() > self.max_event_bytes {
             errors.note(CoreError::limit("max_event_bytes", self.max_event_bytes, at));
             self.data_overflow = true;
             self.data.clear();
@@ -1030,6 +1032,28 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn event_size_limit_is_the_dispatched_text() {
+        // 10 bytes of data pass a limit of 10 (one line, or two with the LF joining them),
+        // 11 do not: by the inline path, the line path, and at every split.
+        let input: &[u8] =
+            b"data: 1234567890\n\ndata: 1234\ndata: 5678\n\ndata: 12345678901\n\ndata: 12345\ndata: 67890\n\n";
+        let want = vec![ev("1234567890"), ev("1234\n5678")];
+        for inline in [true, false] {
+            for i in 0..=input.len() {
+                let (out, _, err) = decode_limited(&[&input[..i], &input[i..]], inline, (1024, 10));
+                assert_eq!(out, want, "split at {i}, inline {inline}");
+                assert!(matches!(
+                    err,
+                    Some(CoreError::Limit {
+                        limit: "max_event_bytes",
+                        ..
+                    })
+                ));
+            }
+        }
     }
 
     #[test]

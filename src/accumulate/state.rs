@@ -218,12 +218,11 @@ impl MessageState {
         if !raw.starts_with('{') {
             return;
         }
-        // Nesting `max_depth` deep takes that many bytes: a shorter text (every usage object
-        // seen in practice) needs no scan, which matters for formats that resend usage on
-        // every chunk.
-        // Nor does a text with no container inside the object.
-        let nested = || memchr::memchr2(b'{', b'[', &raw.as_bytes()[1..]).is_some();
-        if raw.len() > self.limits.max_depth && nested() {
+        // Nesting `max_depth` deep takes that many brackets: a text with fewer (every usage
+        // object seen in practice) needs no scan, which matters for formats that resend usage
+        // on every chunk (Gemini's has a list of objects in it).
+        let brackets = || raw.bytes().filter(|&b| b == b'{' || b == b'[').count();
+        if raw.len() > self.limits.max_depth && brackets() > self.limits.max_depth {
             let mut check = PartialJson::validating().with_max_depth(self.limits.max_depth);
             if let Err(err) = check.feed(raw) {
                 if err.kind == ParseKind::TooDeep {
@@ -236,7 +235,15 @@ impl MessageState {
                 return;
             }
         }
-        self.usage = Some((raw.to_owned(), at));
+        // The last text's buffer is reused: Gemini resends usage on every chunk.
+        match &mut self.usage {
+            Some((text, last_at)) => {
+                text.clear();
+                text.push_str(raw);
+                *last_at = at;
+            }
+            None => self.usage = Some((raw.to_owned(), at)),
+        }
         self.usage_count += 1;
         sink.emit(|| Event::Usage {
             raw: raw.to_owned(),

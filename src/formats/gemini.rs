@@ -10,6 +10,9 @@
 //! replaces the usage when it changes; `finishReason` ends its candidate (reading goes on: usage
 //! may follow); a blocked prompt ends choice 0. There is no end marker: the turn is done while
 //! every candidate seen has its finish reason.
+//!
+//! Nearly every chunk is read by the byte cursor of [`reader`], which builds the same `Chunk`
+//! serde would; the rest (other spacing, streamed calls, errors...) by serde.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -20,13 +23,16 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::lexer::{spaced_object, Cursor, COMPACT_DEPTH};
 use super::native::{object as json_object, string, value_of};
-use super::{event_object, minify, trim_data, LenientIndex, LenientStr, Obj, WithRaw};
+use super::{event_object, minify, object_entries, trim_data, LenientIndex, LenientStr, Obj, Raw, WithRaw};
 use crate::accumulate::outcome::{Entries, ReasonClass, UsageKeys};
 use crate::accumulate::{Call, EventSink, MessageState, ProviderError, TextField};
 use crate::error::{CoreError, ErrorSlot, ParseKind};
 use crate::partial_json::{PartialJson, Value};
 use crate::sse::SseEvent;
+
+mod reader;
 
 /// Where Gemini's `usageMetadata` keeps its counts: tool-use prompts are input, thoughts output.
 pub const USAGE_KEYS: UsageKeys = UsageKeys {
@@ -60,19 +66,19 @@ pub fn reason_class(reason: Option<&str>) -> ReasonClass {
 // The chunk shapes. A known field of the wrong JSON type, or given twice, fails the whole chunk
 // (G2): an invalid chunk is skipped as one, never half read.
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 struct Chunk<'a> {
     #[serde(borrow, default)]
     candidates: Option<Vec<Obj<Candidate<'a>>>>,
     #[serde(borrow, default, rename = "usageMetadata")]
-    usage_metadata: Option<&'a RawValue>,
+    usage_metadata: Option<Raw<'a>>,
     #[serde(borrow, default, rename = "promptFeedback")]
     prompt_feedback: Option<Obj<PromptFeedback<'a>>>,
     #[serde(borrow, default)]
-    error: Option<&'a RawValue>,
+    error: Option<Raw<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 struct Candidate<'a> {
     #[serde(default)]
     index: LenientIndex,
@@ -82,7 +88,7 @@ struct Candidate<'a> {
     finish_reason: LenientStr<'a>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 struct Content<'a> {
     #[serde(borrow, default)]
     parts: Option<Vec<WithRaw<'a, Part<'a>>>>,
@@ -90,7 +96,7 @@ struct Content<'a> {
 
 /// One part, read by hand: the native message needs to know whether it has keys besides its
 /// text (only "plain" text parts merge).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Part<'a> {
     /// `text` when it is a string.
     text: Option<Cow<'a, str>>,
@@ -153,7 +159,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Part<'a> {
                     part.not_only_call |= known != 3;
                     match key {
                         PartKey::Text => part.text = map.next_value::<LenientStr<'de>>()?.0,
-                        PartKey::Thought => part.thought = is_true(map.next_value::<Option<&'de RawValue>>()?),
+                        PartKey::Thought => part.thought = is_true(map.next_value::<Option<Raw<'de>>>()?),
                         PartKey::FunctionCall => {
                             part.function_call = map.next_value::<Option<Obj<FunctionCall<'de>>>>()?.map(|Obj(f)| f);
                         }
@@ -169,39 +175,39 @@ impl<'de: 'a, 'a> Deserialize<'de> for Part<'a> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 struct FunctionCall<'a> {
     #[serde(borrow, default)]
     id: LenientStr<'a>,
     #[serde(borrow, default)]
     name: LenientStr<'a>,
     #[serde(borrow, default)]
-    args: Option<&'a RawValue>,
+    args: Option<Raw<'a>>,
     #[serde(borrow, default, rename = "partialArgs")]
     partial_args: Option<Vec<Obj<Piece<'a>>>>,
     #[serde(borrow, default, rename = "willContinue")]
-    will_continue: Option<&'a RawValue>,
+    will_continue: Option<Raw<'a>>,
 }
 
 /// One `partialArgs` element: a value at a JSON path.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 struct Piece<'a> {
     #[serde(borrow, default, rename = "jsonPath")]
     json_path: LenientStr<'a>,
     #[serde(borrow, default, rename = "stringValue")]
     string_value: LenientStr<'a>,
     #[serde(borrow, default, rename = "numberValue")]
-    number_value: Option<&'a RawValue>,
+    number_value: Option<Raw<'a>>,
     #[serde(borrow, default, rename = "boolValue")]
-    bool_value: Option<&'a RawValue>,
+    bool_value: Option<Raw<'a>>,
     #[serde(default, rename = "nullValue")]
     null_value: Present,
     #[serde(borrow, default, rename = "willContinue")]
-    will_continue: Option<&'a RawValue>,
+    will_continue: Option<Raw<'a>>,
 }
 
 /// Whether a field is there at all, whatever its value (`"nullValue": null` counts).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Present(bool);
 
 impl<'de> Deserialize<'de> for Present {
@@ -211,7 +217,7 @@ impl<'de> Deserialize<'de> for Present {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 struct PromptFeedback<'a> {
     #[serde(borrow, default, rename = "blockReason")]
     block_reason: LenientStr<'a>,
@@ -221,7 +227,7 @@ struct PromptFeedback<'a> {
 #[derive(Debug, Deserialize)]
 struct ErrorChunk<'a> {
     #[serde(borrow, default)]
-    error: Option<&'a RawValue>,
+    error: Option<Raw<'a>>,
     #[serde(borrow, default)]
     message: LenientStr<'a>,
 }
@@ -238,7 +244,7 @@ struct ErrorObject<'a> {
     code: Option<&'a RawValue>,
 }
 
-fn is_true(value: Option<&RawValue>) -> bool {
+fn is_true(value: Option<Raw<'_>>) -> bool {
     value.is_some_and(|v| v.get() == "true")
 }
 
@@ -316,8 +322,15 @@ impl GeminiAdapter {
             return;
         }
         let at = ev.data_offset;
-        let Some(chunk) = event_object::<Chunk<'_>>(data, at, state.at_eof, errors) else {
-            return;
+        // The fast reader checks whole calls' `args` no deeper than `max_depth` (else it leaves
+        // the chunk to the general path, which reports it): they are not scanned again.
+        let depth = COMPACT_DEPTH.min(state.limits().max_depth);
+        let (chunk, checked) = match reader::fast_chunk(data, depth) {
+            Some(chunk) => (chunk, Some(depth)),
+            None => match event_object::<Chunk<'_>>(data, at, state.at_eof, errors) {
+                Some(chunk) => (chunk, None),
+                None => return,
+            },
         };
         if chunk.error.is_some() {
             error_event(data, state, sink);
@@ -351,7 +364,7 @@ impl GeminiAdapter {
             }
             let parts = candidate.content.and_then(|Obj(c)| c.parts).unwrap_or_default();
             for part in parts {
-                self.part(slot, part, state, at, errors, sink);
+                self.part(slot, part, checked, state, at, errors, sink);
             }
             if let Some(reason) = candidate.finish_reason.non_empty() {
                 self.end_choice(slot, reason, state, sink);
@@ -434,11 +447,14 @@ impl GeminiAdapter {
         state.set_finish_reason(slot, reason, true, sink);
     }
 
-    /// G5: a text part, a call part, or another part kept for the native message.
+    /// G5: a text part, a call part, or another part kept for the native message. `checked`:
+    /// how deep the reader checked a whole call's `args`, if it did.
+    #[allow(clippy::too_many_arguments)]
     fn part<S: EventSink>(
         &mut self,
         slot: usize,
         part: WithRaw<'_, Part<'_>>,
+        checked: Option<usize>,
         state: &mut MessageState,
         at: u64,
         errors: &mut ErrorSlot,
@@ -446,7 +462,7 @@ impl GeminiAdapter {
     ) {
         let WithRaw { raw, value: mut part } = part;
         if let Some(call) = part.function_call.take() {
-            self.call_part(slot, raw, &part, call, state, at, errors, sink);
+            self.call_part(slot, raw, &part, call, checked, state, at, errors, sink);
             return;
         }
         let parts = &mut self.choices[slot].parts;
@@ -496,9 +512,10 @@ impl GeminiAdapter {
     fn call_part<S: EventSink>(
         &mut self,
         slot: usize,
-        raw: &RawValue,
+        raw: Raw<'_>,
         part: &Part<'_>,
         call: FunctionCall<'_>,
+        checked: Option<usize>,
         state: &mut MessageState,
         at: u64,
         errors: &mut ErrorSlot,
@@ -535,8 +552,8 @@ impl GeminiAdapter {
             // A whole call, or a call past `max_tool_calls`: the part as sent.
             parts.push(NativePart::Sent(raw.get().to_owned()));
             if let Some(ordinal) = ordinal {
-                if let Some(args) = call.args.map(RawValue::get) {
-                    whole_arguments(state, slot, ordinal, args, at, errors, sink);
+                if let Some(args) = call.args.map(Raw::get) {
+                    whole_arguments(state, slot, ordinal, args, checked, at, errors, sink);
                 }
                 state.finish_call(slot, ordinal, sink);
             }
@@ -561,7 +578,7 @@ impl GeminiAdapter {
     }
 
     /// G13 c: the keys of a continuation part that its call's part lacks join it.
-    fn add_part_keys(&mut self, slot: usize, at_part: usize, raw: &RawValue) {
+    fn add_part_keys(&mut self, slot: usize, at_part: usize, raw: Raw<'_>) {
         let Some(NativePart::Streamed { raw: first, extra, .. }) = self.choices[slot].parts.get_mut(at_part) else {
             return;
         };
@@ -638,12 +655,14 @@ impl GeminiAdapter {
 }
 
 /// A whole call's `args`: a string is the arguments text itself, any other value its compact
-/// JSON (tokens as sent).
+/// JSON (tokens as sent), not scanned again when `checked` says how deep a reader checked it.
+#[allow(clippy::too_many_arguments)]
 fn whole_arguments<S: EventSink>(
     state: &mut MessageState,
     slot: usize,
     call: usize,
     args: &str,
+    checked: Option<usize>,
     at: u64,
     errors: &mut ErrorSlot,
     sink: &mut S,
@@ -652,6 +671,9 @@ fn whole_arguments<S: EventSink>(
         if let Ok(LenientStr(Some(text))) = serde_json::from_str::<LenientStr<'_>>(args) {
             state.call_arguments(slot, call, &text, at, errors, sink);
         }
+    } else if let Some(depth) = checked.filter(|_| args.starts_with(['{', '['])) {
+        // A container only: a bare number is not ready at its last digit (more could follow).
+        state.call_checked_arguments(slot, call, &minify(args), depth, at, errors, sink);
     } else {
         state.call_arguments(slot, call, &minify(args), at, errors, sink);
     }
@@ -687,18 +709,7 @@ fn same_value(a: &str, b: &str, depth: usize) -> Option<bool> {
         return None;
     }
     match (a.as_bytes().first()?, b.as_bytes().first()?) {
-        (b'{', b'{') => {
-            let (x, y) = (members(a)?, members(b)?);
-            if x.len() != y.len() {
-                return Some(false);
-            }
-            for ((ka, va), (kb, vb)) in x.iter().zip(&y) {
-                if ka != kb || !same_value(va.get(), vb.get(), depth + 1)? {
-                    return Some(false);
-                }
-            }
-            Some(true)
-        }
+        (b'{', b'{') => same_ordered_members(a, b, depth).or_else(|| same_members(a, b, depth)),
         (b'[', b'[') => {
             let x = serde_json::from_str::<Vec<&RawValue>>(a).ok()?;
             let y = serde_json::from_str::<Vec<&RawValue>>(b).ok()?;
@@ -731,12 +742,66 @@ fn same_value(a: &str, b: &str, depth: usize) -> Option<bool> {
     }
 }
 
+/// Two objects compared member by member, keys sorted.
+fn same_members(a: &str, b: &str, depth: usize) -> Option<bool> {
+    let (x, y) = (members(a)?, members(b)?);
+    if x.len() != y.len() {
+        return Some(false);
+    }
+    for ((ka, va), (kb, vb)) in x.iter().zip(&y) {
+        if ka != kb || !same_value(va, vb, depth + 1)? {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
+/// How many members `same_ordered_members` compares without allocating (usage objects have
+/// 3-8).
+const FEW: usize = 16;
+
+/// Two objects of at most `FEW` members compared without allocating, when the lexer reads
+/// both and they have the same keys in the same order, none twice (a usage object resent with
+/// new counts); `None` for anything else, which `members` then sorts out.
+fn same_ordered_members(a: &str, b: &str, depth: usize) -> Option<bool> {
+    let (left, left_len) = few_members(a)?;
+    let (right, right_len) = few_members(b)?;
+    let (x, y) = (&left[..left_len], &right[..right_len]);
+    let distinct = || {
+        x.iter()
+            .enumerate()
+            .all(|(i, (k, _))| x[..i].iter().all(|(j, _)| j != k))
+    };
+    if x.len() != y.len() || x.iter().zip(y).any(|((ka, _), (kb, _))| ka != kb) || !distinct() {
+        return None;
+    }
+    for ((_, va), (_, vb)) in x.iter().zip(y) {
+        if !same_value(va, vb, depth + 1)? {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
+/// An object's members in order (keys without escapes, values as their text), at most `FEW`.
+fn few_members(text: &str) -> Option<([(&str, &str); FEW], usize)> {
+    let mut out = [("", ""); FEW];
+    let mut n = 0;
+    let mut at = Cursor::new(text);
+    spaced_object(&mut at, |at, key| {
+        *out.get_mut(n)? = (key, at.spaced_value(COMPACT_DEPTH)?);
+        n += 1;
+        Some(())
+    })?;
+    at.at_end().then_some((out, n))
+}
+
 /// An object's members by key, the last of a key given twice only (as `json.loads` keeps it).
-fn members(text: &str) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
-    let Entries(mut entries) = serde_json::from_str::<Entries<'_>>(text).ok()?;
+fn members(text: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
+    let mut entries = object_entries(text)?;
     // A stable sort keeps each key's members in order; the last one of each run stays.
     entries.sort_by(|x, y| x.0.cmp(&y.0));
-    let mut out: Vec<(Cow<'_, str>, &RawValue)> = Vec::with_capacity(entries.len());
+    let mut out: Vec<(Cow<'_, str>, &str)> = Vec::with_capacity(entries.len());
     for entry in entries {
         match out.last_mut() {
             Some(last) if last.0 == entry.0 => *last = entry,
@@ -767,7 +832,7 @@ fn error_event<S: EventSink>(data: &str, state: &mut MessageState, sink: &mut S)
 /// else its JSON text, else the whole text), `code` = `error.code`, `type` = `error.status`
 /// (else `error.type`). Unlike chat, Google's `status` is the error's kind.
 fn provider_error<S: EventSink>(chunk: &ErrorChunk<'_>, text: &str, state: &mut MessageState, sink: &mut S) {
-    let (message, code, kind) = match chunk.error.map(RawValue::get) {
+    let (message, code, kind) = match chunk.error.map(Raw::get) {
         Some(raw) if raw.starts_with('{') => {
             let inner = serde_json::from_str::<ErrorObject<'_>>(raw).unwrap_or_default();
             (
@@ -884,11 +949,11 @@ fn piece_value<'a>(piece: &'a Piece<'_>) -> Option<PieceValue<'a>> {
     if let Some(text) = piece.string_value.0.as_deref() {
         return Some(PieceValue::Str(text));
     }
-    let number = piece.number_value.map(RawValue::get);
+    let number = piece.number_value.map(Raw::get);
     if let Some(token) = number.filter(|t| t.starts_with(|c: char| c == '-' || c.is_ascii_digit())) {
         return Some(PieceValue::Json(token));
     }
-    if let Some(b @ ("true" | "false")) = piece.bool_value.map(RawValue::get) {
+    if let Some(b @ ("true" | "false")) = piece.bool_value.map(Raw::get) {
         return Some(PieceValue::Json(b));
     }
     piece.null_value.0.then_some(PieceValue::Json("null"))
@@ -1265,8 +1330,67 @@ mod tests {
             "123456789012345678901234567890",
             "123456789012345678901234567891"
         ));
+        // Usage resent with new counts, in Google's spacing (compared in order, no allocation).
+        let usage = r#"{"promptTokenCount": 15,"candidatesTokenCount": 8,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 15}]}"#;
+        assert_eq!(
+            same_ordered_members(usage, &usage.replace(": 8", ": 9"), 0),
+            Some(false)
+        );
+        assert_eq!(
+            same_ordered_members(usage, &usage.replace(": 8", ": 8.0"), 0),
+            Some(false)
+        );
+        assert_eq!(
+            same_ordered_members(usage, &usage.replace(": 15,", ": 15.0,"), 0),
+            Some(false)
+        );
+        assert_eq!(
+            same_ordered_members(r#"{"a": 1.0,"b": "x"}"#, r#"{"a": 1.00,"b": "\u0078"}"#, 0),
+            Some(true)
+        );
+        // Left to the sorting path: a key twice, another order, another spacing, too many.
+        assert_eq!(
+            same_ordered_members(r#"{"a": 1,"a": 2}"#, r#"{"a": 3,"a": 2}"#, 0),
+            None
+        );
+        assert!(same_json(r#"{"a": 1,"a": 2}"#, r#"{"a": 3,"a": 2}"#));
+        assert_eq!(
+            same_ordered_members(r#"{"a": 1,"b": 2}"#, r#"{"b": 2,"a": 1}"#, 0),
+            None
+        );
+        assert_eq!(same_ordered_members(r#"{"a":  1}"#, r#"{"a": 1}"#, 0), None);
+        let many = |v: u32| {
+            format!(
+                "{{{}}}",
+                (0..17).map(|k| format!(r#""k{k}": {v}"#)).collect::<Vec<_>>().join(",")
+            )
+        };
+        assert_eq!(same_ordered_members(&many(1), &many(2), 0), None);
+        assert!(!same_json(&many(1), &many(2)));
         let deep = |n: usize, open: &str| format!("{}1{}", open.repeat(n), "]".repeat(n));
         assert!(same_json(&deep(100, "["), &deep(100, "[ ")));
         assert!(!same_json(&deep(300, "["), &deep(300, "[ ")));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Objects of a few members (keys repeated, values equal as JSON in other texts):
+        /// compared in order, when that path answers, as the sorting path compares them.
+        #[test]
+        fn ordered_members_compare_as_sorted_ones(
+            a in proptest::collection::vec((0usize..3, 0usize..8), 0..5),
+            b in proptest::collection::vec((0usize..3, 0usize..8), 0..5),
+        ) {
+            const VALUES: [&str; 8] = ["1", "1.0", "1.00", "-0", "0", r#""x""#, r#""\u0078""#, r#"[1, {"a": 2}]"#];
+            let text = |members: &[(usize, usize)]| {
+                let inner: Vec<String> = members.iter().map(|&(k, v)| format!(r#""k{k}": {}"#, VALUES[v])).collect();
+                format!("{{{}}}", inner.join(","))
+            };
+            let (a, b) = (text(&a), text(&b));
+            if let Some(same) = same_ordered_members(&a, &b, 0) {
+                proptest::prop_assert_eq!(Some(same), same_members(&a, &b, 0), "{} {}", a, b);
+            }
+        }
     }
 }

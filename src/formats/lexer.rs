@@ -96,6 +96,17 @@ impl<'a> Cursor<'a> {
     /// arguments are most of an Ollama stream's bytes, and a call per value cost more than the
     /// value's bytes.
     pub(crate) fn compact_value(&mut self, depth: usize) -> Option<&'a str> {
+        self.value::<false>(depth)
+    }
+
+    /// `compact_value`, with one space allowed after each colon, as Google's encoder (Gemini)
+    /// writes a value.
+    pub(crate) fn spaced_value(&mut self, depth: usize) -> Option<&'a str> {
+        self.value::<true>(depth)
+    }
+
+    #[inline]
+    fn value<const SPACED: bool>(&mut self, depth: usize) -> Option<&'a str> {
         let bytes = self.text.as_bytes();
         let depth = depth.min(COMPACT_DEPTH);
         let start = self.pos;
@@ -120,7 +131,7 @@ impl<'a> Cursor<'a> {
                         objects = (objects << 1) | u64::from(object);
                         i += 1;
                         if object {
-                            i = key_end(bytes, i)?;
+                            i = key_end::<SPACED>(bytes, i)?;
                         }
                         continue;
                     }
@@ -139,7 +150,7 @@ impl<'a> Cursor<'a> {
                 let object = objects & 1 == 1;
                 match *bytes.get(i)? {
                     b',' if object => {
-                        i = key_end(bytes, i + 1)?;
+                        i = key_end::<SPACED>(bytes, i + 1)?;
                         break;
                     }
                     b',' => {
@@ -209,7 +220,21 @@ impl<'a> Cursor<'a> {
 
 /// `{`, then each `"key":` and its value (read by `entry`, which must move past it), to `}`.
 #[inline]
-pub(crate) fn object<'a>(
+pub(crate) fn object<'a>(at: &mut Cursor<'a>, entry: impl FnMut(&mut Cursor<'a>, &'a str) -> Option<()>) -> Option<()> {
+    object_with::<false>(at, entry)
+}
+
+/// `object`, with one space allowed after each colon (`Cursor::spaced_value`).
+#[inline]
+pub(crate) fn spaced_object<'a>(
+    at: &mut Cursor<'a>,
+    entry: impl FnMut(&mut Cursor<'a>, &'a str) -> Option<()>,
+) -> Option<()> {
+    object_with::<true>(at, entry)
+}
+
+#[inline]
+fn object_with<'a, const SPACED: bool>(
     at: &mut Cursor<'a>,
     mut entry: impl FnMut(&mut Cursor<'a>, &'a str) -> Option<()>,
 ) -> Option<()> {
@@ -220,6 +245,9 @@ pub(crate) fn object<'a>(
     loop {
         at.literal("\"")?;
         let key = at.key()?;
+        if SPACED {
+            let _ = at.literal(" ");
+        }
         entry(at, key)?;
         if at.literal("}").is_some() {
             return Some(());
@@ -350,11 +378,19 @@ pub(crate) enum Escapes {
     Unicode,
 }
 
-/// Where an object key that starts at `i` ends, past its colon.
+/// Where an object key that starts at `i` ends, past its colon (and the one space after it
+/// that `SPACED` allows).
 #[inline]
-fn key_end(bytes: &[u8], i: usize) -> Option<usize> {
+fn key_end<const SPACED: bool>(bytes: &[u8], i: usize) -> Option<usize> {
     let end = checked_string_end(bytes, i)?;
-    (bytes.get(end) == Some(&b':')).then_some(end + 1)
+    if bytes.get(end) != Some(&b':') {
+        return None;
+    }
+    Some(if SPACED && bytes.get(end + 1) == Some(&b' ') {
+        end + 2
+    } else {
+        end + 1
+    })
 }
 
 #[inline]
@@ -509,6 +545,63 @@ mod tests {
             let mut cursor = Cursor::new(&text);
             let whole = cursor.compact_value(depth).is_some() && cursor.at_end();
             let (nesting, spaced) = shape(&text);
+            let serde = !spaced && serde_json::from_str::<&RawValue>(&text).is_ok() && nesting <= depth;
+            proptest::prop_assert_eq!(whole, serde, "{}", text);
+        }
+    }
+
+    /// `text` with the one space after each colon outside strings taken out.
+    fn unspaced(text: &str) -> String {
+        let (mut out, mut in_string, mut escaped, mut after_colon) = (String::new(), false, false, false);
+        for c in text.chars() {
+            let skip = !in_string && after_colon && c == ' ';
+            after_colon = !in_string && c == ':';
+            if in_string {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => in_string = false,
+                    _ => {}
+                }
+            } else if c == '"' {
+                in_string = true;
+            }
+            if !skip {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Values with a space after some colons, as Google's encoder writes them, whole or
+        /// with one edit: `spaced_value` reads one whole exactly when serde_json reads it as
+        /// one value, its only whitespace is one space after a colon, and it is no deeper than
+        /// asked.
+        #[test]
+        fn spaced_values_agree_with_serde_json(
+            value in compact_json(),
+            spaces in proptest::collection::vec(proptest::bool::ANY, 8),
+            edit in 0usize..4,
+            at in 0usize..200,
+            with in proptest::sample::select(vec!['{', '}', '[', ']', ',', ':', '"', '1', ' ', '\\', '\n']),
+            depth in 1usize..5,
+        ) {
+            let mut n = 0;
+            let spaced_text: String = value
+                .split("\":")
+                .enumerate()
+                .map(|(k, piece)| {
+                    n += 1;
+                    if k == 0 { piece.to_owned() } else if spaces[n % 8] { format!("\": {piece}") } else { format!("\":{piece}") }
+                })
+                .collect();
+            let text = one_edit(&spaced_text, (edit, at, with));
+            let mut cursor = Cursor::new(&text);
+            let whole = cursor.spaced_value(depth).is_some() && cursor.at_end();
+            let (nesting, spaced) = shape(&unspaced(&text));
             let serde = !spaced && serde_json::from_str::<&RawValue>(&text).is_ok() && nesting <= depth;
             proptest::prop_assert_eq!(whole, serde, "{}", text);
         }

@@ -21,7 +21,7 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, Visitor};
 
-use crate::accumulate::outcome::{ReasonClass, UsageKeys};
+use crate::accumulate::outcome::{Entries, ReasonClass, UsageKeys};
 use crate::accumulate::{EventSink, MessageState};
 use crate::error::{CoreError, ErrorSlot, ParseKind};
 use crate::partial_json::PartialJson;
@@ -505,15 +505,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
 
 /// A JSON object read as `T`, with its text as sent: the native messages keep the provider's
 /// objects whole, while the chunk is still checked (and rejected) as one.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct WithRaw<'a, T> {
-    pub raw: &'a serde_json::value::RawValue,
+    pub raw: Raw<'a>,
     pub value: T,
 }
 
 impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for WithRaw<'a, T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = <&'de serde_json::value::RawValue>::deserialize(deserializer)?;
+        let raw = Raw::deserialize(deserializer)?;
         let Obj(value) = serde_json::from_str::<Obj<T>>(raw.get()).map_err(serde::de::Error::custom)?;
         Ok(Self { raw, value })
     }
@@ -594,6 +594,25 @@ impl<'de> Deserialize<'de> for LenientIndex {
     }
 }
 
+/// An object's entries in order, values as their text as sent: by the lexer when its only
+/// whitespace is one space after a colon (as the APIs write usage objects) and its keys have no
+/// escapes, else by serde.
+pub(crate) fn object_entries(text: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
+    let mut out = Vec::with_capacity(16);
+    let mut at = lexer::Cursor::new(text);
+    let read = lexer::spaced_object(&mut at, |at, key| {
+        out.push((Cow::Borrowed(key), at.spaced_value(lexer::COMPACT_DEPTH)?));
+        Some(())
+    })
+    .is_some()
+        && at.at_end();
+    if read {
+        return Some(out);
+    }
+    let Entries(entries) = serde_json::from_str::<Entries<'_>>(text).ok()?;
+    Some(entries.into_iter().map(|(k, v)| (k, v.get())).collect())
+}
+
 /// Removes the whitespace between tokens of a valid JSON text, keeping the tokens as written.
 #[must_use]
 pub fn minify(json: &str) -> String {
@@ -662,6 +681,28 @@ mod tests {
         assert_eq!(got, vec![Some(0), Some(7), Some(u32::MAX), None, None, None, None]);
         for bad in ["-1", "4294967296", "18446744073709551616", "1e300", "-0.5"] {
             assert!(serde_json::from_str::<LenientIndex>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn entries_read_by_the_lexer_are_serdes() {
+        let by_serde = |text| {
+            serde_json::from_str::<Entries<'_>>(text)
+                .ok()
+                .map(|Entries(e)| e.into_iter().map(|(k, v)| (k, v.get())).collect::<Vec<_>>())
+        };
+        for text in [
+            r#"{"input_tokens":5,"cache_creation":{"a":[1,{"b":null}]},"x":"\u00e9","x":-0.5e+2}"#,
+            r#"{"promptTokenCount": 15,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 15}]}"#,
+            r"{}",
+            r#"{"a\"b":1,"c":2}"#,
+            r#"{"a": 1}"#,
+            r#"{"a":  1, "b": 2}"#,
+            r#"{"a":1}x"#,
+            r#"{"a":01}"#,
+            r"[1]",
+        ] {
+            assert_eq!(object_entries(text), by_serde(text), "{text}");
         }
     }
 }

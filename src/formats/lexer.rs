@@ -469,22 +469,32 @@ mod tests {
         }
     }
 
+    /// Each character of `text`, and whether it is inside a string (its quotes are).
+    fn in_strings(text: &str) -> Vec<(char, bool)> {
+        let (mut in_string, mut escaped) = (false, false);
+        text.chars()
+            .map(|c| {
+                let inside = in_string || c == '"';
+                if in_string {
+                    match c {
+                        _ if escaped => escaped = false,
+                        '\\' => escaped = true,
+                        '"' => in_string = false,
+                        _ => {}
+                    }
+                } else if c == '"' {
+                    in_string = true;
+                }
+                (c, inside)
+            })
+            .collect()
+    }
+
     /// How deep a text nests, and whether it has whitespace, outside its strings.
     fn shape(text: &str) -> (usize, bool) {
         let (mut deepest, mut now, mut spaced) = (0usize, 0usize, false);
-        let (mut in_string, mut escaped) = (false, false);
-        for c in text.chars() {
-            if in_string {
-                match c {
-                    _ if escaped => escaped = false,
-                    '\\' => escaped = true,
-                    '"' => in_string = false,
-                    _ => {}
-                }
-                continue;
-            }
+        for (c, _) in in_strings(text).into_iter().filter(|&(_, inside)| !inside) {
             match c {
-                '"' => in_string = true,
                 '{' | '[' => {
                     now += 1;
                     deepest = deepest.max(now);
@@ -552,23 +562,13 @@ mod tests {
 
     /// `text` with the one space after each colon outside strings taken out.
     fn unspaced(text: &str) -> String {
-        let (mut out, mut in_string, mut escaped, mut after_colon) = (String::new(), false, false, false);
-        for c in text.chars() {
-            let skip = !in_string && after_colon && c == ' ';
-            after_colon = !in_string && c == ':';
-            if in_string {
-                match c {
-                    _ if escaped => escaped = false,
-                    '\\' => escaped = true,
-                    '"' => in_string = false,
-                    _ => {}
-                }
-            } else if c == '"' {
-                in_string = true;
-            }
-            if !skip {
+        let mut after_colon = false;
+        let mut out = String::new();
+        for (c, inside) in in_strings(text) {
+            if !(after_colon && c == ' ') {
                 out.push(c);
             }
+            after_colon = !inside && c == ':';
         }
         out
     }

@@ -1037,10 +1037,15 @@ mod tests {
     #[test]
     fn event_size_limit_is_the_dispatched_text() {
         // 10 bytes of data pass a limit of 10 (one line, or two with the LF joining them),
-        // 11 do not: by the inline path, the line path, and at every split.
-        let input: &[u8] =
-            b"data: 1234567890\n\ndata: 1234\ndata: 5678\n\ndata: 12345678901\n\ndata: 12345\ndata: 67890\n\n";
-        let want = vec![ev("1234567890"), ev("1234\n5678")];
+        // 11 do not: by the inline path, the line path, named events, and at every split.
+        let input: &[u8] = b"data: 1234567890\n\ndata: 1234\ndata: 5678\n\ndata: 12345678901\n\n\
+            data: 12345\ndata: 67890\n\nevent: e\ndata: 1234567890\n\nevent: e\ndata: 12345678901\n\n";
+        let named = Owned {
+            event: "e".into(),
+            data: "1234567890".into(),
+            id: None,
+        };
+        let want = vec![ev("1234567890"), ev("1234\n5678"), named];
         for inline in [true, false] {
             for i in 0..=input.len() {
                 let (out, _, err) = decode_limited(&[&input[..i], &input[i..]], inline, (1024, 10));

@@ -298,6 +298,9 @@ pub struct GeminiAdapter {
     blocked: Option<String>,
     /// The fragment a piece writes, reused.
     scratch: String,
+    /// The members of the usage object kept in the state, when the lexer read them, and
+    /// whether its keys are distinct.
+    last_usage: Option<(Members, bool)>,
 }
 
 impl GeminiAdapter {
@@ -337,7 +340,7 @@ impl GeminiAdapter {
             return;
         }
         if let Some(usage) = chunk.usage_metadata {
-            usage_metadata(usage.get(), state, at, errors, sink);
+            self.usage_metadata(usage.get(), state, at, errors, sink);
         }
         let candidates = chunk.candidates.unwrap_or_default();
         if candidates.is_empty() {
@@ -424,6 +427,47 @@ impl GeminiAdapter {
             }
         }
         json_object(vec![("role", string("model")), ("parts", Value::Array(parts))])
+    }
+
+    /// G11: a usage object replaces the last one only when it differs from it as a JSON value
+    /// (Gemini repeats the same object on most chunks, or the same keys with new counts);
+    /// another JSON type counts as absent.
+    fn usage_metadata<S: EventSink>(
+        &mut self,
+        raw: &str,
+        state: &mut MessageState,
+        at: u64,
+        errors: &mut ErrorSlot,
+        sink: &mut S,
+    ) {
+        if !raw.starts_with('{') {
+            return;
+        }
+        let members = Members::read(raw);
+        // The last object's keys are known distinct or not: the same keys are too.
+        let mut distinct = None;
+        if let Some((last, _)) = state.usage().0 {
+            if last == raw {
+                return;
+            }
+            let mut in_order = None;
+            if let (Some((x, x_distinct)), Some(y)) = (&self.last_usage, &members) {
+                if x.same_keys(last, y, raw) {
+                    distinct = Some(*x_distinct);
+                    if *x_distinct {
+                        in_order = same_values_in_order(last, x, raw, y, 0);
+                    }
+                }
+            }
+            if in_order.unwrap_or_else(|| same_json(last, raw)) {
+                return;
+            }
+        }
+        let count = state.usage().1;
+        state.usage_object(raw, at, errors, sink);
+        if state.usage().1 != count {
+            self.last_usage = members.map(|y| (y, distinct.unwrap_or_else(|| y.keys_distinct(raw))));
+        }
     }
 
     /// Whether a finished stream ended before every choice had its finish reason.
@@ -679,18 +723,6 @@ fn whole_arguments<S: EventSink>(
     }
 }
 
-/// G11: a usage object replaces the last one only when it differs from it as a JSON value
-/// (Gemini repeats the same object on most chunks); another JSON type counts as absent.
-fn usage_metadata<S: EventSink>(raw: &str, state: &mut MessageState, at: u64, errors: &mut ErrorSlot, sink: &mut S) {
-    if !raw.starts_with('{') {
-        return;
-    }
-    if state.usage().0.is_some_and(|(last, _)| same_json(last, raw)) {
-        return;
-    }
-    state.usage_object(raw, at, errors, sink);
-}
-
 /// Whether two JSON texts hold the same value as Python compares them: key order aside (the
 /// last of a key given twice counts), an integer never equals a float, nor a bool a number.
 /// The same text, the usual case, is not parsed; a value that differs is told apart as soon as
@@ -760,40 +792,76 @@ fn same_members(a: &str, b: &str, depth: usize) -> Option<bool> {
 /// 3-8).
 const FEW: usize = 16;
 
-/// Two objects of at most `FEW` members compared without allocating, when the lexer reads
-/// both and they have the same keys in the same order, none twice (a usage object resent with
-/// new counts); `None` for anything else, which `members` then sorts out.
-fn same_ordered_members(a: &str, b: &str, depth: usize) -> Option<bool> {
-    let (left, left_len) = few_members(a)?;
-    let (right, right_len) = few_members(b)?;
-    let (x, y) = (&left[..left_len], &right[..right_len]);
-    let distinct = || {
-        x.iter()
-            .enumerate()
-            .all(|(i, (k, _))| x[..i].iter().all(|(j, _)| j != k))
-    };
-    if x.len() != y.len() || x.iter().zip(y).any(|((ka, _), (kb, _))| ka != kb) || !distinct() {
-        return None;
+/// An object's members in order, as spans of its text (key, value), when the lexer reads it:
+/// at most `FEW`, keys without escapes. Kept for the last usage object, so that the next one
+/// is compared with it without reading it again.
+#[derive(Debug, Clone, Copy)]
+struct Members {
+    spans: [[u32; 4]; FEW],
+    len: usize,
+}
+
+impl Members {
+    fn read(text: &str) -> Option<Self> {
+        let mut members = Self {
+            spans: [[0; 4]; FEW],
+            len: 0,
+        };
+        let base = text.as_ptr() as usize;
+        let mut at = Cursor::new(text);
+        spaced_object(&mut at, |at, key| {
+            let key_start = key.as_ptr() as usize - base;
+            let value_start = at.pos();
+            at.spaced_value(COMPACT_DEPTH)?;
+            #[allow(clippy::cast_possible_truncation)] // chunks are far shorter than 4 GiB
+            let span = [key_start, key_start + key.len(), value_start, at.pos()].map(|i| i as u32);
+            *members.spans.get_mut(members.len)? = span;
+            members.len += 1;
+            Some(())
+        })?;
+        at.at_end().then_some(members)
     }
-    for ((_, va), (_, vb)) in x.iter().zip(y) {
-        if !same_value(va, vb, depth + 1)? {
+
+    fn key<'a>(&self, text: &'a str, i: usize) -> &'a str {
+        let [k0, k1, _, _] = self.spans[i];
+        &text[k0 as usize..k1 as usize]
+    }
+
+    fn value<'a>(&self, text: &'a str, i: usize) -> &'a str {
+        let [_, _, v0, v1] = self.spans[i];
+        &text[v0 as usize..v1 as usize]
+    }
+
+    /// Whether `other` (read from `b`) has the same keys in the same order as these (of `a`).
+    fn same_keys(&self, a: &str, other: &Self, b: &str) -> bool {
+        self.len == other.len && (0..self.len).all(|i| self.key(a, i) == other.key(b, i))
+    }
+
+    /// Whether no key is given twice.
+    fn keys_distinct(&self, text: &str) -> bool {
+        (0..self.len).all(|i| (0..i).all(|j| self.key(text, i) != self.key(text, j)))
+    }
+}
+
+/// Two objects with the same distinct keys in the same order, compared value by value.
+fn same_values_in_order(a: &str, x: &Members, b: &str, y: &Members, depth: usize) -> Option<bool> {
+    for i in 0..x.len {
+        if !same_value(x.value(a, i), y.value(b, i), depth + 1)? {
             return Some(false);
         }
     }
     Some(true)
 }
 
-/// An object's members in order (keys without escapes, values as their text), at most `FEW`.
-fn few_members(text: &str) -> Option<([(&str, &str); FEW], usize)> {
-    let mut out = [("", ""); FEW];
-    let mut n = 0;
-    let mut at = Cursor::new(text);
-    spaced_object(&mut at, |at, key| {
-        *out.get_mut(n)? = (key, at.spaced_value(COMPACT_DEPTH)?);
-        n += 1;
-        Some(())
-    })?;
-    at.at_end().then_some((out, n))
+/// Two objects of at most `FEW` members compared in order without allocating, when the lexer
+/// reads both and they have the same keys in the same order, none twice (a usage object resent
+/// with new counts); `None` for anything else, which `same_members` sorts out.
+fn same_ordered_members(a: &str, b: &str, depth: usize) -> Option<bool> {
+    let (x, y) = (Members::read(a)?, Members::read(b)?);
+    if !x.same_keys(a, &y, b) || !x.keys_distinct(a) {
+        return None;
+    }
+    same_values_in_order(a, &x, b, &y, depth)
 }
 
 /// An object's members by key, the last of a key given twice only (as `json.loads` keeps it).
@@ -1307,6 +1375,37 @@ mod tests {
         };
         assert_eq!(blocked.reason_class(Some("OTHER")), ReasonClass::ContentFilter);
         assert_eq!(blocked.reason_class(None), ReasonClass::Other);
+    }
+
+    #[test]
+    fn usage_reported_when_it_changes_as_a_value() {
+        use crate::accumulate::{Accumulator, Event};
+        use crate::formats::Adapter;
+        use crate::limits::Limits;
+        let chunk = |usage: &str| format!("data: {{\"candidates\": [],\"usageMetadata\": {usage}}}\r\n\r\n");
+        // Each usage after the first, and whether it is a new value: new counts, the same text,
+        // the same value written otherwise (float, escape, order, a key twice), new keys.
+        let steps = [
+            (r#"{"a": 1,"b": 2}"#, true),
+            (r#"{"a": 1,"b": 3}"#, true),
+            (r#"{"a": 1,"b": 3}"#, false),
+            (r#"{"a": 1,"b": 3.0}"#, true),
+            (r#"{"a": 1,"b": 3.00}"#, false),
+            (r#"{"b": 3.0,"a": 1}"#, false),
+            (r#"{"b": 3.0,"a": 2,"a": 1}"#, false),
+            (r#"{"b": 3.0,"\u0061": 1}"#, false),
+            (r#"{"a": 1,"b": 3.0,"c": [1, {"d": "x"}]}"#, true),
+            (r#"{"a": 1,"b": 3.0,"c": [1, {"d": "\u0078"}]}"#, false),
+            (r#"{"a": 1,"b": 3.0,"c": [1, {"d": "y"}]}"#, true),
+        ];
+        let mut acc = Accumulator::with_adapter(Limits::default(), Adapter::named("gemini").unwrap());
+        for (n, (usage, new)) in steps.iter().enumerate() {
+            let mut events = Vec::new();
+            acc.feed(chunk(usage).as_bytes(), &mut events).unwrap();
+            let reported = events.iter().any(|e| matches!(e, Event::Usage { .. }));
+            assert_eq!(reported, n == 0 || *new, "{usage}");
+        }
+        assert_eq!(acc.usage(), Some(steps[10].0));
     }
 
     #[test]

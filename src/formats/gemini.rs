@@ -328,10 +328,10 @@ impl GeminiAdapter {
         // The fast reader checks whole calls' `args` no deeper than `max_depth` (else it leaves
         // the chunk to the general path, which reports it): they are not scanned again.
         let depth = COMPACT_DEPTH.min(state.limits().max_depth);
-        let (chunk, checked) = match reader::fast_chunk(data, depth) {
-            Some(chunk) => (chunk, Some(depth)),
+        let (chunk, checked, usage_members) = match reader::fast_chunk(data, depth) {
+            Some((chunk, members)) => (chunk, Some(depth), members),
             None => match event_object::<Chunk<'_>>(data, at, state.at_eof, errors) {
-                Some(chunk) => (chunk, None),
+                Some(chunk) => (chunk, None, None),
                 None => return,
             },
         };
@@ -340,7 +340,7 @@ impl GeminiAdapter {
             return;
         }
         if let Some(usage) = chunk.usage_metadata {
-            self.usage_metadata(usage.get(), state, at, errors, sink);
+            self.usage_metadata(usage.get(), usage_members.as_ref(), state, at, errors, sink);
         }
         let candidates = chunk.candidates.unwrap_or_default();
         if candidates.is_empty() {
@@ -432,9 +432,11 @@ impl GeminiAdapter {
     /// G11: a usage object replaces the last one only when it differs from it as a JSON value
     /// (Gemini repeats the same object on most chunks, or the same keys with new counts);
     /// another JSON type counts as absent.
+    /// `members`: the reader's reading of `raw`, if it made one.
     fn usage_metadata<S: EventSink>(
         &mut self,
         raw: &str,
+        members: Option<&Members>,
         state: &mut MessageState,
         at: u64,
         errors: &mut ErrorSlot,
@@ -443,7 +445,7 @@ impl GeminiAdapter {
         if !raw.starts_with('{') {
             return;
         }
-        let members = Members::read(raw);
+        let members = members.copied().or_else(|| Members::read(raw));
         // The last object's keys are known distinct or not: the same keys are too.
         let mut distinct = None;
         if let Some((last, _)) = state.usage().0 {
@@ -803,23 +805,30 @@ struct Members {
 
 impl Members {
     fn read(text: &str) -> Option<Self> {
+        let mut at = Cursor::new(text);
+        let members = Self::read_from(&mut at)?;
+        at.at_end().then_some(members)
+    }
+
+    /// The object at the cursor, spans from its `{`.
+    fn read_from(at: &mut Cursor<'_>) -> Option<Self> {
         let mut members = Self {
             spans: [[0; 4]; FEW],
             len: 0,
         };
-        let base = text.as_ptr() as usize;
-        let mut at = Cursor::new(text);
-        spaced_object(&mut at, |at, key| {
+        let start = at.pos();
+        let base = at.since(start).as_ptr() as usize;
+        spaced_object(at, |at, key| {
             let key_start = key.as_ptr() as usize - base;
-            let value_start = at.pos();
+            let value_start = at.pos() - start;
             at.spaced_value(COMPACT_DEPTH)?;
             #[allow(clippy::cast_possible_truncation)] // chunks are far shorter than 4 GiB
-            let span = [key_start, key_start + key.len(), value_start, at.pos()].map(|i| i as u32);
+            let span = [key_start, key_start + key.len(), value_start, at.pos() - start].map(|i| i as u32);
             *members.spans.get_mut(members.len)? = span;
             members.len += 1;
             Some(())
         })?;
-        at.at_end().then_some(members)
+        Some(members)
     }
 
     fn key<'a>(&self, text: &'a str, i: usize) -> &'a str {

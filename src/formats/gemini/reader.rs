@@ -12,24 +12,35 @@
 
 use std::mem::replace;
 
-use super::{Candidate, Chunk, Content, FunctionCall, Part};
+use super::{Candidate, Chunk, Content, FunctionCall, Members, Part};
 use crate::formats::lexer::{spaced_object, Cursor, COMPACT_DEPTH};
 use crate::formats::{LenientIndex, LenientStr, Obj, Raw, WithRaw};
 
 /// The chunk `data` (trimmed) as the general path would deserialize it, if this reader can tell;
 /// whole calls' `args` are valid JSON nested at most `args_depth` deep (at most
 /// `COMPACT_DEPTH`), or the chunk is the general path's.
-pub(super) fn fast_chunk(data: &str, args_depth: usize) -> Option<Chunk<'_>> {
+///
+/// A usage object of at most `FEW` members is read as `Members` too (given back beside the
+/// chunk), so that it is not read again to be compared with the last one.
+pub(super) fn fast_chunk(data: &str, args_depth: usize) -> Option<(Chunk<'_>, Option<Members>)> {
     let mut at = Cursor::new(data);
     let mut chunk = Chunk::default();
     let mut seen_usage = false;
+    let mut usage_members = None;
     spaced_object(&mut at, |at, key| {
         match key {
             "candidates" if chunk.candidates.is_none() => {
                 chunk.candidates = Some(list(at, |at| candidate(at, args_depth).map(Obj))?);
             }
             "usageMetadata" if !replace(&mut seen_usage, true) => {
-                chunk.usage_metadata = nullable_value(at, COMPACT_DEPTH)?;
+                let start = at.pos();
+                if let Some(members) = Members::read_from(at) {
+                    usage_members = Some(members);
+                    chunk.usage_metadata = Some(Raw(at.since(start)));
+                } else {
+                    *at = Cursor::at(data, start);
+                    chunk.usage_metadata = nullable_value(at, COMPACT_DEPTH)?;
+                }
             }
             // Given twice, or read by the general path only.
             "candidates" | "usageMetadata" | "promptFeedback" | "error" => return None,
@@ -37,7 +48,7 @@ pub(super) fn fast_chunk(data: &str, args_depth: usize) -> Option<Chunk<'_>> {
         }
         Some(())
     })?;
-    at.at_end().then_some(chunk)
+    at.at_end().then_some((chunk, usage_members))
 }
 
 /// `[`, the items `item` reads, comma-separated, `]`.
@@ -192,6 +203,17 @@ mod tests {
         r#"{"candidates":[{"content":{"parts":[{"text":"compact"}],"role":"model"},"index":0}],"modelVersion":"m"}"#,
     ];
 
+    /// The chunk the fast reader makes of `data`, its usage members checked against a reading
+    /// of the usage text alone.
+    fn fast(data: &str, args_depth: usize) -> Option<Chunk<'_>> {
+        let (chunk, members) = fast_chunk(data, args_depth)?;
+        if let (Some(Raw(usage)), Some(members)) = (chunk.usage_metadata, members) {
+            let alone = Members::read(usage).expect("the usage object reads alone");
+            assert_eq!(format!("{members:?}"), format!("{alone:?}"), "{data}");
+        }
+        Some(chunk)
+    }
+
     fn by_serde(data: &str) -> Option<Chunk<'_>> {
         serde_json::from_str::<Obj<Chunk<'_>>>(data)
             .ok()
@@ -202,11 +224,11 @@ mod tests {
     fn chunks_as_serde_reads_them() {
         for data in CHUNKS {
             if data.contains("\"finishReason\": 7") {
-                assert_eq!(fast_chunk(data, COMPACT_DEPTH), None, "{data}");
+                assert_eq!(fast(data, COMPACT_DEPTH), None, "{data}");
                 continue;
             }
-            assert!(fast_chunk(data, COMPACT_DEPTH).is_some(), "{data}");
-            assert_eq!(fast_chunk(data, COMPACT_DEPTH), by_serde(data), "{data}");
+            assert!(fast(data, COMPACT_DEPTH).is_some(), "{data}");
+            assert_eq!(fast(data, COMPACT_DEPTH), by_serde(data), "{data}");
         }
         // The general path's chunks: other spacing, a key given twice (known or not), an
         // escaped key, streamed calls, prompt feedback, errors, a lone surrogate, deep values,
@@ -230,24 +252,24 @@ mod tests {
             r#"{"candidates": []} "#,
             r#"{"candidates": []}x"#,
         ] {
-            assert_eq!(fast_chunk(data, COMPACT_DEPTH), None, "{data}");
+            assert_eq!(fast(data, COMPACT_DEPTH), None, "{data}");
         }
         let deep = format!(r#"{{"x": {}{}}}"#, "[".repeat(65), "]".repeat(65));
-        assert_eq!(fast_chunk(&deep, COMPACT_DEPTH), None);
+        assert_eq!(fast(&deep, COMPACT_DEPTH), None);
         let deep = format!(r#"{{"x": {}{}}}"#, "[".repeat(64), "]".repeat(64));
-        assert_eq!(fast_chunk(&deep, COMPACT_DEPTH), by_serde(&deep));
+        assert_eq!(fast(&deep, COMPACT_DEPTH), by_serde(&deep));
     }
 
     #[test]
     fn args_deeper_than_asked_are_the_general_paths() {
         let data = r#"{"candidates": [{"content": {"parts": [{"functionCall": {"name": "f","args": {"a": [[1]]}}}]}}],"usageMetadata": {"d": [[[1]]]}}"#;
-        assert_eq!(fast_chunk(data, 2), None);
-        assert_eq!(fast_chunk(data, 3), by_serde(data));
+        assert_eq!(fast(data, 2), None);
+        assert_eq!(fast(data, 3), by_serde(data));
     }
 
     #[test]
     fn parts_keep_their_text_as_sent() {
-        let chunk = fast_chunk(CHUNKS[2], COMPACT_DEPTH).unwrap();
+        let chunk = fast(CHUNKS[2], COMPACT_DEPTH).unwrap();
         let Obj(candidate) = &chunk.candidates.as_ref().unwrap()[0];
         let parts = candidate.content.as_ref().unwrap().0.parts.as_ref().unwrap();
         assert_eq!(
@@ -268,7 +290,7 @@ mod tests {
             edit in (0usize..4, 0usize..520, proptest::sample::select(vec!['{', '}', '[', ']', ',', ':', '"', '1', ' ', '\\', 'n', 'é', 'x', 't'])),
         ) {
             let data = one_edit(CHUNKS[which], edit);
-            if let Some(read) = fast_chunk(&data, COMPACT_DEPTH) {
+            if let Some(read) = fast(&data, COMPACT_DEPTH) {
                 proptest::prop_assert_eq!(Some(read), by_serde(&data), "{}", data);
             }
         }

@@ -25,14 +25,13 @@ use crate::formats::{LenientIndex, LenientStr, Obj, Raw, WithRaw};
 pub(super) fn fast_chunk(data: &str, args_depth: usize) -> Option<(Chunk<'_>, Option<Members>)> {
     let mut at = Cursor::new(data);
     let mut chunk = Chunk::default();
-    let mut seen_usage = false;
     let mut usage_members = None;
-    spaced_object(&mut at, |at, key| {
-        match key {
-            "candidates" if chunk.candidates.is_none() => {
-                chunk.candidates = Some(list(at, |at| candidate(at, args_depth).map(Obj))?);
-            }
-            "usageMetadata" if !replace(&mut seen_usage, true) => {
+    // `promptFeedback` and `error` are the general path's.
+    let names = ["candidates", "usageMetadata", "promptFeedback", "error"];
+    fields(&mut at, names, |at, known| {
+        match known {
+            Some(0) => chunk.candidates = Some(list(at, |at| candidate(at, args_depth).map(Obj))?),
+            Some(1) => {
                 let start = at.pos();
                 if let Some(members) = Members::read_from(at) {
                     usage_members = Some(members);
@@ -42,13 +41,27 @@ pub(super) fn fast_chunk(data: &str, args_depth: usize) -> Option<(Chunk<'_>, Op
                     chunk.usage_metadata = nullable_value(at, COMPACT_DEPTH)?;
                 }
             }
-            // Given twice, or read by the general path only.
-            "candidates" | "usageMetadata" | "promptFeedback" | "error" => return None,
-            _ => skip(at)?,
+            Some(_) => return None,
+            None => skip(at)?,
         }
         Some(())
     })?;
     at.at_end().then_some((chunk, usage_members))
+}
+
+/// An object whose keys in `names` are each handed to `entry` with their index, once (serde
+/// refuses a known field given twice, so the general path reads that), and any other key with
+/// `None`.
+fn fields<'a, const N: usize>(
+    at: &mut Cursor<'a>,
+    names: [&str; N],
+    mut entry: impl FnMut(&mut Cursor<'a>, Option<usize>) -> Option<()>,
+) -> Option<()> {
+    let mut seen = [false; N];
+    spaced_object(at, |at, key| match names.iter().position(|name| *name == key) {
+        Some(i) if replace(&mut seen[i], true) => None,
+        known => entry(at, known),
+    })
 }
 
 /// `[`, the items `item` reads, comma-separated, `]`.
@@ -69,21 +82,12 @@ fn list<'a, T>(at: &mut Cursor<'a>, mut item: impl FnMut(&mut Cursor<'a>) -> Opt
 
 fn candidate<'a>(at: &mut Cursor<'a>, args_depth: usize) -> Option<Candidate<'a>> {
     let mut candidate = Candidate::default();
-    let mut seen = [false; 3];
-    spaced_object(at, |at, key| {
-        let known = match key {
-            "index" => 0,
-            "content" => 1,
-            "finishReason" => 2,
-            _ => return skip(at),
-        };
-        if replace(&mut seen[known], true) {
-            return None;
-        }
+    fields(at, ["index", "content", "finishReason"], |at, known| {
         match known {
-            0 => candidate.index = LenientIndex(Some(at.index()?)),
-            1 => candidate.content = Some(Obj(content(at, args_depth)?)),
-            _ => candidate.finish_reason = LenientStr(Some(at.string()?)),
+            Some(0) => candidate.index = LenientIndex(Some(at.index()?)),
+            Some(1) => candidate.content = Some(Obj(content(at, args_depth)?)),
+            Some(_) => candidate.finish_reason = LenientStr(Some(at.string()?)),
+            None => skip(at)?,
         }
         Some(())
     })?;
@@ -92,20 +96,19 @@ fn candidate<'a>(at: &mut Cursor<'a>, args_depth: usize) -> Option<Candidate<'a>
 
 fn content<'a>(at: &mut Cursor<'a>, args_depth: usize) -> Option<Content<'a>> {
     let mut parts = None;
-    spaced_object(at, |at, key| match key {
-        "parts" if parts.is_none() => {
-            parts = Some(list(at, |at| {
-                let start = at.pos();
-                let value = part(at, args_depth)?;
-                Some(WithRaw {
-                    raw: Raw(at.since(start)),
-                    value,
-                })
-            })?);
-            Some(())
+    fields(at, ["parts"], |at, known| {
+        if known.is_none() {
+            return skip(at);
         }
-        "parts" => None,
-        _ => skip(at),
+        parts = Some(list(at, |at| {
+            let start = at.pos();
+            let value = part(at, args_depth)?;
+            Some(WithRaw {
+                raw: Raw(at.since(start)),
+                value,
+            })
+        })?);
+        Some(())
     })?;
     Some(Content { parts })
 }
@@ -113,59 +116,45 @@ fn content<'a>(at: &mut Cursor<'a>, args_depth: usize) -> Option<Content<'a>> {
 /// A part, as `Part`'s own deserializer reads one.
 fn part<'a>(at: &mut Cursor<'a>, args_depth: usize) -> Option<Part<'a>> {
     let mut part = Part::default();
-    let mut seen = [false; 4];
-    spaced_object(at, |at, key| {
-        let known = match key {
-            "text" => 0,
-            "thought" => 1,
-            "thoughtSignature" => 2,
-            "functionCall" => 3,
-            _ => {
+    fields(
+        at,
+        ["text", "thought", "thoughtSignature", "functionCall"],
+        |at, known| {
+            let Some(known) = known else {
                 part.not_plain = true;
                 part.not_only_call = true;
                 return skip(at);
+            };
+            part.not_plain |= known >= 2;
+            part.not_only_call |= known != 3;
+            match known {
+                0 => part.text = Some(at.string()?),
+                1 => {
+                    part.thought = match at.literal("true") {
+                        Some(()) => true,
+                        None => at.literal("false").map(|()| false)?,
+                    };
+                }
+                2 => skip(at)?,
+                _ => part.function_call = Some(function_call(at, args_depth)?),
             }
-        };
-        if replace(&mut seen[known], true) {
-            return None;
-        }
-        part.not_plain |= known >= 2;
-        part.not_only_call |= known != 3;
-        match known {
-            0 => part.text = Some(at.string()?),
-            1 => {
-                part.thought = match at.literal("true") {
-                    Some(()) => true,
-                    None => at.literal("false").map(|()| false)?,
-                };
-            }
-            2 => skip(at)?,
-            _ => part.function_call = Some(function_call(at, args_depth)?),
-        }
-        Some(())
-    })?;
+            Some(())
+        },
+    )?;
     Some(part)
 }
 
-/// A whole call; a streamed one is the general path's.
+/// A whole call; a streamed one (`partialArgs`, `willContinue`) is the general path's.
 fn function_call<'a>(at: &mut Cursor<'a>, args_depth: usize) -> Option<FunctionCall<'a>> {
     let mut call = FunctionCall::default();
-    let mut seen = [false; 3];
-    spaced_object(at, |at, key| {
-        let known = match key {
-            "id" => 0,
-            "name" => 1,
-            "args" => 2,
-            "partialArgs" | "willContinue" => return None,
-            _ => return skip(at),
-        };
-        if replace(&mut seen[known], true) {
-            return None;
-        }
+    let names = ["id", "name", "args", "partialArgs", "willContinue"];
+    fields(at, names, |at, known| {
         match known {
-            0 => call.id = LenientStr(Some(at.string()?)),
-            1 => call.name = LenientStr(Some(at.string()?)),
-            _ => call.args = nullable_value(at, args_depth)?,
+            Some(0) => call.id = LenientStr(Some(at.string()?)),
+            Some(1) => call.name = LenientStr(Some(at.string()?)),
+            Some(2) => call.args = nullable_value(at, args_depth)?,
+            Some(_) => return None,
+            None => skip(at)?,
         }
         Some(())
     })?;

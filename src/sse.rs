@@ -104,7 +104,8 @@ pub trait EventHandler {
 
     /// An event that is one `data: ` line and the blank line after it, offered before its
     /// line is looked for: `text` starts with the data (at stream offset `at`) and goes on to
-    /// the end of the read's whole lines. A handler that reads it as the data of an event of
+    /// the end of the read's whole lines (for a line begun in an earlier read: to the end of
+    /// the blank line after it). A handler that reads it as the data of an event of
     /// at most `max` bytes followed by `"\n\n"`, and handles that event, returns the bytes
     /// taken (the data and the two line ends); `None` leaves it to the decoder, unchanged.
     /// Offered only for an event of type `message` in a stream that sent no `id` yet, and only
@@ -380,9 +381,22 @@ impl SseDecoder {
             } else {
                 let mut line = std::mem::take(&mut self.line);
                 line.extend_from_slice(piece);
-                self.handle_line(&line, self.line_offset, errors, on_event);
+                let joined =
+                    may && (offer || {
+                        offer = on_event.wants_event_from();
+                        offer
+                    }) && self.joined_event_from(&mut line, &input[eol..], errors, on_event);
+                if !joined {
+                    self.handle_line(&line, self.line_offset, errors, on_event);
+                }
                 line.clear();
                 self.line = line;
+                if joined {
+                    // The data line and the blank line after it.
+                    self.offset += eol as u64 + 2;
+                    input = &input[eol + 2..];
+                    continue;
+                }
             }
             let mut consumed = eol + 1;
             if input[eol] == b'\r' {
@@ -431,6 +445,47 @@ impl SseDecoder {
         }
         self.offset += taken as u64;
         taken
+    }
+
+    /// Offers the handler (`EventHandler::event_from`) an event whose one `data: ` line began
+    /// in an earlier read and ends in this one, when the blank line that ends the event follows
+    /// at once (`after` is the rest of the read from the line's end) and nothing else of an
+    /// event is pending: in short reads most events are such a line. `line` is the whole line;
+    /// the handler reads it as the data of an event at the line's offset with `"\n\n"` after
+    /// it. `false` (`line` as it was): nothing done.
+    #[inline(never)]
+    fn joined_event_from<F>(
+        &mut self,
+        line: &mut Vec<u8>,
+        after: &[u8],
+        errors: &mut ErrorSlot,
+        on_event: &mut F,
+    ) -> bool
+    where
+        F: EventHandler,
+    {
+        let idle = self.data.is_empty()
+            && !self.data_overflow
+            && self.event_type.is_empty()
+            && self.last_id.is_none()
+            && !self.ndjson;
+        if !idle || !after.starts_with(b"\n\n") || !line.starts_with(DATA.as_bytes()) {
+            return false;
+        }
+        let len = line.len();
+        line.extend_from_slice(b"\n\n");
+        let Ok(text) = simdutf8::basic::from_utf8(&line[DATA.len()..]) else {
+            line.truncate(len);
+            return false;
+        };
+        let max = (self.max_line_bytes.saturating_sub(DATA.len())).min(self.max_event_bytes);
+        let at = self.line_offset + DATA.len() as u64;
+        // The data has no line end: an event the handler takes is all of `text`.
+        if on_event.event_from(text, max, at, errors).is_some() {
+            return true;
+        }
+        line.truncate(len);
+        false
     }
 
     /// The checked text from where `input` starts, when nothing of another event is pending (no
@@ -893,6 +948,17 @@ mod tests {
         for i in 0..=input.len() {
             let (a, b) = input.split_at(i);
             assert_eq!(decode_chunks(&[a, b]).0, whole, "split at {i}");
+            // A line begun in one read and ended in the next is offered to the handler joined
+            // (`joined_event_from`): the same events, offsets and faults as the line loop's.
+            for limits in [(1 << 20, 1 << 20), (12, 12), (1 << 20, 4)] {
+                let joined = decode_limited(&[a, b], true, limits);
+                let lines = decode_limited(&[a, b], false, limits);
+                assert_eq!(
+                    format!("{joined:?}"),
+                    format!("{lines:?}"),
+                    "split at {i}, limits {limits:?}"
+                );
+            }
         }
         for i in 0..=input.len() {
             for j in i..=input.len() {

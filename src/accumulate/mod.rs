@@ -150,7 +150,10 @@ impl<S: EventSink> EventHandler for Route<'_, S> {
         self.adapter.on_event(ev, self.state, errors, self.sink);
     }
 
-    #[inline]
+    // Always: called from two places in the decoder (`events_from`, `joined_event_from`),
+    // it stopped being inlined into the first (whole reads of chat +1.4% instructions).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     fn event_from(&mut self, text: &str, max: usize, at: u64, errors: &mut ErrorSlot) -> Option<usize> {
         self.adapter.event_from(text, max, at, self.state, errors, self.sink)
     }

@@ -310,7 +310,8 @@ impl ChatAdapter {
     /// A chunk of the last chunk's shape around another string (`ChunkHead::replay_leaf`)
     /// that starts `text` and is followed by the blank line that ends its event, read as
     /// `on_event` reads it there; the bytes taken (see `EventHandler::event_from`).
-    #[inline]
+    #[allow(clippy::inline_always)]
+    #[inline(always)] // as `Route::event_from`
     pub fn event_from<S: EventSink>(
         &mut self,
         text: &str,

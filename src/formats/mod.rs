@@ -161,7 +161,8 @@ impl Adapter {
 
     /// An event offered before its line is found (`EventHandler::event_from`): only chat
     /// chunks of a remembered shape are read so; the bytes taken.
-    #[inline]
+    #[allow(clippy::inline_always)]
+    #[inline(always)] // as `Route::event_from`
     pub fn event_from<S: EventSink>(
         &mut self,
         text: &str,

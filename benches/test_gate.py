@@ -7,6 +7,7 @@ few seconds; the real gate (7+ rounds, full sizes) is ``python -m benches.gate``
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import pytest
@@ -137,7 +138,8 @@ def test_threads_row_names_the_build_and_refuses_wrong_messages() -> None:
     assert set(threading.enumerate()) <= before  # its worker threads ended
     assert row.key == ("threads.2/1.ft" if ft else "threads.2/1") and row.key in THRESHOLDS
     assert not row.error and row.ratio > 0
-    assert "the pure-Python reference in the same rounds (2 streams)" in row.note
+    assert "in the same rounds, the pure-Python reference (2 streams)" in row.note
+    assert re.search(r"without the GIL \(the machine's ceiling\): \d+\.\d\dx", row.note)
     # Streams read as the wrong format: every worker's answer is checked, not only timed.
     wrong = dataclasses.replace(
         impl, acc=functools.partial(toolwire.StreamAccumulator, format="ollama")

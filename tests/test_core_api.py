@@ -316,6 +316,27 @@ def test_old_delta_partial_reads_its_own_prefix() -> None:
     assert first.partial == {"a": "x"}
 
 
+def test_old_delta_fragment_is_its_own() -> None:
+    # The fragment is sliced from the call's text when read: after more of it, still its own.
+    acc = StreamAccumulator()
+    first = acc.feed(chunk(call(0, '{"a": "x', "c1", "f")))[-1]
+    second = acc.feed(chunk(call(0, 'yz"}')))[0]
+    acc.finish()
+    assert isinstance(first, toolwire.ToolCallDelta) and isinstance(second, toolwire.ToolCallDelta)
+    assert (first.fragment, second.fragment) == ('{"a": "x', 'yz"}')
+    assert first.fragment == first.fragment and type(first.fragment) is str
+    assert repr(second) == "ToolCallDelta(index=0, id='c1', name='f', fragment='yz\"}')"
+    # Equal events of two accumulators fed alike: equality reads the fragments too.
+    twin = StreamAccumulator()
+    twin.feed(chunk(call(0, '{"a": "x', "c1", "f")))
+    assert twin.feed(chunk(call(0, 'yz"}')))[0] == second != first
+    match second:
+        case toolwire.ToolCallDelta(0, "c1", "f", fragment):
+            assert fragment == 'yz"}'
+        case _:
+            pytest.fail("no match")
+
+
 def test_provider_error_event() -> None:
     acc = StreamAccumulator()
     events = acc.feed(

@@ -115,6 +115,8 @@ def test_readers_of_one_accumulator_while_its_owner_feeds() -> None:
     # Every value a reader got, with its JSON at the time it was returned and the number of
     # fragments it was read after: held to the end, so that the feeder meets held nodes.
     samples: list[tuple[int, Any, str]] = []
+    # Fragments read while the feeder goes on (sliced from the growing text when read).
+    fragments: list[tuple[int, str]] = []
 
     def feeder() -> None:
         try:
@@ -134,6 +136,7 @@ def test_readers_of_one_accumulator_while_its_owner_feeds() -> None:
                 k = rng.randrange(n)  # the newest and older ones, whose value is built late
                 value = deltas[k].partial
                 samples.append((k, value, json.dumps(value)))
+                fragments.append((k, deltas[k].fragment))
             acc.tool_calls  # noqa: B018 - the properties under the same lock
             acc.finish_reason  # noqa: B018
 
@@ -148,6 +151,9 @@ def test_readers_of_one_accumulator_while_its_owner_feeds() -> None:
     prefix = [0]
     for event in deltas:
         prefix.append(prefix[-1] + len(event.fragment))
+    assert "".join(event.fragment for event in deltas) == arguments
+    for k, fragment in fragments:
+        assert fragment == arguments[prefix[k] : prefix[k + 1]], k
     for k, value, dumped in samples:
         assert json.dumps(value) == dumped, "a value changed after it was returned"
         assert value == toolwire.parse_partial(arguments[: prefix[k + 1]]), k

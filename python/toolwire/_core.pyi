@@ -90,7 +90,8 @@ class ToolCallDelta:
     @property
     def name(self) -> str: ...
     @property
-    def fragment(self) -> str: ...
+    def fragment(self) -> str:
+        """The fragment's text (a new string from the call's arguments on each access)."""
     @property
     def choice(self) -> int: ...
     @property

@@ -11,8 +11,8 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString};
 
 use super::errors::{call_error_instance, core_error, parse_error};
 use super::events::{
-    Finish, LazyArgs, LazyJson, ProviderError, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, ToolCallFinished,
-    ToolCallReady, ToolCallStarted, Usage,
+    Finish, Fragment, LazyArgs, LazyJson, ProviderError, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta,
+    ToolCallFinished, ToolCallReady, ToolCallStarted, Usage,
 };
 use super::value::{build_json, build_prefix_value, build_value, new_str, only_ours, ValueCache};
 use crate::accumulate::{Accumulator, Call, CallView, Event, NoEvents, Outcome};
@@ -251,6 +251,24 @@ impl Inner {
         )
     }
 
+    /// The bytes `range` of a call's arguments text, as a Python string (`ToolCallDelta.fragment`).
+    pub fn args_slice<'py>(
+        &mut self,
+        py: Python<'py>,
+        slot: usize,
+        ordinal: usize,
+        range: std::ops::Range<usize>,
+    ) -> PyResult<Bound<'py, PyString>> {
+        let text = self
+            .core
+            .choices()
+            .get(slot)
+            .and_then(|c| c.calls.get(ordinal))
+            .and_then(|call| call.arguments().get(range))
+            .ok_or_else(|| PyRuntimeError::new_err("toolwire: a fragment outside its call's arguments"))?;
+        Ok(new_str(py, text))
+    }
+
     /// The Python value of a call's arguments as they were at `len` bytes.
     pub fn args_value(&mut self, py: Python<'_>, slot: usize, ordinal: usize, len: usize) -> PyResult<Py<PyAny>> {
         let Self { core, calls, .. } = self;
@@ -351,12 +369,10 @@ impl Inner {
             Event::CallDelta { choice, call, range } => {
                 let slot = self.slot_of(*choice);
                 let (id, name) = self.id_name(py, slot, *call);
-                let fragment = if range.start == 0 {
-                    self.args_str(py, slot, *call, range.end)
-                } else {
-                    new_str(py, &self.core.choices()[slot].calls[*call].arguments()[range.clone()]).unbind()
+                let fragment = Fragment {
+                    args: LazyArgs::new(slf.clone_ref(py), slot, *call, range.end),
+                    start: range.start,
                 };
-                let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, range.end);
                 Py::new(
                     py,
                     ToolCallDelta {
@@ -365,7 +381,6 @@ impl Inner {
                         name,
                         fragment,
                         choice: *choice,
-                        lazy,
                     },
                 )?
                 .into_any()

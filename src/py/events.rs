@@ -64,6 +64,36 @@ impl LazyArgs {
     }
 }
 
+/// A fragment of a call's arguments: the bytes `start..` of the text `args` sees, sliced from
+/// the accumulator's text when read. Most events are never asked for it (a chat UI shows text
+/// and calls, not each fragment); one made at once cost a string and its release per event.
+/// The text it slices only grows, so the slice never changes.
+pub struct Fragment {
+    pub args: LazyArgs,
+    pub start: usize,
+}
+
+impl Fragment {
+    fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
+        let args = &self.args;
+        args.acc
+            .bind(py)
+            .get()
+            .lock(py)?
+            .args_slice(py, args.slot, args.call, self.start..args.len)
+    }
+}
+
+impl<'py> IntoPyObject<'py> for &Fragment {
+    type Target = PyString;
+    type Output = Bound<'py, PyString>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
+        self.get(py)
+    }
+}
+
 /// JSON text under this many bytes always builds: no integer in it can reach the fewest
 /// digits `sys.set_int_max_str_digits` may forbid (640), and the core checked its nesting.
 const LAZY_JSON_BYTES: usize = 640;
@@ -113,7 +143,7 @@ macro_rules! event_class {
     (
         $(#[$doc:meta])*
         $rust:ident as $name:literal { $($field:ident $(as $pyname:literal)? : $ty:ty),* $(,)? }
-        $(lazy $lazy:ident { $($extra:tt)* })?
+        $(lazy $lazy:ident)? $(methods { $($extra:tt)* })?
     ) => {
         $(#[$doc])*
         #[pyclass(frozen, freelist = 64, module = "toolwire", name = $name)]
@@ -185,6 +215,14 @@ impl CloneRefAny for &'static str {
     }
 }
 
+impl CloneRefAny for Fragment {
+    /// For repr and equality: a fragment that cannot be read now (its accumulator is in use
+    /// on this thread) shows as None.
+    fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny> {
+        self.get(py).map_or_else(|_| py.None(), |s| s.into_any().unbind())
+    }
+}
+
 impl CloneRefAny for usize {
     fn clone_ref_any(&self, py: Python<'_>) -> Py<PyAny> {
         self.into_pyobject(py)
@@ -209,12 +247,12 @@ event_class! {
 
 event_class! {
     /// A fragment of a call's arguments. `.partial` is the value the arguments prove so far.
-    ToolCallDelta as "ToolCallDelta" { index: usize, id: Py<PyString>, name: Py<PyString>, fragment: Py<PyString>, choice: u32 }
-    lazy lazy {
+    ToolCallDelta as "ToolCallDelta" { index: usize, id: Py<PyString>, name: Py<PyString>, fragment: Fragment, choice: u32 }
+    methods {
         /// The value the arguments proved right after this fragment (built on first access).
         #[getter]
         fn partial(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-            self.lazy.get(py)
+            self.fragment.args.get(py)
         }
     }
 }
@@ -222,7 +260,7 @@ event_class! {
 event_class! {
     /// A call's arguments just closed as one complete JSON value (the call is not finished yet).
     ToolCallReady as "ToolCallReady" { index: usize, id: Py<PyString>, name: Py<PyString>, arguments: Py<PyString>, choice: u32 }
-    lazy lazy {
+    lazy lazy methods {
         /// The parsed arguments (built on first access).
         #[getter]
         fn parsed(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -235,7 +273,7 @@ event_class! {
     /// The provider ended the call. `.parsed` is the arguments' value, or None with `.error`
     /// (a `ParseError` whose `kind` is "incomplete" or "malformed").
     ToolCallFinished as "ToolCallFinished" { index: usize, id: Py<PyString>, name: Py<PyString>, arguments: Py<PyString>, choice: u32, error: Option<Py<PyAny>> }
-    lazy lazy {
+    lazy lazy methods {
         /// The parsed arguments, or None when `.error` is set (built on first access).
         #[getter]
         fn parsed(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {

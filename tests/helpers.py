@@ -149,20 +149,20 @@ class PieceReader:
 
 
 def merge_text_runs(events: Sequence[Any]) -> list[Any]:
-    """Events with each run of adjacent ``TextDelta`` (or ``ReasoningDelta``) of one choice joined
-    into one: what does not depend on how the stream was split into reads (semantics.md
-    section 6: one event per run of text within one read)."""
+    """Events with each run of adjacent ``TextDelta`` (or ``ReasoningDelta``) of one choice, and
+    of adjacent ``ToolCallDelta`` of one call, joined into one: what does not depend on how the
+    stream was split into reads (semantics.md section 6: one event per run within one read). A
+    joined call fragment shows the call's id and name of its last piece."""
     out: list[Any] = []
     for event in events:
         last = out[-1] if out else None
         kind = event[0]
-        if (
-            last is not None
-            and kind in ("TextDelta", "ReasoningDelta")
-            and last[0] == kind
-            and last[1] == event[1]
-        ):
+        if last is None or last[0] != kind or last[1] != event[1]:
+            out.append(event)
+        elif kind in ("TextDelta", "ReasoningDelta"):
             out[-1] = type(event)((kind, event[1], last[2] + event[2]))
+        elif kind == "ToolCallDelta" and last[2] == event[2]:
+            out[-1] = type(event)((*event[:5], last[5] + event[5]))
         else:
             out.append(event)
     return out

@@ -448,8 +448,7 @@ def test_chat_event_ids_are_those_at_end_of_read() -> None:
     acc = ReferenceAccumulator()
     assert acc.feed(first + second) == [
         ("ToolCallStarted", 0, 0, "late", "f"),
-        ("ToolCallDelta", 0, 0, "late", "f", "{"),
-        ("ToolCallDelta", 0, 0, "late", "f", "}"),
+        ("ToolCallDelta", 0, 0, "late", "f", "{}"),  # one read: its fragments are one event
         ("ToolCallReady", 0, 0, "late", "f", "{}"),
     ]
     acc = ReferenceAccumulator()

@@ -564,12 +564,10 @@ def test_streamed_call_nested_values() -> None:
         '},{"name":"milk',
         '"',
         ',"qty":0.5',
-        '}],"vegan":false',
-        ',"note":null',
-        ',"steps":["mix"',
-        ',"bake"',
-        ']},"odd key":"x\\n\\u0001é"',
-        "}",
+        # The pieces of one chunk are one read here: one fragment (semantics.md section 6).
+        '}],"vegan":false,"note":null',
+        ',"steps":["mix","bake"',
+        ']},"odd key":"x\\n\\u0001é"}',
     ]
     assert r["native"]["parts"][0]["functionCall"]["args"] == json.loads(final)
 

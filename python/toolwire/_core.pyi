@@ -80,7 +80,8 @@ class ToolCallStarted:
 
 @final
 class ToolCallDelta:
-    """A fragment of a call's arguments. ``.partial`` is the value the arguments prove so far."""
+    """A fragment of a call's arguments (the provider's fragments of one read, joined).
+    ``.partial`` is the value the arguments prove so far."""
 
     __match_args__ = ("index", "id", "name", "fragment", "choice")
     @property

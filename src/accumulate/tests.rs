@@ -101,9 +101,14 @@ fn text_and_one_call() {
     assert!(err.is_none());
     assert_eq!(
         kinds(&events),
-        // The two text deltas of one read are one event.
-        vec!["text", "started", "delta", "delta", "ready", "finished", "finish"]
+        // The two text deltas of one read are one event, and so are the call's two fragments.
+        vec!["text", "started", "delta", "ready", "finished", "finish"]
     );
+    assert!(events.contains(&Event::CallDelta {
+        choice: 0,
+        call: 0,
+        range: 0..8
+    }));
     assert_eq!(
         message(&acc, 0),
         json!({"role": "assistant", "content": "Hello", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get", "arguments": "{\"a\": 1}"}}]})
@@ -672,7 +677,7 @@ fn arguments_deeper_than_max_depth_raise_once_and_finish_with_the_limit() {
         call.outcome.as_ref().unwrap().as_ref().unwrap_err().kind,
         ParseKind::TooDeep
     );
-    assert_eq!(kinds(&events), vec!["started", "delta", "delta", "finished", "finish"]);
+    assert_eq!(kinds(&events), vec!["started", "delta", "finished", "finish"]);
 }
 
 #[test]

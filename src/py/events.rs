@@ -246,7 +246,8 @@ event_class! {
 }
 
 event_class! {
-    /// A fragment of a call's arguments. `.partial` is the value the arguments prove so far.
+    /// A fragment of a call's arguments (the provider's fragments of one read, joined).
+    /// `.partial` is the value the arguments prove so far.
     ToolCallDelta as "ToolCallDelta" { index: usize, id: Py<PyString>, name: Py<PyString>, fragment: Fragment, choice: u32 }
     methods {
         /// The value the arguments proved right after this fragment (built on first access).

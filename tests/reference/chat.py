@@ -638,15 +638,17 @@ def _message_order(call: _Call) -> tuple[int, int]:
 
 def _coalesced(entries: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Section 6: within one read, text (or reasoning) that directly follows text of the same
-    choice, with no other event between, is one event."""
+    choice, with no other event between, is one event; so is a fragment of a call's arguments
+    that directly follows one of the same call."""
     out: list[tuple[Any, ...]] = []
     for entry in entries:
         last = out[-1] if out else None
         if (
             last is not None
-            and entry[0] in ("TextDelta", "ReasoningDelta")
+            and entry[0] in ("TextDelta", "ReasoningDelta", "ToolCallDelta")
             and last[0] == entry[0]
-            and last[1] == entry[1]
+            # The same choice, or the same call (calls with equal fields are still two).
+            and (last[1] is entry[1] if entry[0] == "ToolCallDelta" else last[1] == entry[1])
         ):
             out[-1] = (entry[0], entry[1], last[2] + entry[2])
         else:

@@ -66,11 +66,11 @@ G8. Pieces. A piece's value is the first of ``stringValue`` (a string), ``number
     ``.name`` (one or more characters other than ``.`` and ``[``), ``[digits]`` or a quoted name
     ``['...']`` / ``["..."]`` (a backslash before ``\\``, ``'`` or ``"`` stands for that
     character; any other backslash makes the path invalid). The pieces of a call write one JSON
-    text, in order, each piece one ``ToolCallDelta`` fragment (``ToolCallReady`` when the last
-    closing fragment completes it): the first writes ``{``; each piece closes the containers
-    that are not on its path (innermost first), opens the missing ones on its path (``{`` when
-    the next segment is a name, ``[`` when it is an index, with the key and a comma as needed)
-    and writes its value under its last segment. A string piece with ``willContinue: true``
+    text, in order, each piece one fragment (a read's are one ``ToolCallDelta``, ``ToolCallReady``
+    when the last closing fragment completes it): the first writes ``{``; each piece closes the
+    containers that are not on its path (innermost first), opens the missing ones on its path
+    (``{`` when the next segment is a name, ``[`` when it is an index, with the key and a comma as
+    needed) and writes its value under its last segment. A string piece with ``willContinue: true``
     leaves its string open: the following pieces with the same path and a string value append
     to it, and the first one without ``willContinue`` closes it; a piece at another path closes
     it first. Strings and keys are escaped as ``json.dumps(ensure_ascii=False)`` does (``\\"``,

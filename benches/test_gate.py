@@ -41,15 +41,16 @@ def test_partial_growth_fails_with_the_reference(reference: gate.Impl) -> None:
     pytest.importorskip("jiter")
     rows = gate.check_partial(reference, TINY, sizes=(400, 4_000, 40_000), max_parses=40)
     verdicts = _verdicts(rows)
-    # Re-parsing the whole prefix per fragment grows ~100x for 10x the size.
+    # Re-parsing the whole prefix per fragment grows ~100x for 10x the size. From 400 to 4,000
+    # bytes a parse's fixed cost still weighs (44x here, and once under 12x on 3.14t in CI):
+    # the quadratic growth is judged from 4,000 to 40,000 bytes (90x here).
     for key in (
-        "partial.drop.20k/2k",
         "partial.drop.200k/20k",
-        "partial.keep.20k/2k",
         "partial.keep.200k/20k",
         "partial.jiter/toolwire@200k",
     ):
         assert verdicts[key] == "FAIL", (key, gate.format_table(rows))
+    assert not any(r.error for r in rows), [r.error for r in rows]
 
 
 def test_main_exits_1_and_prints_the_table(

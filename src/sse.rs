@@ -97,6 +97,16 @@ fn cr_or_lf(input: &[u8]) -> Option<usize> {
     memchr2(b'\n', b'\r', input)
 }
 
+/// Whether `on_event` takes events offered before their line is found: asked until it says
+/// yes (`EventHandler::wants_event_from`), `offer` the answer kept.
+#[inline]
+fn asked<F: EventHandler>(offer: &mut bool, on_event: &F) -> bool {
+    if !*offer {
+        *offer = on_event.wants_event_from();
+    }
+    *offer
+}
+
 /// What the decoder hands its events to. Any `FnMut(SseEvent, &mut ErrorSlot)` is one.
 pub trait EventHandler {
     /// One event.
@@ -327,14 +337,7 @@ impl SseDecoder {
                     continue;
                 }
             }
-            if may
-                && held.is_none()
-                && input.starts_with(DATA.as_bytes())
-                && (offer || {
-                    offer = on_event.wants_event_from();
-                    offer
-                })
-            {
+            if may && held.is_none() && input.starts_with(DATA.as_bytes()) && asked(&mut offer, on_event) {
                 let taken = self.events_from(input, whole, checked, errors, on_event);
                 if taken > 0 {
                     input = &input[taken..];
@@ -381,11 +384,9 @@ impl SseDecoder {
             } else {
                 let mut line = std::mem::take(&mut self.line);
                 line.extend_from_slice(piece);
-                let joined =
-                    may && (offer || {
-                        offer = on_event.wants_event_from();
-                        offer
-                    }) && self.joined_event_from(&mut line, &input[eol..], errors, on_event);
+                let joined = may
+                    && asked(&mut offer, on_event)
+                    && self.joined_event_from(&mut line, &input[eol..], errors, on_event);
                 if !joined {
                     self.handle_line(&line, self.line_offset, errors, on_event);
                 }
@@ -433,9 +434,7 @@ impl SseDecoder {
         let Some(text) = self.idle_text(input, whole, checked).filter(|_| self.last_id.is_none()) else {
             return 0;
         };
-        // As the line path would take it: the line within `max_line_bytes`, the data within
-        // `max_event_bytes`.
-        let max = (self.max_line_bytes.saturating_sub(DATA.len())).min(self.max_event_bytes);
+        let max = self.event_from_max();
         let mut taken = 0;
         while let Some(data) = text.get(taken..).and_then(|rest| rest.strip_prefix(DATA)) {
             let Some(n) = on_event.event_from(data, max, self.offset + (taken + DATA.len()) as u64, errors) else {
@@ -464,21 +463,20 @@ impl SseDecoder {
     where
         F: EventHandler,
     {
-        let idle = self.data.is_empty()
-            && !self.data_overflow
-            && self.event_type.is_empty()
-            && self.last_id.is_none()
-            && !self.ndjson;
+        // `line` was taken out of `self.line`: the decoder holds no other line.
+        let idle = self.idle() && self.last_id.is_none();
         if !idle || !after.starts_with(b"\n\n") || !line.starts_with(DATA.as_bytes()) {
             return false;
         }
         let len = line.len();
-        line.extend_from_slice(b"\n\n");
+        // Two pushes: `extend_from_slice` of two bytes was a call and a `memcpy` here.
+        line.push(b'\n');
+        line.push(b'\n');
         let Ok(text) = simdutf8::basic::from_utf8(&line[DATA.len()..]) else {
             line.truncate(len);
             return false;
         };
-        let max = (self.max_line_bytes.saturating_sub(DATA.len())).min(self.max_event_bytes);
+        let max = self.event_from_max();
         let at = self.line_offset + DATA.len() as u64;
         // The data has no line end: an event the handler takes is all of `text`.
         if on_event.event_from(text, max, at, errors).is_some() {
@@ -488,15 +486,27 @@ impl SseDecoder {
         false
     }
 
-    /// The checked text from where `input` starts, when nothing of another event is pending (no
-    /// held line, data or event type): where `events_from` and `named_events_from` read.
-    fn idle_text<'t>(&self, input: &[u8], whole: &[u8], checked: Option<(usize, &'t str)>) -> Option<&'t str> {
-        let idle = self.line.is_empty()
+    /// Whether nothing of another event is pending: no held line, data or event type (and the
+    /// stream is SSE). Where `event_from` and `named_events_from` may read.
+    fn idle(&self) -> bool {
+        self.line.is_empty()
             && !self.skipping_line
             && !self.ndjson
             && self.data.is_empty()
             && !self.data_overflow
-            && self.event_type.is_empty();
+            && self.event_type.is_empty()
+    }
+
+    /// The longest data `EventHandler::event_from` may take, as the line path would take it:
+    /// the line within `max_line_bytes`, the data within `max_event_bytes`.
+    fn event_from_max(&self) -> usize {
+        (self.max_line_bytes.saturating_sub(DATA.len())).min(self.max_event_bytes)
+    }
+
+    /// The checked text from where `input` starts, when nothing of another event is pending (no
+    /// held line, data or event type): where `events_from` and `named_events_from` read.
+    fn idle_text<'t>(&self, input: &[u8], whole: &[u8], checked: Option<(usize, &'t str)>) -> Option<&'t str> {
+        let idle = self.idle();
         let (start, text) = checked.filter(|_| idle)?;
         text.get((whole.len() - input.len()).checked_sub(start)?..)
     }

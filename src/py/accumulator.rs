@@ -187,6 +187,12 @@ impl PyStreamAccumulator {
     }
 }
 
+/// The call an event names (by its choice's slot and the call's ordinal), looked up as a lazy
+/// value reads it: checked, not indexed.
+fn event_call(core: &Accumulator, slot: usize, ordinal: usize) -> Option<&Call> {
+    core.choices().get(slot).and_then(|c| c.calls.get(ordinal))
+}
+
 fn call_cache(caches: &mut Vec<Vec<CallCache>>, max_depth: usize, slot: usize, call: usize) -> &mut CallCache {
     if caches.len() <= slot {
         caches.resize_with(slot + 1, Vec::new);
@@ -253,17 +259,13 @@ impl Inner {
 
     /// The bytes `range` of a call's arguments text, as a Python string (`ToolCallDelta.fragment`).
     pub fn args_slice<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         slot: usize,
         ordinal: usize,
         range: std::ops::Range<usize>,
     ) -> PyResult<Bound<'py, PyString>> {
-        let text = self
-            .core
-            .choices()
-            .get(slot)
-            .and_then(|c| c.calls.get(ordinal))
+        let text = event_call(&self.core, slot, ordinal)
             .and_then(|call| call.arguments().get(range))
             .ok_or_else(|| PyRuntimeError::new_err("toolwire: a fragment outside its call's arguments"))?;
         Ok(new_str(py, text))
@@ -272,7 +274,7 @@ impl Inner {
     /// The Python value of a call's arguments as they were at `len` bytes.
     pub fn args_value(&mut self, py: Python<'_>, slot: usize, ordinal: usize, len: usize) -> PyResult<Py<PyAny>> {
         let Self { core, calls, .. } = self;
-        let Some(call) = core.choices().get(slot).and_then(|c| c.calls.get(ordinal)) else {
+        let Some(call) = event_call(core, slot, ordinal) else {
             return Ok(py.None());
         };
         let text = call.args.text();

@@ -62,6 +62,15 @@ impl LazyArgs {
             .lock(py)?
             .args_value(py, self.slot, self.call, self.len)
     }
+
+    /// The arguments' text from byte `start` to where this value stops.
+    fn text_from<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Bound<'py, PyString>> {
+        self.acc
+            .bind(py)
+            .get()
+            .lock(py)?
+            .args_slice(py, self.slot, self.call, start..self.len)
+    }
 }
 
 /// A fragment of a call's arguments: the bytes `start..` of the text `args` sees, sliced from
@@ -75,12 +84,7 @@ pub struct Fragment {
 
 impl Fragment {
     fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
-        let args = &self.args;
-        args.acc
-            .bind(py)
-            .get()
-            .lock(py)?
-            .args_slice(py, args.slot, args.call, self.start..args.len)
+        self.args.text_from(py, self.start)
     }
 }
 

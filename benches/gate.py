@@ -938,16 +938,16 @@ def check_threads(impl: Impl, budget: Budget, streams: int = 500) -> list[Row]:
     # The machine's own ceiling in the same rounds: work with no Python in it (hashlib hashes
     # a large buffer without the GIL), as long as a batch. A shared VM's two cores give less
     # than 2x even to that.
-    block = bytes(range(256)) * 4096  # 1 MiB
+    block, blocks = bytes(range(256)) * 4096, 8  # 8 MiB a batch
     digest = hashlib.sha256(block).hexdigest()
 
-    def hashing(n: int = 8) -> list[str]:
-        return [hashlib.sha256(block).hexdigest() for _ in range(n)]
+    def hashing() -> list[str]:
+        return [hashlib.sha256(block).hexdigest() for _ in range(blocks)]
 
     hash_one, hash_two = "hashlib 1 thread, 2 batches", "hashlib 2 threads, 1 batch each"
     funcs[hash_one] = lambda: one_worker.run([lambda: [hashing(), hashing()]])[0]
     funcs[hash_two] = lambda: two_workers.run([hashing, hashing])
-    expected |= {hash_one: [[digest] * 8] * 2, hash_two: [[digest] * 8] * 2}
+    expected |= {hash_one: [[digest] * blocks] * 2, hash_two: [[digest] * blocks] * 2}
     groups.append([hash_one, hash_two])
     build = "free-threaded" if ft else "with the GIL"
     key, label = f"threads.2/1{ft}", f"small-{streams} twice, events off, 1-4 KB reads, {build}"

@@ -54,23 +54,38 @@ class Row:
     note: str = ""
     unit: str = "x"
     error: str = ""  # a wrong result or a crash: the row fails
+    # Why this run cannot judge a gated bar (the machine cannot show it): printed, and a miss
+    # is a WARN, not a FAIL.
+    unjudged: str = ""
 
     @property
     def threshold(self) -> dict[str, Any]:
         return THRESHOLDS[self.key]
 
     @property
-    def passed(self) -> bool:
+    def gated(self) -> bool:
+        return bool(self.threshold["gate"]) and not self.unjudged
+
+    def _meets(self, bar: float) -> bool:
         if self.error:
             return False
-        t = self.threshold
-        return bool(self.ratio >= t["value"] if t["op"] == ">=" else self.ratio <= t["value"])
+        return bool(self.ratio >= bar if self.threshold["op"] == ">=" else self.ratio <= bar)
+
+    @property
+    def passed(self) -> bool:
+        return self._meets(self.threshold["value"])
+
+    @property
+    def target_met(self) -> bool | None:
+        """The issue's target for this row (``target``; None when the row has none)."""
+        target = self.threshold.get("target")
+        return None if target is None else self._meets(target)
 
     @property
     def verdict(self) -> str:
-        if self.passed:
-            return "PASS"
-        return "FAIL" if self.threshold["gate"] else "WARN"
+        if not self.passed:
+            return "FAIL" if self.gated else "WARN"
+        return "WARN" if self.target_met is False else "PASS"
 
 
 @dataclass
@@ -908,8 +923,12 @@ def check_threads(impl: Impl, budget: Budget, streams: int = 500) -> list[Row]:
     streams): how far Python code itself scales on this machine and build, printed in the note.
     With the GIL only reads of 16 KiB or more are scanned without it; on free-threaded CPython
     (key ``threads.2/1.ft``) nothing serialises the threads. The note also gives the ratio of
-    work without Python in it (hashlib), the most two threads get on this machine."""
+    work without Python in it (hashlib on 1 MiB buffers), the most two threads get on this
+    machine: below ``CEILING_JUDGED`` the machine cannot show the bar and the row is not judged.
+    And hashlib on buffers of a read's size (2-4 KiB, each hashed without the GIL), which shows
+    what handing the GIL over on every read leaves of that with the GIL."""
     import hashlib
+    import random
     import sysconfig
 
     from tests.reference.chat import ReferenceAccumulator
@@ -938,20 +957,29 @@ def check_threads(impl: Impl, budget: Budget, streams: int = 500) -> list[Row]:
     # The machine's own ceiling in the same rounds: work with no Python in it (hashlib hashes
     # a large buffer without the GIL), as long as a batch. A shared VM's two cores give less
     # than 2x even to that.
-    block, blocks = bytes(range(256)) * 4096, 8  # 8 MiB a batch
-    digest = hashlib.sha256(block).hexdigest()
+    # The same 8 MiB a batch again in buffers of a read's size: CPython's hashlib lets the GIL go
+    # only from 2 KiB (HASHLIB_GIL_MINSIZE), so 2-4 KiB.
+    rng, pattern = random.Random(0), bytes(range(256)) * 16
+    buffers = {
+        "1 MiB": [pattern * 256] * 8,
+        "2-4 KiB": [pattern[: rng.randint(2048, 4096)] for _ in range(8 * 2**20 // 3072)],
+    }
+    hashed: dict[str, tuple[str, str]] = {}
+    for size, blocks in buffers.items():
+        digests = [hashlib.sha256(b).hexdigest() for b in blocks]
 
-    def hashing() -> list[str]:
-        return [hashlib.sha256(block).hexdigest() for _ in range(blocks)]
+        def hashing(blocks: list[bytes] = blocks) -> list[str]:
+            return [hashlib.sha256(b).hexdigest() for b in blocks]
 
-    hash_one, hash_two = "hashlib 1 thread, 2 batches", "hashlib 2 threads, 1 batch each"
-    funcs[hash_one] = lambda: one_worker.run([lambda: [hashing(), hashing()]])[0]
-    funcs[hash_two] = lambda: two_workers.run([hashing, hashing])
-    expected |= {hash_one: [[digest] * blocks] * 2, hash_two: [[digest] * blocks] * 2}
-    groups.append([hash_one, hash_two])
+        hash_one, hash_two = f"hashlib {size} 1 thread, 2 batches", f"hashlib {size} 2 threads"
+        funcs[hash_one] = lambda h=hashing: one_worker.run([lambda: [h(), h()]])[0]
+        funcs[hash_two] = lambda h=hashing: two_workers.run([h, h])
+        expected |= {hash_one: [digests] * 2, hash_two: [digests] * 2}
+        groups.append([hash_one, hash_two])
+        hashed[size] = (hash_one, hash_two)
     build = "free-threaded" if ft else "with the GIL"
     key, label = f"threads.2/1{ft}", f"small-{streams} twice, events off, 1-4 KB reads, {build}"
-    (one, two), (py_one, py_two), _ = groups
+    (one, two), (py_one, py_two) = groups[:2]
     try:
         wrong = verified(funcs, expected)
         if wrong:
@@ -967,15 +995,26 @@ def check_threads(impl: Impl, budget: Budget, streams: int = 500) -> list[Row]:
         one_worker.close()
         two_workers.close()
     python = paired_ratio(t[py_one], t[py_two])
-    ceiling = paired_ratio(t[hash_one], t[hash_two])
+    ceiling, small = (paired_ratio(t[a], t[b]) for a, b in hashed.values())
     note = (
         "throughput of two threads over one"
         + ("" if ft else " (reads of 16 KiB or more release the GIL)")
         + f"; in the same rounds, the pure-Python reference ({streams // 20} streams): "
         + f"{python:.2f}x, and hashlib hashing 1 MiB buffers without the GIL (the machine's "
-        + f"ceiling): {ceiling:.2f}x"
+        + f"ceiling): {ceiling:.2f}x; 2-4 KiB buffers: {small:.2f}x"
     )
-    return [ratio_row(key, label, t[one], t[two], note, paired=True)]
+    row = ratio_row(key, label, t[one], t[two], note, paired=True)
+    if ceiling < CEILING_JUDGED:
+        row.unjudged = (
+            f"not judged: the machine's ceiling is under {CEILING_JUDGED}x, so it cannot "
+            "show the bar"
+        )
+    return [row]
+
+
+# Two threads of hashlib (1 MiB buffers, no GIL) must reach this for the threads row to be
+# judged: a VM whose two vCPUs share a core gives 1.05-1.4x even to that.
+CEILING_JUDGED = 1.8
 
 
 def check_formats(
@@ -1241,9 +1280,13 @@ def format_table(rows: list[Row]) -> str:
         if r.key == "info":
             thr, verdict = "-", "info"
         else:
-            thr = f"{r.threshold['op']} {r.threshold['value']:g}{r.unit.strip() or 'x'}"
-            if not r.threshold["gate"]:
+            unit = r.unit.strip() or "x"
+            thr = f"{r.threshold['op']} {r.threshold['value']:g}{unit}"
+            if not r.gated:
                 thr += " (not gated)"
+            target = r.threshold.get("target")
+            if target is not None and target != r.threshold["value"]:
+                thr += f", target {target:g}{unit}"
             verdict = r.verdict
         ratio = "-" if r.error else f"{r.ratio:.2f}{r.unit if r.unit != 'x' else 'x'}"
         lines.append(
@@ -1255,7 +1298,11 @@ def format_table(rows: list[Row]) -> str:
         out.append("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip())
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
-    notes = [f"  {r.key}: {r.error or r.note}" for r in rows if r.error or r.note]
+    notes = [
+        f"  {r.key}: " + "; ".join(filter(None, (r.error or r.note, r.unjudged)))
+        for r in rows
+        if r.error or r.note or r.unjudged
+    ]
     if notes:
         out.append("")
         out.append("notes:")
@@ -1306,13 +1353,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows = run_checks(impl, budget, args.only)
     print(format_table(rows))
-    failed = [r for r in rows if r.key != "info" and r.threshold["gate"] and not r.passed]
-    warned = [r for r in rows if r.key != "info" and not r.threshold["gate"] and not r.passed]
+    judged = [r for r in rows if r.key != "info"]
+    failed = [r for r in judged if r.verdict == "FAIL"]
+    warned = [r for r in judged if r.verdict == "WARN"]
     print(
-        f"\n{len(rows)} rows, {len(failed)} FAIL, {len(warned)} WARN (not gated), "
-        f"{time.perf_counter() - t0:.0f} s"
+        f"\n{len(rows)} rows, {len(failed)} FAIL, {len(warned)} WARN (a bar not gated, or short "
+        f"of the issue's target), {time.perf_counter() - t0:.0f} s"
     )
+    print(targets_summary(judged))
     return 1 if failed else 0
+
+
+def targets_summary(rows: list[Row]) -> str:
+    """How many of the issue's targets (the rows' THRESHOLDS ``target``) this run met."""
+    with_target = [r for r in rows if r.target_met is not None]
+    short = [r.key for r in with_target if not r.target_met]
+    met = len(with_target) - len(short)
+    return f"issue targets met: {met} of {len(with_target)}" + (
+        f"; short: {', '.join(short)}" if short else ""
+    )
 
 
 if __name__ == "__main__":

@@ -34,12 +34,12 @@ pub fn decode_into(raw: &[u8], out: &mut Vec<u8>) -> bool {
     let mut lone = false;
     let mut i = 0;
     while i < raw.len() {
-        let b = raw[i];
-        if b != b'\\' {
-            out.push(b);
-            i += 1;
-            continue;
-        }
+        // The text up to the next escape, copied as one slice: in tool-call arguments (JSON in
+        // a JSON string) every quote is escaped, and a byte pushed at a time cost ~6
+        // instructions a byte.
+        let end = raw[i..].iter().position(|&b| b == b'\\').map_or(raw.len(), |n| i + n);
+        out.extend_from_slice(&raw[i..end]);
+        i = end;
         let Some(&e) = raw.get(i + 1) else { break };
         i += 2;
         let simple = match e {

@@ -42,6 +42,8 @@ from benches.timing import Timing, measure, paired_ratio, rss_bytes
 __all__ = ["CHECKS", "Impl", "Row", "format_table", "main", "run_checks"]
 
 MIN_ROUNDS = 7
+# The key suffix of rows measured on free-threaded CPython, whose bars differ.
+FT = ".ft" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
 
 
 # ------------------------------------------------------------------------------------ rows
@@ -497,8 +499,7 @@ def check_partial(
     jn, kn = f"jiter@{big}", f"keep@{big}"
     # Free-threaded CPython builds the values at about half the speed (21 ms against 10 ms in
     # CI) while jiter's re-parse is the same: a row of its own, as threads has.
-    ft = ".ft" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
-    key = f"partial.jiter/toolwire@200k{ft}"
+    key = f"partial.jiter/toolwire@200k{FT}"
     if jn in wrong or kn in wrong:
         rows.append(
             error_row(key, f"one call {_kb(big)}", "jiter", who, wrong.get(jn) or wrong.get(kn, ""))
@@ -938,7 +939,6 @@ def check_threads(impl: Impl, budget: Budget, streams: int = 500) -> list[Row]:
 
     from tests.reference.chat import ReferenceAccumulator
 
-    ft = ".ft" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
     wl = workloads.get("small-1000")
     one_worker, two_workers = _Workers(1), _Workers(2)
     funcs: dict[str, Callable[[], Any]] = {}
@@ -982,8 +982,8 @@ def check_threads(impl: Impl, budget: Budget, streams: int = 500) -> list[Row]:
         expected |= {hash_one: [digests] * 2, hash_two: [digests] * 2}
         groups.append([hash_one, hash_two])
         hashed[size] = (hash_one, hash_two)
-    build = "free-threaded" if ft else "with the GIL"
-    key, label = f"threads.2/1{ft}", f"small-{streams} twice, events off, 1-4 KB reads, {build}"
+    build = "free-threaded" if FT else "with the GIL"
+    key, label = f"threads.2/1{FT}", f"small-{streams} twice, events off, 1-4 KB reads, {build}"
     (one, two), (py_one, py_two) = groups[:2]
     try:
         wrong = verified(funcs, expected)
@@ -1000,10 +1000,10 @@ def check_threads(impl: Impl, budget: Budget, streams: int = 500) -> list[Row]:
         one_worker.close()
         two_workers.close()
     python = paired_ratio(t[py_one], t[py_two])
-    ceiling, small = (paired_ratio(t[a], t[b]) for a, b in hashed.values())
+    ceiling, small = (paired_ratio(t[a], t[b]) for a, b in (hashed["1 MiB"], hashed["2-4 KiB"]))
     note = (
         "throughput of two threads over one"
-        + ("" if ft else " (reads of 16 KiB or more release the GIL)")
+        + ("" if FT else " (reads of 16 KiB or more release the GIL)")
         + f"; in the same rounds, the pure-Python reference ({streams // 20} streams): "
         + f"{python:.2f}x, and hashlib hashing 1 MiB buffers without the GIL (the machine's "
         + f"ceiling): {ceiling:.2f}x; 2-4 KiB buffers: {small:.2f}x"

@@ -280,8 +280,14 @@ impl SseDecoder {
         }
         // A read inside a line (most short reads are) is only kept: one search instead of the
         // three below.
-        if !input.is_empty() && self.line_end(input).is_none() {
-            self.buffer_partial_line(input, errors);
+        let eol = match self.line_end(input) {
+            None if !input.is_empty() => {
+                self.buffer_partial_line(input, errors);
+                return;
+            }
+            eol => eol,
+        };
+        if eol.is_some_and(|eol| self.joined_read(input, eol, errors, on_event)) {
             return;
         }
         // The read's whole lines are validated as UTF-8 at once (a line of its own costs more to
@@ -484,6 +490,49 @@ impl SseDecoder {
         }
         line.truncate(len);
         false
+    }
+
+    /// A read that ends the held `data: ` line of an event at `eol`, with the blank line that
+    /// ends the event right after it, and stops inside the next line, when the handler takes
+    /// the event (`joined_event_from`): what the general loop does with it (the event, then
+    /// the rest kept), without the read's whole-line check, the loop, the offer of the rest
+    /// as events and one more line search. Most reads that end a line, when reads are short,
+    /// are such a read. `false`: nothing done.
+    #[inline(never)]
+    fn joined_read<F>(&mut self, input: &[u8], eol: usize, errors: &mut ErrorSlot, on_event: &mut F) -> bool
+    where
+        F: EventHandler,
+    {
+        let held = self.line.len();
+        let simple = held > 0
+            && !self.skipping_line
+            && held + eol <= self.max_line_bytes
+            && on_event.may_want_event_from()
+            && on_event.wants_event_from();
+        if !simple {
+            return false;
+        }
+        let Some(rest) = input[eol..].strip_prefix(b"\n\n") else {
+            return false;
+        };
+        if self.line_end(rest).is_some() {
+            return false;
+        }
+        let mut line = std::mem::take(&mut self.line);
+        line.extend_from_slice(&input[..eol]);
+        let joined = self.joined_event_from(&mut line, &input[eol..], errors, on_event);
+        if !joined {
+            line.truncate(held);
+            self.line = line;
+            return false;
+        }
+        line.clear();
+        self.line = line;
+        self.offset += eol as u64 + 2;
+        if !rest.is_empty() {
+            self.buffer_partial_line(rest, errors);
+        }
+        true
     }
 
     /// Whether nothing of another event is pending: no held line, data or event type (and the
@@ -974,6 +1023,17 @@ mod tests {
             for j in i..=input.len() {
                 let parts = [&input[..i], &input[i..j], &input[j..]];
                 assert_eq!(decode_chunks(&parts).0, whole, "split at {i},{j}");
+                // A middle read that ends a held line and its event and stops inside the next
+                // line is read apart (`joined_read`): the same events, offsets and faults.
+                for limits in [(1 << 20, 1 << 20), (12, 12), (1 << 20, 4)] {
+                    let joined = decode_limited(&parts, true, limits);
+                    let lines = decode_limited(&parts, false, limits);
+                    assert_eq!(
+                        format!("{joined:?}"),
+                        format!("{lines:?}"),
+                        "split at {i},{j}, limits {limits:?}"
+                    );
+                }
             }
         }
     }
@@ -1004,6 +1064,7 @@ mod tests {
         named_after_id: b"id: 7\nevent: a\ndata: x\n\nevent: b\ndata: y\n\n" => ["x", "y"];
         named_twice: b"event: a\nevent: b\ndata: x\n\ndata: y\n\n" => ["x", "y"];
         named_long: b"data: 0\n\nevent: a-long-name\ndata: x\n\nevent: a\ndata: a-long-data\n\n" => ["0", "x", "a-long-data"];
+        joined_then_held: b"data: 0\n\ndata: one\n\ndata: two\r\n\ndata: thr\xc3\xa9e\n\n: c\ndata: 4\n\n" => ["0", "one", "two", "thr\u{e9}e", "4"];
     }
 
     #[test]

@@ -235,6 +235,59 @@ def test_an_accumulator_whose_last_read_made_events_is_freed(ending: str) -> Non
     assert sys.getrefcount(acc) == alone
 
 
+def test_freed_events_release_what_they_hold() -> None:
+    """Events are made and freed outside pyo3's generic path on per-version builds
+    (``fast_class.rs``): a freed event drops its fields and its type's reference at once, and
+    an event outlives its accumulator."""
+    import tracemalloc
+
+    text = "".join(f"word{i} " for i in range(40))
+    body = (
+        chunk({"role": "assistant", "content": ""})
+        + b"".join(chunk({"content": w}) for w in text.split(" ") if w)
+        + chunk(call(0, "", id="call_1", name="f"))
+        + b"".join(chunk(call(0, p)) for p in ['{"a"', ": [1", ', "x"]', "}"])
+        + chunk(finish="tool_calls")
+        + b"data: [DONE]\n\n"
+    )
+    reads = [body[i : i + 64] for i in range(0, len(body), 64)]
+    classes = (TextDelta, ToolCallStarted, ToolCallDelta, ToolCallReady, ToolCallFinished, Finish)
+
+    def stream() -> list[object]:
+        acc = StreamAccumulator()
+        alone = sys.getrefcount(acc)
+        seen = []
+        for read in reads:
+            seen.extend(type(e) for e in acc.feed(read))
+        seen.extend(type(e) for e in acc.finish())
+        assert sys.getrefcount(acc) == alone  # every event that held it is gone
+        return seen
+
+    assert set(stream()) >= set(classes)
+    held = [sys.getrefcount(cls) for cls in classes]
+    tracemalloc.start()
+    try:
+        for _ in range(50):
+            stream()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(500):
+            stream()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # ~70 events a stream: a leaked string or object per event would be >1 MB here.
+    assert grown < 64 * 1024, grown
+    if getattr(sys, "_is_gil_enabled", lambda: True)():
+        # Without the GIL a type's references from its objects are counted per thread.
+        assert [sys.getrefcount(cls) for cls in classes] == held
+
+    acc = StreamAccumulator()
+    kept = [e for r in reads for e in acc.feed(r) if isinstance(e, ToolCallDelta)]
+    del acc
+    assert kept[-1].partial == {"a": [1, "x"]}
+    assert "".join(e.fragment for e in kept) == '{"a": [1, "x"]}'
+
+
 def test_malformed_chunk_raises_typed_error_and_loses_nothing() -> None:
     acc = StreamAccumulator()
     bad = chunk({"content": "a"}) + b"data: {not json}\n\n" + chunk({"content": "b"})

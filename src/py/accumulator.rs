@@ -14,6 +14,7 @@ use super::events::{
     Finish, Fragment, LazyArgs, LazyJson, ProviderError, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta,
     ToolCallFinished, ToolCallReady, ToolCallStarted, Usage,
 };
+use super::fast_class::new_object;
 use super::value::{build_json, build_prefix_value, build_value, new_str, only_ours, ValueCache};
 use crate::accumulate::{Accumulator, Call, CallView, Event, NoEvents, Outcome};
 use crate::error::ParseKind;
@@ -121,9 +122,12 @@ impl Drop for Locked<'_> {
     }
 }
 
-fn thread_token() -> usize {
-    thread_local!(static TOKEN: u8 = const { 0 });
-    TOKEN.with(|t| std::ptr::from_ref(t) as usize)
+/// This thread's state in the interpreter, as a token: one thread's, never another's while
+/// the thread lives. Cheaper than a thread-local of this library's (`__tls_get_addr` from a
+/// shared library: a tenth of a short read's entry cost).
+fn thread_token(_: Python<'_>) -> usize {
+    // SAFETY: the thread is attached (the token says so): it has a current thread state.
+    unsafe { pyo3::ffi::PyThreadState_Get() as usize }
 }
 
 /// Reads of at least this many bytes are scanned with the GIL released. Handing the GIL to a
@@ -147,7 +151,7 @@ impl PyStreamAccumulator {
             return None;
         }
         let this = slf.get();
-        let mut inner = this.held(this.inner.try_lock().ok()?, thread_token());
+        let mut inner = this.held(this.inner.try_lock().ok()?, thread_token(py));
         if inner.core.is_finished() {
             return None;
         }
@@ -162,7 +166,7 @@ impl PyStreamAccumulator {
 
     /// Takes the state's lock; waits for another thread without holding the GIL.
     pub fn lock(&self, py: Python<'_>) -> PyResult<Locked<'_>> {
-        let me = thread_token();
+        let me = thread_token(py);
         let guard = match self.inner.try_lock() {
             Ok(guard) => guard,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
@@ -357,7 +361,7 @@ impl Inner {
             Event::CallStarted { choice, call } => {
                 let slot = self.slot_of(*choice);
                 let (id, name) = self.id_name(py, slot, *call);
-                Py::new(
+                new_object(
                     py,
                     ToolCallStarted {
                         index: *call,
@@ -366,7 +370,6 @@ impl Inner {
                         choice: *choice,
                     },
                 )?
-                .into_any()
             }
             Event::CallDelta { choice, call, range } => {
                 let slot = self.slot_of(*choice);
@@ -375,7 +378,7 @@ impl Inner {
                     args: LazyArgs::new(slf.clone_ref(py), slot, *call, range.end),
                     start: range.start,
                 };
-                Py::new(
+                new_object(
                     py,
                     ToolCallDelta {
                         index: *call,
@@ -385,14 +388,13 @@ impl Inner {
                         choice: *choice,
                     },
                 )?
-                .into_any()
             }
             Event::CallReady { choice, call, len } => {
                 let slot = self.slot_of(*choice);
                 let (id, name) = self.id_name(py, slot, *call);
                 let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, *len);
                 let arguments = self.args_str(py, slot, *call, *len);
-                Py::new(
+                new_object(
                     py,
                     ToolCallReady {
                         index: *call,
@@ -403,7 +405,6 @@ impl Inner {
                         lazy,
                     },
                 )?
-                .into_any()
             }
             Event::CallFinished { choice, call } => {
                 let slot = self.slot_of(*choice);
@@ -413,7 +414,7 @@ impl Inner {
                 let len = core_call.arguments().len();
                 let lazy = LazyArgs::new(slf.clone_ref(py), slot, *call, len);
                 let arguments = self.args_str(py, slot, *call, len);
-                Py::new(
+                new_object(
                     py,
                     ToolCallFinished {
                         index: *call,
@@ -425,7 +426,6 @@ impl Inner {
                         lazy,
                     },
                 )?
-                .into_any()
             }
             _ => unreachable!("only call events are passed here"),
         })
@@ -468,12 +468,12 @@ impl Inner {
                 Event::Text { choice, range } => {
                     let slot = self.slot_of(*choice);
                     let text = new_str(py, &self.core.choices()[slot].content[range.clone()]).unbind();
-                    Py::new(py, TextDelta { text, choice: *choice })?.into_any()
+                    new_object(py, TextDelta { text, choice: *choice })?
                 }
                 Event::Reasoning { choice, range } => {
                     let slot = self.slot_of(*choice);
                     let text = new_str(py, &self.core.choices()[slot].reasoning[range.clone()]).unbind();
-                    Py::new(py, ReasoningDelta { text, choice: *choice })?.into_any()
+                    new_object(py, ReasoningDelta { text, choice: *choice })?
                 }
                 Event::CallStarted { .. }
                 | Event::CallDelta { .. }
@@ -489,7 +489,7 @@ impl Inner {
                 Event::Finish { choice } => {
                     let slot = self.slot_of(*choice);
                     let reason = self.core.choices()[slot].finish_reason.as_deref().unwrap_or("");
-                    Py::new(
+                    new_object(
                         py,
                         Finish {
                             reason: new_str(py, reason).unbind(),
@@ -497,9 +497,8 @@ impl Inner {
                             outcome: self.core.finish_outcome(*choice).as_str(),
                         },
                     )?
-                    .into_any()
                 }
-                Event::ProviderError(err) => Py::new(py, self.provider_error(py, err))?.into_any(),
+                Event::ProviderError(err) => new_object(py, self.provider_error(py, err))?,
             };
             // SAFETY: `filled` is an empty slot of `out` (fewer are filled than there are
             // events); the reference is stolen.

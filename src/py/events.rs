@@ -10,6 +10,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyTuple};
 
 use super::accumulator::PyStreamAccumulator;
+use super::fast_class::{FastClass, Layout, Release};
 use super::value::build_json;
 
 /// A field is "empty" for the repr when it is None, "" or the default choice 0.
@@ -73,6 +74,12 @@ impl LazyArgs {
     }
 }
 
+impl Release for LazyArgs {
+    fn release(self, py: Python<'_>) {
+        self.acc.release(py);
+    }
+}
+
 /// A fragment of a call's arguments: the bytes `start..` of the text `args` sees, sliced from
 /// the accumulator's text when read. Most events are never asked for it (a chat UI shows text
 /// and calls, not each fragment); one made at once cost a string and its release per event.
@@ -85,6 +92,12 @@ pub struct Fragment {
 impl Fragment {
     fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
         self.args.text_from(py, self.start)
+    }
+}
+
+impl Release for Fragment {
+    fn release(self, py: Python<'_>) {
+        self.args.release(py);
     }
 }
 
@@ -150,10 +163,24 @@ macro_rules! event_class {
         $(lazy $lazy:ident)? $(methods { $($extra:tt)* })?
     ) => {
         $(#[$doc])*
-        #[pyclass(frozen, freelist = 64, module = "toolwire", name = $name)]
+        #[pyclass(frozen, module = "toolwire", name = $name)]
         pub struct $rust {
             $(#[pyo3(get $(, name = $pyname)?)] pub $field: $ty,)*
             $(pub $lazy: LazyArgs,)?
+        }
+
+        impl Release for $rust {
+            fn release(self, py: Python<'_>) {
+                $(self.$field.release(py);)*
+                $(self.$lazy.release(py);)?
+            }
+        }
+
+        impl FastClass for $rust {
+            fn layout() -> &'static Layout {
+                static LAYOUT: Layout = Layout::new();
+                &LAYOUT
+            }
         }
 
         impl $rust {

@@ -3,6 +3,7 @@
 mod accumulator;
 mod errors;
 mod events;
+mod fast_class;
 #[cfg(not(any(Py_LIMITED_API, PyPy)))]
 mod fast_feed;
 mod partial;

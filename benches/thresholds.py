@@ -184,7 +184,9 @@ THRESHOLDS: dict[str, dict[str, Any]] = {
     # `Accumulator::keep_inside_line`) brought both back: CI gates of stop 12 2.68-2.89x and
     # 2.47-2.70x. The events row is the one to watch: 2.51x at stop 18, 2.97x at stop 19 (a
     # day the VM ran ~1.8x slower throughout), then 3.11-3.23x (FAIL) once stop 18's joined
-    # text deltas made whole bodies faster; the 64-byte path's cost is profiled on issue 12.
+    # text deltas made whole bodies faster. Stop 21 cut the 64-byte path's own costs (events
+    # made outside pyo3's generic path, `SseDecoder::joined_read`): 330.4 M -> 294.6 M
+    # instructions a pass against 96.9 M -> 95.2 M for whole bodies; 2.49x in its CI gate.
     "reads.64/whole": {"op": "<=", "value": 3, "gate": True},  # 2.33-3.23x
     "reads.64/whole.noev": {"op": "<=", "value": 3, "gate": True},  # 2.47-2.70x
     # -- 1-byte reads: time per byte, SSE lines 10x longer / normal lines -------------------

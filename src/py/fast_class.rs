@@ -98,8 +98,10 @@ mod fast {
         let obj = first.bind(py);
         let value = obj.cast::<T>().ok()?.get();
         let offset = ptr::from_ref(value) as usize - obj.as_ptr() as usize;
-        // SAFETY: the type of a live object, read and written with the thread attached, before
-        // `new_object` makes any other object of it (the `OnceLock` runs this once, first).
+        // SAFETY: the type of a live object, read and written with the thread attached, once
+        // (the `OnceLock`), before `new_object` makes an object of its own. Objects pyo3 made
+        // before (on other threads, without the GIL, maybe at this moment) are freed by
+        // either `tp_dealloc`: both read pyo3's layout and free through `tp_free`.
         unsafe {
             let ty = ffi::Py_TYPE(obj.as_ptr());
             let flags = ffi::PyType_GetFlags(ty);

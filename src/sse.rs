@@ -493,11 +493,12 @@ impl SseDecoder {
     }
 
     /// A read that ends the held `data: ` line of an event at `eol`, with the blank line that
-    /// ends the event right after it, and stops inside the next line, when the handler takes
-    /// the event (`joined_event_from`): what the general loop does with it (the event, then
-    /// the rest kept), without the read's whole-line check, the loop, the offer of the rest
-    /// as events and one more line search. Most reads that end a line, when reads are short,
-    /// are such a read. `false`: nothing done.
+    /// ends the event right after it, and stops inside the next line: what the general loop
+    /// does with it (the line offered joined, then the rest kept), without the read's
+    /// whole-line check, the loop, the offer of the rest as events and one more line search.
+    /// Most reads that end a line, when reads are short, are such a read. A line the handler
+    /// declines goes where the loop sends it (`handle_line`), and the rest of the read on to
+    /// `scan`, so the offer is not made twice. `false`: nothing done.
     #[inline(never)]
     fn joined_read<F>(&mut self, input: &[u8], eol: usize, errors: &mut ErrorSlot, on_event: &mut F) -> bool
     where
@@ -522,15 +523,20 @@ impl SseDecoder {
         line.extend_from_slice(&input[..eol]);
         let joined = self.joined_event_from(&mut line, &input[eol..], errors, on_event);
         if !joined {
-            line.truncate(held);
-            self.line = line;
-            return false;
+            self.handle_line(&line, self.line_offset, errors, on_event);
         }
         line.clear();
         self.line = line;
-        self.offset += eol as u64 + 2;
-        if !rest.is_empty() {
-            self.buffer_partial_line(rest, errors);
+        if joined {
+            self.offset += eol as u64 + 2;
+            if !rest.is_empty() {
+                self.buffer_partial_line(rest, errors);
+            }
+        } else {
+            // The LF that ends the line; the blank line and the rest are the loop's again (it
+            // holds no line now, so this is no second offer).
+            self.offset += eol as u64 + 1;
+            self.scan(&input[eol + 1..], errors, on_event);
         }
         true
     }

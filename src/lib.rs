@@ -8,6 +8,8 @@
 pub mod accumulate;
 pub mod error;
 pub mod formats;
+#[cfg_attr(not(feature = "python"), allow(dead_code))]
+mod handover;
 pub mod limits;
 pub mod partial_json;
 mod plain;

@@ -4,6 +4,7 @@ large read (issue: two threads each feeding their own streams use both cores).""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 
 from toolwire import StreamAccumulator
@@ -38,6 +39,54 @@ def test_other_threads_run_while_a_large_read_is_scanned() -> None:
     # Held for the whole scan, the GIL would let this loop run only around the call, a
     # switch interval (5 ms) at most: ~35,000 ticks here, against ~500,000 when released.
     assert ticks > 120_000, ticks
+
+
+def _race(reads: list[bytes], content: str) -> int:
+    """Two threads feed their own stream of ``reads`` at once, each having fed its first read
+    before they start together; how many reads the slower one had fed when the faster one was
+    done. The switch interval is 1 s: CPython itself does not make the GIL change hands."""
+    progress = [0, 0]
+    seen: list[int] = []
+    contents: list[object] = [None, None]
+    together = threading.Barrier(2)
+
+    def feed(k: int) -> None:
+        acc = StreamAccumulator(events=False)
+        acc.feed(reads[0])
+        progress[k] += 1
+        together.wait()
+        for r in reads[1:]:
+            acc.feed(r)
+            progress[k] += 1
+        acc.finish()
+        contents[k] = acc.message()["content"]
+        seen.append(progress[1 - k])
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
+    try:
+        threads = [threading.Thread(target=feed, args=(k,)) for k in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert contents == [content, content]
+    return seen[0]
+
+
+def test_threads_feeding_short_reads_take_turns() -> None:
+    """While two threads feed, a short read's scan lets the GIL go (``src/handover.rs``): both
+    get on at once. Held for every short read, the GIL would change hands only at the switch
+    interval and the first thread would be done before the second fed again. A thread that
+    CPython put to sleep waiting for the GIL may still miss every hand-over of a run (the
+    feeding thread takes it back sooner than a sleeper wakes; seen about once in six): one of
+    three runs is asked to show both threads feeding."""
+    body = _body(10_000)  # 1.8 MB in 2 KiB reads: a few milliseconds
+    reads = [body[i : i + 2048] for i in range(0, len(body), 2048)]
+    seen = [_race(reads, "token " * 20 * 10_000) for _ in range(3)]
+    assert max(seen) > len(reads) // 5, (seen, len(reads))
 
 
 def test_a_short_read_and_the_same_accumulator_from_two_threads() -> None:

@@ -15,6 +15,7 @@ use super::events::{
     ToolCallFinished, ToolCallReady, ToolCallStarted, Usage,
 };
 use super::fast_class::new_object;
+use super::gil;
 use super::value::{build_json, build_prefix_value, build_value, new_str, only_ours, ValueCache};
 use crate::accumulate::{Accumulator, Call, CallView, Event, NoEvents, Outcome};
 use crate::error::ParseKind;
@@ -130,15 +131,8 @@ fn thread_token(_: Python<'_>) -> usize {
     unsafe { pyo3::ffi::PyThreadState_Get() as usize }
 }
 
-/// Reads of at least this many bytes are scanned with the GIL released. Handing the GIL to a
-/// waiting thread and getting it back costs more, on a shared 2-core VM, than scanning a few
-/// KiB: two threads feeding their own streams in 1-4 KiB reads ran at 0.79-0.86x one thread
-/// when reads from 512 bytes released it, 0.94-0.95x from 8 or 16 KiB (the gate's
-/// `threads.2/1`).
-const DETACH_BYTES: usize = 16 * 1024;
-
 impl PyStreamAccumulator {
-    /// `feed(data)` for a `bytes` read under `DETACH_BYTES`: its events list as a new
+    /// `feed(data)` for a `bytes` read under `handover::ALWAYS_BYTES`: its events list as a new
     /// reference, or NULL with the error set. A read the core keeps whole (no line end:
     /// `SseDecoder::keep_inside_line`) only returns the (empty) list. `None`, with nothing done,
     /// for any other argument, a finished stream or a state in use: pyo3's `feed` then takes
@@ -147,7 +141,7 @@ impl PyStreamAccumulator {
     pub(super) fn feed_fast(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> Option<*mut pyo3::ffi::PyObject> {
         let py = slf.py();
         let bytes = data.cast::<PyBytes>().ok()?.as_bytes();
-        if bytes.len() >= DETACH_BYTES {
+        if bytes.len() >= crate::handover::ALWAYS_BYTES {
             return None;
         }
         let this = slf.get();
@@ -543,12 +537,12 @@ impl Inner {
             (None, false) => core.finish(&mut NoEvents),
         };
         // The scan touches no Python object (the bytes are an immutable `bytes` or `str`
-        // buffer, or our own copy): other threads run meanwhile. A short read is scanned
-        // faster than the GIL changes hands.
-        let result = if data.is_some_and(|d| d.len() >= DETACH_BYTES) {
-            py.detach(|| scan(&mut scratch))
-        } else {
-            scan(&mut scratch)
+        // buffer, or our own copy): other threads run meanwhile. A short read keeps the GIL
+        // unless other threads feed too (`handover`).
+        let me = thread_token(py);
+        let result = match data {
+            Some(d) if gil::lets_go(d.len(), me) => gil::detached(py, me, || scan(&mut scratch)),
+            _ => scan(&mut scratch),
         };
         let usage_error = this.sync_usage(py);
         // Most short reads make no event: the kept list, and the events' handle on the

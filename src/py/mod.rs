@@ -6,6 +6,7 @@ mod events;
 mod fast_class;
 #[cfg(not(any(Py_LIMITED_API, PyPy)))]
 mod fast_feed;
+mod gil;
 mod partial;
 mod value;
 

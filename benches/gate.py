@@ -928,8 +928,9 @@ def check_threads(impl: Impl, budget: Budget, streams: int = 500) -> list[Row]:
     (copies of the reads), as a server's streams are, and the threads are a long-lived pool.
     The pure-Python reference runs the same way in the same rounds (a twentieth of the
     streams): how far Python code itself scales on this machine and build, printed in the note.
-    With the GIL only reads of 16 KiB or more are scanned without it; on free-threaded CPython
-    (key ``threads.2/1.ft``) nothing serialises the threads. The note also gives the ratio of
+    With the GIL, reads of 1 KiB or more are scanned without it while threads share it, and the
+    GIL is taken back by turns (``src/handover.rs``); on free-threaded CPython (key
+    ``threads.2/1.ft``) nothing serialises the threads. The note also gives the ratio of
     work without Python in it (hashlib on 1 MiB buffers), the most two threads get on this
     machine: below ``CEILING_JUDGED`` the machine cannot show the bar and the row is not judged.
     And hashlib on buffers of a read's size (2-4 KiB, each hashed without the GIL), which shows
@@ -1003,7 +1004,7 @@ def check_threads(impl: Impl, budget: Budget, streams: int = 500) -> list[Row]:
     ceiling, small = (paired_ratio(t[a], t[b]) for a, b in (hashed["1 MiB"], hashed["2-4 KiB"]))
     note = (
         "throughput of two threads over one"
-        + ("" if FT else " (reads of 16 KiB or more release the GIL)")
+        + ("" if FT else " (reads from 1 KiB release the GIL while threads share it)")
         + f"; in the same rounds, the pure-Python reference ({streams // 20} streams): "
         + f"{python:.2f}x, and hashlib hashing 1 MiB buffers without the GIL (the machine's "
         + f"ceiling): {ceiling:.2f}x; 2-4 KiB buffers: {small:.2f}x"

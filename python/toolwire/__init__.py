@@ -16,8 +16,10 @@ Thread safety, in one place:
   accumulator from two threads is serialized, not an error (the order of the reads is then
   yours to keep); re-entrant use on one thread (a finalizer in the middle of ``feed``) raises
   ``RuntimeError`` instead of deadlocking. With the GIL, a read of 16 KiB or more is scanned
-  with the GIL released (the lock held); shorter reads keep it, as handing the GIL over costs
-  more than scanning them. The module declares that it needs no GIL, so on free-threaded
+  with the GIL released (the lock held), and so is one of 1 KiB or more while other threads
+  feed too; the GIL is then taken back by turns, spinning briefly for the feeding thread that
+  holds it rather than sleeping (alone, shorter reads keep it: handing it over would cost more
+  than scanning them). The module declares that it needs no GIL, so on free-threaded
   CPython (3.14t; the binding's tests run there in CI) threads each feeding their own streams
   run in parallel at any read size.
 - A ``PartialJSON`` belongs to one thread at a time; using one from two threads at once

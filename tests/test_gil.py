@@ -81,12 +81,15 @@ def test_threads_feeding_short_reads_take_turns() -> None:
     get on at once. Held for every short read, the GIL would change hands only at the switch
     interval and the first thread would be done before the second fed again. A thread that
     CPython put to sleep waiting for the GIL may still miss every hand-over of a run (the
-    feeding thread takes it back sooner than a sleeper wakes; seen about once in six): one of
-    three runs is asked to show both threads feeding."""
+    feeding thread takes it back sooner than a sleeper wakes; seen about once in six, more
+    often on a loaded machine): one of up to eight runs is asked to show both threads feeding.
+    With the GIL held for short reads every run shows the slower thread at its first read."""
     body = _body(10_000)  # 1.8 MB in 2 KiB reads: a few milliseconds
     reads = [body[i : i + 2048] for i in range(0, len(body), 2048)]
-    seen = [_race(reads, "token " * 20 * 10_000) for _ in range(3)]
-    assert max(seen) > len(reads) // 5, (seen, len(reads))
+    seen: list[int] = []
+    while len(seen) < 8 and (not seen or seen[-1] <= len(reads) // 5):
+        seen.append(_race(reads, "token " * 20 * 10_000))
+    assert seen[-1] > len(reads) // 5, (seen, len(reads))
 
 
 def test_a_short_read_and_the_same_accumulator_from_two_threads() -> None:

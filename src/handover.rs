@@ -13,7 +13,7 @@
 //! here: a claim older than `SPIN_WHILE` is taken for stale (that thread waits for the network
 //! or runs other code) and nobody spins for it. One thread spins at a time; with one CPU, none.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -25,12 +25,14 @@ pub const ALWAYS_BYTES: usize = 16 * 1024;
 /// at 256 bytes, 1.29-1.33x at 1 KiB, 0.96-1.18x at 2 KiB (stop 22).
 pub const SHARED_BYTES: usize = 1024;
 
-/// For this long (nanoseconds) after another thread's read, a thread's reads count as shared.
-/// A thread waiting for the GIL cannot say so: it is seen only at its reads, and the GIL has to
-/// be let go for it to read at all. A CPython waiter wakes in tens of microseconds (once woken
-/// and stalled, the interpreter forces a switch after 5 ms), and a thread alone pays for the
-/// hand-over this long after another's last read.
-pub const SHARED_FOR: u64 = 2_000_000;
+/// After another thread's read, a thread's next this many reads count as shared. A thread
+/// waiting for the GIL cannot say so: it is seen only at its reads, and the GIL has to be let go
+/// for it to read at all. A CPython waiter wakes in tens of microseconds, and these reads take
+/// at least a millisecond (a 1 KiB scan is ~1 us). Counted, not timed: a thread alone reads no
+/// clock (~40 ns a call on this VM, about 1% of a 1-4 KB read) and, once its count is spent,
+/// writes nothing here. It was 2 ms from another thread's read until stop 25: two threads
+/// gave the same 1.03-1.27x either way.
+pub const SHARED_READS: u32 = 1024;
 
 /// How long after its claim a feeding thread is taken to still hold the GIL between two reads,
 /// in nanoseconds. Its loop and a call take about a microsecond; a new accumulator, `finish()`
@@ -43,8 +45,8 @@ pub const SPIN_WHILE: u64 = 20_000;
 pub struct Handover {
     /// The thread whose read came last.
     last: AtomicUsize,
-    /// When a thread last read after another's: nanoseconds from `now()`'s epoch.
-    switched: AtomicU64,
+    /// How many more of `last`'s reads count as shared.
+    left: AtomicU32,
     /// The thread that claimed the GIL after its scan and has not begun its next one (0: none).
     holder: AtomicUsize,
     /// When `holder` claimed it: nanoseconds from `now()`'s epoch.
@@ -57,7 +59,7 @@ impl Handover {
     pub const fn new() -> Self {
         Self {
             last: AtomicUsize::new(0),
-            switched: AtomicU64::new(0),
+            left: AtomicU32::new(0),
             holder: AtomicUsize::new(0),
             since: AtomicU64::new(0),
             spinning: AtomicBool::new(false),
@@ -73,13 +75,18 @@ impl Handover {
         if len < SHARED_BYTES {
             return false;
         }
-        let now = now();
         if self.last.load(Ordering::Relaxed) != me {
             self.last.store(me, Ordering::Relaxed);
-            self.switched.store(now, Ordering::Relaxed);
+            self.left.store(SHARED_READS, Ordering::Relaxed);
             return true;
         }
-        now.saturating_sub(self.switched.load(Ordering::Relaxed)) < SHARED_FOR
+        // Not atomic as a whole: another thread's read in between only restarts the count.
+        let left = self.left.load(Ordering::Relaxed);
+        if left == 0 {
+            return false;
+        }
+        self.left.store(left - 1, Ordering::Relaxed);
+        true
     }
 
     /// Thread `me` has let the GIL go: a thread spinning for it may take it.
@@ -180,19 +187,20 @@ mod tests {
     fn only_shared_short_reads_let_go() {
         let h = Handover::new();
         assert!(h.lets_go(ALWAYS_BYTES, 1) && !h.lets_go(SHARED_BYTES - 1, 1));
-        // Thread 1 alone: its first read follows another's (none), then `SHARED_FOR` more.
-        let first = Instant::now();
-        while first.elapsed() < Duration::from_nanos(SHARED_FOR / 2) {
-            assert!(h.lets_go(SHARED_BYTES, 1) || first.elapsed() >= Duration::from_nanos(SHARED_FOR));
+        // Thread 1 alone: its first read follows another's (none), then `SHARED_READS` more.
+        for _ in 0..=SHARED_READS {
+            assert!(h.lets_go(SHARED_BYTES, 1));
         }
-        std::thread::sleep(Duration::from_nanos(SHARED_FOR));
         assert!(!h.lets_go(SHARED_BYTES, 1), "alone for longer: the GIL is kept");
         assert!(h.lets_go(ALWAYS_BYTES, 1), "a long read lets go, alone too");
-        // Another thread's read shares it again, for both (for `SHARED_FOR`).
-        let other = Instant::now();
-        assert!(h.lets_go(SHARED_BYTES, 2) && h.lets_go(SHARED_BYTES, 1));
-        assert!(h.lets_go(SHARED_BYTES, 1) || other.elapsed() >= Duration::from_nanos(SHARED_FOR));
+        assert!(!h.lets_go(SHARED_BYTES, 1), "a long read does not count as shared");
+        // Another thread's read shares it again, for both.
+        assert!(h.lets_go(SHARED_BYTES, 2) && h.lets_go(SHARED_BYTES, 1) && h.lets_go(SHARED_BYTES, 1));
         assert!(!h.lets_go(SHARED_BYTES - 1, 2));
+        for _ in 0..SHARED_READS - 1 {
+            assert!(h.lets_go(SHARED_BYTES, 1));
+        }
+        assert!(!h.lets_go(SHARED_BYTES, 1));
     }
 
     #[test]

@@ -75,8 +75,13 @@ impl Handover {
         if len < SHARED_BYTES {
             return false;
         }
-        if self.last.load(Ordering::Relaxed) != me {
+        let last = self.last.load(Ordering::Relaxed);
+        if last != me {
             self.last.store(me, Ordering::Relaxed);
+            // The process's first reader follows nobody: alone, it keeps the GIL from the start.
+            if last == 0 {
+                return false;
+            }
             self.left.store(SHARED_READS, Ordering::Relaxed);
             return true;
         }
@@ -187,20 +192,21 @@ mod tests {
     fn only_shared_short_reads_let_go() {
         let h = Handover::new();
         assert!(h.lets_go(ALWAYS_BYTES, 1) && !h.lets_go(SHARED_BYTES - 1, 1));
-        // Thread 1 alone: its first read follows another's (none), then `SHARED_READS` more.
+        assert!(!h.lets_go(SHARED_BYTES, 1), "the first reader, alone: the GIL is kept");
+        // Thread 2's read follows thread 1's: shared, for it and for `SHARED_READS` more.
         for _ in 0..=SHARED_READS {
-            assert!(h.lets_go(SHARED_BYTES, 1));
+            assert!(h.lets_go(SHARED_BYTES, 2));
         }
-        assert!(!h.lets_go(SHARED_BYTES, 1), "alone for longer: the GIL is kept");
-        assert!(h.lets_go(ALWAYS_BYTES, 1), "a long read lets go, alone too");
-        assert!(!h.lets_go(SHARED_BYTES, 1), "a long read does not count as shared");
+        assert!(!h.lets_go(SHARED_BYTES, 2), "alone for longer: the GIL is kept");
+        assert!(h.lets_go(ALWAYS_BYTES, 2), "a long read lets go, alone too");
+        assert!(!h.lets_go(SHARED_BYTES, 2), "a long read does not count as shared");
         // Another thread's read shares it again, for both.
-        assert!(h.lets_go(SHARED_BYTES, 2) && h.lets_go(SHARED_BYTES, 1) && h.lets_go(SHARED_BYTES, 1));
-        assert!(!h.lets_go(SHARED_BYTES - 1, 2));
+        assert!(h.lets_go(SHARED_BYTES, 1) && h.lets_go(SHARED_BYTES, 2) && h.lets_go(SHARED_BYTES, 2));
+        assert!(!h.lets_go(SHARED_BYTES - 1, 1));
         for _ in 0..SHARED_READS - 1 {
-            assert!(h.lets_go(SHARED_BYTES, 1));
+            assert!(h.lets_go(SHARED_BYTES, 2));
         }
-        assert!(!h.lets_go(SHARED_BYTES, 1));
+        assert!(!h.lets_go(SHARED_BYTES, 2));
     }
 
     #[test]
